@@ -1,0 +1,149 @@
+"""Batch augmentation as tensor ops: one call transforms a whole batch, no per-image Python.
+
+GTSRB's hard cases are what a camera in a moving car sees: signs turned, tilted, seen at
+an angle, too dark or washed out, blurred by motion, partly hidden. Each transform below
+draws its parameters per image from a seeded generator and applies them to the batch at
+once. There is deliberately no horizontal flip: "turn left" mirrored is "turn right".
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass
+
+import torch
+import torch.nn.functional as F
+
+
+@dataclass(frozen=True)
+class AugmentConfig:
+    rotate_deg: float = 12.0
+    scale: tuple[float, float] = (0.88, 1.12)
+    shift: float = 0.08  # fraction of the image side
+    shear_deg: float = 6.0
+    perspective: float = 0.06
+    brightness: float = 0.35  # multiply by a factor in [1 - b, 1 + b]
+    contrast: float = 0.35
+    saturation: float = 0.35
+    blur_prob: float = 0.2
+    noise_prob: float = 0.15
+    noise_std: float = 0.04
+    occlusion_prob: float = 0.2
+    occlusion_size: tuple[float, float] = (0.1, 0.3)  # side of the patch, fraction of the image
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+def _uniform(n: int, low: float, high: float, generator: torch.Generator) -> torch.Tensor:
+    return low + (high - low) * torch.rand(n, generator=generator)
+
+
+def _chance(n: int, p: float, generator: torch.Generator) -> torch.Tensor:
+    return torch.rand(n, generator=generator) < p
+
+
+def random_homographies(n: int, cfg: AugmentConfig, generator: torch.Generator) -> torch.Tensor:
+    """N x 3 x 3 maps from output to input coordinates (both in [-1, 1])."""
+    angle = torch.deg2rad(_uniform(n, -cfg.rotate_deg, cfg.rotate_deg, generator))
+    scale = _uniform(n, *cfg.scale, generator)
+    shear = torch.tan(torch.deg2rad(_uniform(n, -cfg.shear_deg, cfg.shear_deg, generator)))
+    shift = _uniform(2 * n, -2 * cfg.shift, 2 * cfg.shift, generator).view(n, 2)
+    cos, sin = torch.cos(angle) / scale, torch.sin(angle) / scale
+    matrix = torch.zeros(n, 3, 3)
+    matrix[:, 0, 0] = cos
+    matrix[:, 0, 1] = -sin + shear * cos
+    matrix[:, 1, 0] = sin
+    matrix[:, 1, 1] = cos + shear * sin
+    matrix[:, :2, 2] = shift
+    matrix[:, 2, :2] = _uniform(2 * n, -cfg.perspective, cfg.perspective, generator).view(n, 2)
+    matrix[:, 2, 2] = 1.0
+    return matrix
+
+
+def warp(images: torch.Tensor, homographies: torch.Tensor) -> torch.Tensor:
+    """Resample each image through its homography (reflection at the borders)."""
+    n, _, h, w = images.shape
+    ys, xs = torch.meshgrid(
+        torch.linspace(-1, 1, h), torch.linspace(-1, 1, w), indexing="ij"
+    )
+    points = torch.stack([xs, ys, torch.ones_like(xs)], dim=-1).view(1, h * w, 3)
+    mapped = points @ homographies.transpose(1, 2)
+    grid = (mapped[..., :2] / mapped[..., 2:].clamp(min=1e-3)).view(n, h, w, 2)
+    return F.grid_sample(images, grid, mode="bilinear", padding_mode="reflection",
+                         align_corners=True)
+
+
+def _per_image(values: torch.Tensor) -> torch.Tensor:
+    return values.view(-1, 1, 1, 1)
+
+
+def jitter_colour(images: torch.Tensor, cfg: AugmentConfig, generator: torch.Generator) -> torch.Tensor:
+    n = images.shape[0]
+    brightness = _uniform(n, 1 - cfg.brightness, 1 + cfg.brightness, generator)
+    contrast = _uniform(n, 1 - cfg.contrast, 1 + cfg.contrast, generator)
+    saturation = _uniform(n, 1 - cfg.saturation, 1 + cfg.saturation, generator)
+    images = images * _per_image(brightness)
+    grey = (images * torch.tensor([0.299, 0.587, 0.114]).view(1, 3, 1, 1)).sum(1, keepdim=True)
+    mean = grey.mean(dim=(2, 3), keepdim=True)
+    images = (images - mean) * _per_image(contrast) + mean
+    grey = grey * _per_image(contrast) + mean * (1 - _per_image(contrast))
+    images = grey + (images - grey) * _per_image(saturation)
+    return images.clamp(0.0, 1.0)
+
+
+def _gaussian_kernel(sigma: float) -> torch.Tensor:
+    radius = max(1, math.ceil(2 * sigma))
+    x = torch.arange(-radius, radius + 1, dtype=torch.float32)
+    k = torch.exp(-(x**2) / (2 * sigma**2))
+    k = k / k.sum()
+    return (k[:, None] * k[None, :]).expand(3, 1, -1, -1).contiguous()
+
+
+def blur(images: torch.Tensor, cfg: AugmentConfig, generator: torch.Generator) -> torch.Tensor:
+    """Blend towards a Gaussian-blurred copy by a random amount, for a random subset."""
+    n = images.shape[0]
+    kernel = _gaussian_kernel(1.0)
+    pad = kernel.shape[-1] // 2
+    blurred = F.conv2d(F.pad(images, [pad] * 4, mode="reflect"), kernel, groups=3)
+    amount = _uniform(n, 0.3, 1.0, generator) * _chance(n, cfg.blur_prob, generator)
+    return images + _per_image(amount) * (blurred - images)
+
+
+def add_noise(images: torch.Tensor, cfg: AugmentConfig, generator: torch.Generator) -> torch.Tensor:
+    n = images.shape[0]
+    std = cfg.noise_std * _uniform(n, 0.2, 1.0, generator) * _chance(n, cfg.noise_prob, generator)
+    noise = torch.randn(images.shape, generator=generator) * _per_image(std)
+    return (images + noise).clamp(0.0, 1.0)
+
+
+def occlude(images: torch.Tensor, cfg: AugmentConfig, generator: torch.Generator) -> torch.Tensor:
+    """Paint one random rectangle of random colour (stickers, branches, snow) on some images."""
+    n, _, h, w = images.shape
+    side_h = _uniform(n, *cfg.occlusion_size, generator) * h
+    side_w = _uniform(n, *cfg.occlusion_size, generator) * w
+    top = torch.rand(n, generator=generator) * (h - side_h)
+    left = torch.rand(n, generator=generator) * (w - side_w)
+    ys = torch.arange(h).view(1, h, 1)
+    xs = torch.arange(w).view(1, 1, w)
+    inside = (
+        (ys >= top.view(n, 1, 1)) & (ys < (top + side_h).view(n, 1, 1))
+        & (xs >= left.view(n, 1, 1)) & (xs < (left + side_w).view(n, 1, 1))
+    )
+    inside &= _chance(n, cfg.occlusion_prob, generator).view(n, 1, 1)
+    colour = torch.rand(n, 3, 1, 1, generator=generator)
+    return torch.where(inside.unsqueeze(1), colour, images)
+
+
+def augment(images: torch.Tensor, cfg: AugmentConfig, generator: torch.Generator) -> torch.Tensor:
+    """Augment a float batch N x 3 x H x W in [0, 1]; returns a new batch of the same shape."""
+    images = warp(images, random_homographies(images.shape[0], cfg, generator))
+    images = jitter_colour(images, cfg, generator)
+    images = blur(images, cfg, generator)
+    images = add_noise(images, cfg, generator)
+    return occlude(images, cfg, generator)
+
+
+def to_float(batch_uint8_nhwc: torch.Tensor) -> torch.Tensor:
+    """uint8 N x H x W x 3 to float N x 3 x H x W in [0, 1]."""
+    return batch_uint8_nhwc.permute(0, 3, 1, 2).float().div_(255.0)

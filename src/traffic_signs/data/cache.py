@@ -1,0 +1,145 @@
+"""Decode a split once into uint8 arrays and keep them in a cache.
+
+Decoding 50,000 small images costs seconds; loading the decoded arrays costs a fraction of
+one. The cache key is derived from the checksums and sizes of the source files and the
+model input size, so a changed archive or input size can never be served stale pixels.
+Writes are atomic: a decode killed half way leaves no cache file behind.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import platformdirs
+
+from traffic_signs.data.gtsrb import find_layout, resolve_data_dir
+from traffic_signs.errors import DataError, ImageError
+from traffic_signs.imaging import load_for_model
+
+CACHE_FORMAT = 1
+
+
+@dataclass
+class ImageSet:
+    """A split held in memory: ``images`` is uint8 N x H x W x 3."""
+
+    images: np.ndarray
+    labels: np.ndarray  # int64 N
+    tracks: np.ndarray  # str N; "" where the layout carries no track
+    names: np.ndarray  # str N, the file each image came from
+    checksum: str  # identifies the source files and preprocessing
+
+    def __len__(self) -> int:
+        return len(self.labels)
+
+    def subset(self, index: np.ndarray) -> ImageSet:
+        return ImageSet(
+            self.images[index], self.labels[index], self.tracks[index], self.names[index],
+            self.checksum,
+        )
+
+
+def default_cache_dir() -> Path:
+    env = os.environ.get("TRAFFIC_SIGNS_CACHE")
+    if env:
+        return Path(env).expanduser()
+    return Path(platformdirs.user_cache_dir("traffic-signs")) / "decoded"
+
+
+def file_md5(path: Path, chunk: int = 1 << 22) -> str:
+    digest = hashlib.md5()
+    with open(path, "rb") as handle:
+        while block := handle.read(chunk):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _fingerprint(path: Path) -> str:
+    """md5 of a file, or of a folder's listing (names, sizes, mtimes)."""
+    if path.is_file():
+        return f"{path.name}:{path.stat().st_size}:{file_md5(path)}"
+    digest = hashlib.md5()
+    for item in sorted(path.rglob("*")):
+        if item.is_file():
+            stat = item.stat()
+            digest.update(f"{item.relative_to(path)}:{stat.st_size}:{stat.st_mtime_ns}\n".encode())
+    return f"{path.name}/:{digest.hexdigest()}"
+
+
+def load_split(
+    split: str,
+    data_dir: str | Path | None = None,
+    size: int = 32,
+    cache_dir: str | Path | None = None,
+    progress: bool = False,
+) -> ImageSet:
+    """Return ``split`` ("train" or "test") decoded at ``size`` x ``size``, cached on disk."""
+    data_dir = resolve_data_dir(data_dir)
+    layout = find_layout(data_dir, split)
+    key_text = json.dumps(
+        [CACHE_FORMAT, split, size, layout.kind, [_fingerprint(p) for p in layout.sources]]
+    )
+    checksum = hashlib.sha256(key_text.encode()).hexdigest()[:16]
+    cache_path = Path(cache_dir or default_cache_dir()) / f"{split}-{size}px-{checksum}.npz"
+    if cache_path.is_file():
+        try:
+            return _read_cache(cache_path, checksum)
+        except (OSError, ValueError, KeyError, EOFError):
+            cache_path.unlink(missing_ok=True)  # damaged cache: decode again
+    image_set = _decode(layout.list_records(), size, checksum, progress)
+    _write_cache(cache_path, image_set)
+    return image_set
+
+
+def _decode(records: list, size: int, checksum: str, progress: bool) -> ImageSet:
+    if not records:
+        raise DataError("no images found")
+    images = np.empty((len(records), size, size, 3), dtype=np.uint8)
+    iterator = records
+    if progress:
+        from tqdm import tqdm
+
+        iterator = tqdm(records, desc=f"decoding {len(records)} images", unit="img", leave=False)
+    for i, record in enumerate(iterator):
+        try:
+            images[i] = load_for_model(record.read(), size)
+        except ImageError as exc:
+            raise DataError(f"{record.describe()}: {exc}") from exc
+    return ImageSet(
+        images,
+        np.array([r.label for r in records], dtype=np.int64),
+        np.array([r.track for r in records]),
+        np.array([r.name for r in records]),
+        checksum,
+    )
+
+
+def _read_cache(path: Path, checksum: str) -> ImageSet:
+    with np.load(path, allow_pickle=False) as data:
+        return ImageSet(data["images"], data["labels"], data["tracks"], data["names"], checksum)
+
+
+def _write_cache(path: Path, image_set: ImageSet) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name, suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            np.savez(
+                handle,
+                images=image_set.images,
+                labels=image_set.labels,
+                tracks=image_set.tracks,
+                names=image_set.names,
+            )
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise

@@ -1,0 +1,23 @@
+"""Errors the product raises on purpose: each carries a message a user can act on."""
+
+from __future__ import annotations
+
+
+class TrafficSignsError(Exception):
+    """Base class; the CLI prints these as one clean line instead of a traceback."""
+
+
+class DataError(TrafficSignsError):
+    """A dataset file is missing, damaged, or does not match its expected layout."""
+
+
+class ChecksumError(DataError):
+    """A downloaded or cached file does not have the checksum it should."""
+
+
+class ModelFileError(TrafficSignsError):
+    """A model file is missing, tampered with, or does not match its metadata."""
+
+
+class ImageError(TrafficSignsError):
+    """An image cannot be decoded or is outside the accepted limits."""

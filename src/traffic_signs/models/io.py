@@ -1,0 +1,127 @@
+"""Model files: weights as safetensors, everything else as JSON beside them. Never pickle.
+
+``NAME.safetensors`` holds the tensors; ``NAME.json`` holds the architecture name, class
+names, input size, normalisation, the data checksum, metrics, and the SHA-256 of the
+weights file. Loading refuses weights whose hash differs from the one in the JSON, so a
+tampered or mismatched pair is caught before a single tensor is used.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import torch
+from safetensors import SafetensorError
+from safetensors.torch import load_file, save_file
+from torch import nn
+
+from traffic_signs.errors import ModelFileError
+
+FORMAT = "traffic-signs-model/1"
+
+
+def sha256_file(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        while block := handle.read(1 << 20):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def atomic_write_bytes(path: Path, data: bytes) -> None:
+    """Write ``data`` to ``path`` so that readers see either the old file or the new one."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def atomic_write_json(path: Path, obj: Any) -> None:
+    atomic_write_bytes(path, (json.dumps(obj, indent=2, sort_keys=False) + "\n").encode())
+
+
+def save_tensors(path: Path, tensors: dict[str, torch.Tensor]) -> str:
+    """Atomically write safetensors; returns the SHA-256 of the written file."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    os.close(fd)
+    try:
+        save_file({k: v.detach().contiguous().cpu() for k, v in tensors.items()}, tmp)
+        digest = sha256_file(Path(tmp))
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return digest
+
+
+def save_model(stem: Path, model: nn.Module, metadata: dict[str, Any]) -> Path:
+    """Write ``stem.safetensors`` and ``stem.json``; returns the JSON path."""
+    stem = Path(stem)
+    weights = stem.with_suffix(".safetensors")
+    state = {k: v for k, v in _unwrap(model).state_dict().items()}
+    digest = save_tensors(weights, state)
+    meta = {"format": FORMAT, **metadata, "weights": weights.name, "sha256": digest}
+    atomic_write_json(stem.with_suffix(".json"), meta)
+    return stem.with_suffix(".json")
+
+
+def read_metadata(path: Path) -> dict[str, Any]:
+    path = Path(path)
+    json_path = path.with_suffix(".json")
+    try:
+        meta = json.loads(json_path.read_text())
+    except FileNotFoundError:
+        raise ModelFileError(f"{json_path}: model metadata not found") from None
+    except (OSError, ValueError) as exc:
+        raise ModelFileError(f"{json_path}: unreadable model metadata ({exc})") from exc
+    if not isinstance(meta, dict) or meta.get("format") != FORMAT:
+        raise ModelFileError(f"{json_path}: not a traffic-signs model file (format {FORMAT})")
+    return meta
+
+
+def load_state(path: Path) -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
+    """Verified (tensors, metadata) for a model file given by its .json or .safetensors path."""
+    meta = read_metadata(path)
+    weights = Path(path).with_name(meta.get("weights", Path(path).stem + ".safetensors"))
+    if not weights.is_file():
+        raise ModelFileError(f"{weights}: weights file not found")
+    actual = sha256_file(weights)
+    if actual != meta.get("sha256"):
+        raise ModelFileError(
+            f"{weights}: checksum mismatch (metadata says {meta.get('sha256')}, file is {actual}); "
+            "the weights were modified or belong to another model"
+        )
+    try:
+        return load_file(str(weights)), meta
+    except (SafetensorError, OSError, ValueError) as exc:
+        raise ModelFileError(f"{weights}: unreadable safetensors file ({exc})") from exc
+
+
+def load_model(path: Path) -> tuple[nn.Module, dict[str, Any]]:
+    """Build the registered architecture named in the metadata and load verified weights."""
+    from traffic_signs.models.registry import create
+
+    state, meta = load_state(path)
+    try:
+        model = create(meta["architecture"], len(meta["class_names"]))
+        model.load_state_dict(state)
+    except (KeyError, RuntimeError) as exc:
+        raise ModelFileError(f"{path}: weights do not fit the architecture ({exc})") from exc
+    return model.eval(), meta
+
+
+def _unwrap(model: nn.Module) -> nn.Module:
+    return model.module if hasattr(model, "module") else model

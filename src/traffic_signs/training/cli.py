@@ -1,0 +1,50 @@
+"""Train a registered model on GTSRB into a run folder (weights, metadata, curves).
+
+Examples:
+  traffic-signs train --model signnet --epochs 30
+  traffic-signs train --model signnet-s --time-budget 150 --out runs/fast
+  torchrun --nproc-per-node 2 -m traffic_signs train --model lenet5 --epochs 5
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.formatter_class = argparse.RawDescriptionHelpFormatter
+    parser.add_argument("--model", required=True, help="registered model name (see `traffic-signs models`)")
+    parser.add_argument("--epochs", type=int, default=30)
+    parser.add_argument("--time-budget", type=float, default=None, metavar="SECONDS",
+                        help="size the schedule to fit this wall time, then stop cleanly")
+    parser.add_argument("--out", type=Path, default=None, metavar="RUN_DIR",
+                        help="run folder (default: runs/MODEL)")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--resume", action="store_true", help="continue the run in --out")
+    parser.add_argument("--batch-size", type=int, default=256)
+    parser.add_argument("--lr", type=float, default=None, help="peak learning rate")
+    parser.add_argument("--data-dir", default=None, help="GTSRB folder (default: $TRAFFIC_SIGNS_DATA or the user cache)")
+    parser.add_argument("--cache-dir", default=None, help="decoded-array cache (default: $TRAFFIC_SIGNS_CACHE or the user cache)")
+    parser.add_argument("--limit-train", type=int, default=None, help=argparse.SUPPRESS)
+    parser.add_argument("--no-progress", action="store_true", help="no progress bar")
+
+
+def run(args: argparse.Namespace) -> int:
+    from traffic_signs.models.registry import get_entry
+    from traffic_signs.training.loop import TrainConfig, train
+
+    get_entry(args.model)  # fail fast on an unknown name
+    cfg = TrainConfig(model=args.model, epochs=args.epochs, time_budget=args.time_budget,
+                      seed=args.seed, batch_size=args.batch_size, data_dir=args.data_dir,
+                      cache_dir=args.cache_dir, limit_train=args.limit_train)
+    if args.lr is not None:
+        cfg.lr = args.lr
+    run_dir = args.out or Path("runs") / args.model
+    state = train(cfg, run_dir, resume=args.resume, progress_bar=not args.no_progress)
+    summary = {"run_dir": str(run_dir), "epochs": state["epoch"],
+               "best_val_accuracy": state["best_val_accuracy"],
+               "best_epoch": state.get("best_epoch"), "wall_seconds": round(state["wall_seconds"], 1)}
+    print(json.dumps(summary))
+    return 0

@@ -1,0 +1,281 @@
+"""The training loop, readable top to bottom.
+
+The whole training split sits in memory as one uint8 tensor. Each step draws a batch of
+indices (class-balanced sampling against GTSRB's 210-to-2,250 imbalance), augments the batch
+with tensor ops, and takes one AdamW step on a warm-up + linear-decay schedule. After every
+epoch the model is scored on the track-held-out validation split and a complete,
+resumable checkpoint is written. Randomness is re-seeded from (seed, epoch) at every epoch
+start, so ``--resume`` continues exactly where an interrupted run stopped.
+
+Runs as one process, or under ``torchrun`` with DistributedDataParallel (gloo on CPU, nccl on
+GPU): every rank draws the same global batch and trains on its own slice of it.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import platform
+import sys
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+import torch.distributed as dist
+import torch.nn.functional as F
+from torch import nn
+
+from traffic_signs.classes import CLASS_NAMES
+from traffic_signs.data.augment import AugmentConfig, augment, to_float
+from traffic_signs.data.cache import ImageSet, load_split
+from traffic_signs.data.split import DEFAULT_SPLIT_SEED, DEFAULT_VAL_FRACTION, track_split
+from traffic_signs.evaluation.logits import torch_logits
+from traffic_signs.models.complexity import count_macs, count_parameters
+from traffic_signs.models.io import save_model
+from traffic_signs.models.layers import GTSRB_MEAN, GTSRB_STD
+from traffic_signs.models.registry import create, get_entry
+from traffic_signs.training import checkpoint
+
+
+@dataclass
+class TrainConfig:
+    model: str
+    epochs: int = 30
+    time_budget: float | None = None  # seconds; the schedule is sized to fit, then stops
+    batch_size: int = 256
+    lr: float = 2e-3
+    weight_decay: float = 5e-2
+    warmup_steps: int = 100
+    label_smoothing: float = 0.1
+    balance: float = 0.5  # 0 = natural class frequencies, 1 = uniform over classes
+    seed: int = 0
+    val_fraction: float = DEFAULT_VAL_FRACTION
+    split_seed: int = DEFAULT_SPLIT_SEED
+    augment: AugmentConfig = field(default_factory=AugmentConfig)
+    data_dir: str | None = None
+    cache_dir: str | None = None
+    limit_train: int | None = None  # use only the first N training images (quick tests)
+
+    def to_dict(self) -> dict[str, Any]:
+        out = asdict(self)
+        out.pop("data_dir"), out.pop("cache_dir")
+        return out
+
+
+@dataclass
+class Distributed:
+    rank: int = 0
+    world: int = 1
+
+    @property
+    def main(self) -> bool:
+        return self.rank == 0
+
+
+def setup_distributed() -> tuple[Distributed, torch.device]:
+    """Join the torchrun process group when launched by torchrun; pick a GPU if present."""
+    device = torch.device("cuda") if torch.cuda.is_available() else torch.device("cpu")
+    world = int(os.environ.get("WORLD_SIZE", "1"))
+    if world == 1:
+        return Distributed(), device
+    if not dist.is_initialized():
+        dist.init_process_group("nccl" if device.type == "cuda" else "gloo")
+    rank = dist.get_rank()
+    if device.type == "cuda":
+        device = torch.device("cuda", int(os.environ.get("LOCAL_RANK", "0")))
+        torch.cuda.set_device(device)
+    else:  # share the cores between the processes instead of oversubscribing them
+        torch.set_num_threads(max(1, (os.cpu_count() or 1) // world))
+    return Distributed(rank, world), device
+
+
+def learning_rate(cfg: TrainConfig, step: int, total_steps: int) -> float:
+    warmup = min(cfg.warmup_steps, max(1, total_steps // 10))
+    if step < warmup:
+        return cfg.lr * (step + 1) / warmup
+    return cfg.lr * max(0.0, (total_steps - step) / max(1, total_steps - warmup))
+
+
+def sampling_weights(labels: np.ndarray, balance: float) -> torch.Tensor:
+    """Per-image weights so class c is drawn with probability proportional to n_c^(1-balance)."""
+    counts = np.bincount(labels, minlength=len(CLASS_NAMES)).astype(np.float64)
+    return torch.from_numpy(counts[labels] ** -balance)
+
+
+def model_metadata(cfg: TrainConfig, data: ImageSet, extra: dict[str, Any]) -> dict[str, Any]:
+    entry = get_entry(cfg.model)
+    return {
+        "architecture": cfg.model,
+        "class_names": list(CLASS_NAMES),
+        "input_size": entry.input_size,
+        "input": "RGB, N x 3 x H x W float in [0, 1]; the model normalises internally",
+        "normalisation": {"mean": list(GTSRB_MEAN), "std": list(GTSRB_STD)},
+        "data_checksum": data.checksum,
+        "train_config": cfg.to_dict(),
+        **extra,
+    }
+
+
+def train(cfg: TrainConfig, run_dir: Path, resume: bool = False, progress_bar: bool = True) -> dict:
+    """Train ``cfg.model`` into ``run_dir``; returns the final progress record."""
+    ddp, device = setup_distributed()
+    run_dir = Path(run_dir)
+    started = time.perf_counter()
+
+    # --- data: the whole split as one uint8 tensor, validation held out by track -----------
+    data = load_split("train", cfg.data_dir, get_entry(cfg.model).input_size, cfg.cache_dir,
+                      progress=ddp.main and progress_bar)
+    if cfg.limit_train:
+        data = data.subset(np.arange(min(cfg.limit_train, len(data))))
+    train_index, val_index = track_split(data.labels, data.tracks, cfg.val_fraction, cfg.split_seed)
+    train_images = torch.from_numpy(data.images[train_index])
+    train_labels = torch.from_numpy(data.labels[train_index])
+    val = data.subset(val_index)
+    weights = sampling_weights(data.labels[train_index], cfg.balance)
+    steps_per_epoch = max(1, len(train_index) // cfg.batch_size)
+
+    # --- model and optimizer --------------------------------------------------------------
+    torch.manual_seed(cfg.seed)
+    model = create(cfg.model).to(device).to(memory_format=torch.channels_last)
+    params, macs = count_parameters(model), count_macs(model, get_entry(cfg.model).input_size)
+    optimizer = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
+    model_ddp = nn.parallel.DistributedDataParallel(model) if ddp.world > 1 else model
+
+    state: dict[str, Any] = {"epoch": 0, "epochs": cfg.epochs, "history": [], "best_val_accuracy": -1.0,
+                             "train_seconds": 0.0}
+    previous = checkpoint.load_progress(run_dir) if resume else None
+    if previous is not None:
+        model.load_state_dict(checkpoint.load_weights(run_dir / "last.json"))
+        checkpoint.load_optimizer(run_dir, optimizer)
+        state = previous
+        _log(ddp, f"resuming {run_dir} after epoch {state['epoch']} of {state['epochs']}")
+    elif resume:
+        _log(ddp, f"nothing to resume in {run_dir}; starting fresh")
+
+    # --- epochs ---------------------------------------------------------------------------
+    budget_left = None if cfg.time_budget is None else cfg.time_budget - (time.perf_counter() - started)
+    while state["epoch"] < state["epochs"]:
+        epoch = state["epoch"]
+        epoch_start = time.perf_counter()
+        generator = torch.Generator().manual_seed(cfg.seed * 1_000_003 + epoch)
+        torch.manual_seed(cfg.seed * 1_000_003 + epoch)  # dropout
+        order = torch.multinomial(weights, steps_per_epoch * cfg.batch_size, replacement=True,
+                                  generator=generator)
+        model_ddp.train()
+        seen = correct = 0
+        loss_sum = 0.0
+        bar = _progress(ddp, progress_bar, steps_per_epoch, f"epoch {epoch + 1}/{state['epochs']}")
+        for step in range(steps_per_epoch):
+            global_step = epoch * steps_per_epoch + step
+            batch = order[step * cfg.batch_size : (step + 1) * cfg.batch_size]
+            images = augment(to_float(train_images[batch]), cfg.augment, generator)
+            batch = batch[ddp.rank :: ddp.world]  # each rank trains on its slice
+            images = images[ddp.rank :: ddp.world].to(device).contiguous(memory_format=torch.channels_last)
+            labels = train_labels[batch].to(device)
+            for group in optimizer.param_groups:
+                group["lr"] = learning_rate(cfg, global_step, state["epochs"] * steps_per_epoch)
+            logits = model_ddp(images)
+            loss = F.cross_entropy(logits, labels, label_smoothing=cfg.label_smoothing)
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            optimizer.step()
+            seen += len(labels)
+            correct += (logits.argmax(1) == labels).sum().item()
+            loss_sum += loss.item() * len(labels)
+            if bar is not None:
+                rate = seen * ddp.world / (time.perf_counter() - epoch_start)
+                bar.set_postfix(loss=f"{loss_sum / seen:.3f}", acc=f"{correct / seen:.3f}",
+                                img_s=f"{rate:.0f}")
+                bar.update()
+            if epoch == 0 and step == 11 and cfg.time_budget is not None:
+                state["epochs"] = _epochs_for_budget(ddp, budget_left, epoch_start, step + 1,
+                                                     steps_per_epoch, len(val), cfg.batch_size)
+        if bar is not None:
+            bar.close()
+
+        # --- validation and checkpoint (rank 0 writes) ------------------------------------
+        state["train_seconds"] += time.perf_counter() - epoch_start
+        state["epoch"] = epoch + 1
+        if ddp.main:
+            val_logits = torch_logits(model, val.images)
+            val_accuracy = float((val_logits.argmax(1) == val.labels).mean()) if len(val) else 0.0
+            record = {
+                "epoch": epoch + 1,
+                "train_loss": loss_sum / seen,
+                "train_accuracy": correct / seen,
+                "val_accuracy": val_accuracy,
+                "lr": optimizer.param_groups[0]["lr"],
+                "seconds": time.perf_counter() - epoch_start,
+                "images_per_second": seen * ddp.world / (time.perf_counter() - epoch_start),
+            }
+            state["history"].append(record)
+            extra = {"parameters": params, "macs": macs, "epoch": epoch + 1,
+                     "metrics": {"val_accuracy": val_accuracy, "val_images": len(val)}}
+            meta = model_metadata(cfg, data, extra)
+            save_model(run_dir / "last", model, meta)
+            if val_accuracy > state["best_val_accuracy"]:
+                state["best_val_accuracy"] = val_accuracy
+                state["best_epoch"] = epoch + 1
+                save_model(run_dir / "best", model, meta)
+            checkpoint.save_optimizer(run_dir, optimizer)
+            state["config"] = cfg.to_dict()
+            state["environment"] = _environment(ddp)
+            checkpoint.save_progress(run_dir, state)  # last: marks the checkpoint complete
+            _log(ddp, f"epoch {epoch + 1}/{state['epochs']}: loss {record['train_loss']:.4f} "
+                      f"train acc {record['train_accuracy']:.4f} val acc {val_accuracy:.4f} "
+                      f"({record['images_per_second']:.0f} img/s)")
+        if ddp.world > 1:
+            dist.barrier()
+        if cfg.time_budget is not None and time.perf_counter() - started > cfg.time_budget:
+            if state["epoch"] < state["epochs"]:
+                _log(ddp, "time budget spent; stopping after this epoch")
+            break
+
+    if ddp.main:
+        from traffic_signs.training.plots import plot_history
+
+        plot_history(state["history"], run_dir / "curves.png", cfg.model)
+        checkpoint.atomic_write_json(run_dir / "history.json", state["history"])
+    state["wall_seconds"] = time.perf_counter() - started
+    return state
+
+
+def _epochs_for_budget(ddp: Distributed, budget_left: float | None, epoch_start: float,
+                       steps_done: int, steps_per_epoch: int, val_images: int,
+                       batch_size: int) -> int:
+    """Plan as many whole epochs as the measured step time allows (same on every rank)."""
+    per_step = (time.perf_counter() - epoch_start) / steps_done
+    per_epoch = per_step * steps_per_epoch + per_step * val_images / batch_size / 3
+    epochs = max(1, math.floor((budget_left or 0) / per_epoch))
+    if ddp.world > 1:
+        planned = torch.tensor([epochs])
+        dist.broadcast(planned, src=0)
+        epochs = int(planned.item())
+    _log(ddp, f"time budget: {per_epoch:.1f} s per epoch measured, planning {epochs} epochs")
+    return epochs
+
+
+def _progress(ddp: Distributed, enabled: bool, total: int, desc: str):
+    if not (enabled and ddp.main):
+        return None
+    from tqdm import tqdm
+
+    return tqdm(total=total, desc=desc, unit="step", leave=False, file=sys.stderr)
+
+
+def _log(ddp: Distributed, message: str) -> None:
+    if ddp.main:
+        print(message, file=sys.stderr, flush=True)
+
+
+def _environment(ddp: Distributed) -> dict[str, Any]:
+    return {
+        "torch": torch.__version__,
+        "python": platform.python_version(),
+        "threads": torch.get_num_threads(),
+        "processes": ddp.world,
+        "cpu_count": os.cpu_count(),
+    }
