@@ -46,7 +46,7 @@ class TrainConfig:
     epochs: int = 30
     time_budget: float | None = None  # seconds; the schedule is sized to fit, then stops
     batch_size: int = 256
-    lr: float = 2e-3
+    lr: float = 1e-2
     weight_decay: float = 5e-2
     warmup_steps: int = 100
     label_smoothing: float = 0.1
