@@ -6,6 +6,7 @@ the model whether it came from the GTSRB archives or from a user's phone.
 
 from __future__ import annotations
 
+import contextlib
 import io
 import warnings
 from pathlib import Path
@@ -72,10 +73,8 @@ def _decode(data: bytes, label: str) -> Image.Image:
 
 
 def _to_rgb(image: Image.Image) -> Image.Image:
-    try:
+    with contextlib.suppress(Exception):  # a broken EXIF block should not cost the picture
         image = ImageOps.exif_transpose(image) or image
-    except Exception:  # a broken EXIF block should not cost the picture
-        pass
     if image.mode in ("I;16", "I;16B", "I;16L", "I", "F"):
         array = np.asarray(image, dtype=np.float64)
         peak = array.max() if array.size and array.max() > 255 else 255.0

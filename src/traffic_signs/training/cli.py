@@ -25,8 +25,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--resume", action="store_true", help="continue the run in --out")
     parser.add_argument("--batch-size", type=int, default=256)
     parser.add_argument("--lr", type=float, default=None, help="peak learning rate")
-    parser.add_argument("--data-dir", default=None, help="GTSRB folder (default: $TRAFFIC_SIGNS_DATA or the user cache)")
-    parser.add_argument("--cache-dir", default=None, help="decoded-array cache (default: $TRAFFIC_SIGNS_CACHE or the user cache)")
+    parser.add_argument("--data-dir", default=None,
+                        help="GTSRB folder (default: $TRAFFIC_SIGNS_DATA or the user cache)")
+    parser.add_argument("--cache-dir", default=None,
+                        help="decoded-array cache (default: $TRAFFIC_SIGNS_CACHE or the user cache)")
     parser.add_argument("--limit-train", type=int, default=None, help=argparse.SUPPRESS)
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
 

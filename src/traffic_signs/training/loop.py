@@ -57,7 +57,7 @@ class TrainConfig:
     augment: AugmentConfig = field(default_factory=AugmentConfig)
     data_dir: str | None = None
     cache_dir: str | None = None
-    limit_train: int | None = None  # use only the first N training images (quick tests)
+    limit_train: int | None = None  # train on a random N-image subset (quick runs and tests)
 
     def to_dict(self) -> dict[str, Any]:
         out = asdict(self)
@@ -128,8 +128,9 @@ def train(cfg: TrainConfig, run_dir: Path, resume: bool = False, progress_bar: b
     # --- data: the whole split as one uint8 tensor, validation held out by track -----------
     data = load_split("train", cfg.data_dir, get_entry(cfg.model).input_size, cfg.cache_dir,
                       progress=ddp.main and progress_bar)
-    if cfg.limit_train:
-        data = data.subset(np.arange(min(cfg.limit_train, len(data))))
+    if cfg.limit_train:  # a seeded random subset, so every class stays represented
+        keep = np.random.default_rng(cfg.seed).permutation(len(data))[: cfg.limit_train]
+        data = data.subset(np.sort(keep))
     train_index, val_index = track_split(data.labels, data.tracks, cfg.val_fraction, cfg.split_seed)
     train_images = torch.from_numpy(data.images[train_index])
     train_labels = torch.from_numpy(data.labels[train_index])

@@ -1,0 +1,96 @@
+"""Training on the real data: learning happens, checkpoints resume exactly, DDP runs."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import torch
+
+from traffic_signs.cli import main
+from traffic_signs.models.io import load_model, load_state
+
+SUBSET = ["--limit-train", "4000", "--batch-size", "64", "--no-progress"]
+
+
+def _train(run_dir: Path, gtsrb_dir: Path, cache: Path, *extra: str) -> dict:
+    args = ["train", "--out", str(run_dir), "--data-dir", str(gtsrb_dir), "--cache-dir", str(cache)]
+    assert main(args + SUBSET + list(extra)) == 0
+    return json.loads((run_dir / "state.json").read_text())
+
+
+def _command(run_dir: Path, gtsrb_dir: Path, cache: Path, *extra: str) -> list[str]:
+    return [sys.executable, "-m", "traffic_signs", "train", "--out", str(run_dir),
+            "--data-dir", str(gtsrb_dir), "--cache-dir", str(cache), *SUBSET, *extra]
+
+
+def test_short_run_learns_and_writes_a_complete_run_folder(tmp_path, gtsrb_dir, decoded_cache_dir):
+    state = _train(tmp_path / "run", gtsrb_dir, decoded_cache_dir, "--model", "signnet-s",
+                   "--epochs", "3")
+    assert state["epoch"] == 3
+    assert state["best_val_accuracy"] > 0.3, "43 classes: chance is 2.3%"
+    for name in ("best.json", "best.safetensors", "last.json", "last.safetensors",
+                 "optimizer.safetensors", "history.json", "curves.png"):
+        assert (tmp_path / "run" / name).is_file(), name
+    model, meta = load_model(tmp_path / "run" / "best.json")
+    assert meta["architecture"] == "signnet-s" and len(meta["class_names"]) == 43
+    assert meta["data_checksum"] and meta["train_config"]["seed"] == 0
+    history = json.loads((tmp_path / "run" / "history.json").read_text())
+    assert [h["epoch"] for h in history] == [1, 2, 3]
+
+
+def test_kill_9_then_resume_matches_an_uninterrupted_run(tmp_path, gtsrb_dir, decoded_cache_dir):
+    """A run killed mid-training and resumed ends with the same weights as one never killed."""
+    args = ("--model", "lenet5", "--epochs", "4")
+    _train(tmp_path / "straight", gtsrb_dir, decoded_cache_dir, *args)
+
+    killed = tmp_path / "killed"
+    process = subprocess.Popen(_command(killed, gtsrb_dir, decoded_cache_dir, *args),
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 300
+    while not (killed / "state.json").is_file():
+        assert process.poll() is None, "training exited before its first checkpoint"
+        assert time.monotonic() < deadline
+        time.sleep(0.05)
+    os.kill(process.pid, signal.SIGKILL)
+    process.wait()
+    interrupted_at = json.loads((killed / "state.json").read_text())["epoch"]
+    assert interrupted_at < 4, "the kill came too late to test anything"
+
+    resumed = _train(killed, gtsrb_dir, decoded_cache_dir, *args, "--resume")
+    straight = json.loads((tmp_path / "straight" / "state.json").read_text())
+    assert resumed["epoch"] == 4
+    a, _ = load_state(tmp_path / "straight" / "last.json")
+    b, _ = load_state(killed / "last.json")
+    for key in a:
+        torch.testing.assert_close(a[key], b[key], rtol=0, atol=1e-6, msg=key)
+    assert resumed["best_val_accuracy"] == pytest.approx(straight["best_val_accuracy"], abs=1e-9)
+
+
+def test_time_budget_plans_the_schedule_and_stops(tmp_path, gtsrb_dir, decoded_cache_dir):
+    start = time.monotonic()
+    state = _train(tmp_path / "run", gtsrb_dir, decoded_cache_dir, "--model", "lenet5",
+                   "--epochs", "1000", "--time-budget", "15")
+    elapsed = time.monotonic() - start
+    assert 1 <= state["epochs"] < 1000, "the planned epochs must come from the budget"
+    assert state["epoch"] == state["epochs"]
+    assert elapsed < 15 * 2 + 20
+
+
+def test_two_process_ddp_on_cpu(tmp_path, gtsrb_dir, decoded_cache_dir):
+    run_dir = tmp_path / "ddp"
+    command = [sys.executable, "-m", "torch.distributed.run", "--nproc-per-node", "2",
+               "--master-port", "29731", "-m", "traffic_signs", "train", "--model", "lenet5",
+               "--epochs", "2", "--out", str(run_dir), "--data-dir", str(gtsrb_dir),
+               "--cache-dir", str(decoded_cache_dir), *SUBSET]
+    result = subprocess.run(command, capture_output=True, text=True, timeout=600)
+    assert result.returncode == 0, result.stderr[-2000:]
+    state = json.loads((run_dir / "state.json").read_text())
+    assert state["environment"]["processes"] == 2
+    assert state["epoch"] == 2 and state["best_val_accuracy"] > 0.1
