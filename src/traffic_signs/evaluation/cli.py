@@ -1,0 +1,151 @@
+"""Evaluate a trained model on the validation split or the official test set.
+
+MODEL is a run folder (its best.json), a model .json file, or a registered model name
+(runs/NAME/best.json, else the model shipped with the package). `--split val` rebuilds
+exactly the validation tracks the run held out (fraction, seeds and subset from the model
+file's train_config), so the numbers are comparable with the training log.
+
+Writes metrics.json, report.md and four figures into --out (default: <run>/eval-<split>/).
+
+Examples:
+  traffic-signs evaluate runs/signnet --split test
+  traffic-signs evaluate signnet-s --split val --format json
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.formatter_class = argparse.RawDescriptionHelpFormatter
+    parser.add_argument("model", metavar="MODEL", help="run folder, model .json file, or registered model name")
+    parser.add_argument("--split", choices=["val", "test"], default="test",
+                        help="the run's held-out validation tracks, or the official test set (default)")
+    parser.add_argument("--out", type=Path, default=None, metavar="DIR",
+                        help="output folder (default: <run>/eval-<split>/)")
+    parser.add_argument("--format", choices=["md", "json"], default="md",
+                        help="print report.md (default) or a JSON summary on stdout")
+    parser.add_argument("--data-dir", default=None,
+                        help="GTSRB folder (default: $TRAFFIC_SIGNS_DATA or the user cache)")
+    parser.add_argument("--cache-dir", default=None,
+                        help="decoded-array cache (default: $TRAFFIC_SIGNS_CACHE or the user cache)")
+
+
+def run(args: argparse.Namespace) -> int:
+    from traffic_signs.models.resolve import resolve_model_path
+
+    model_path = resolve_model_path(args.model)
+    out_dir = args.out or default_out_dir(model_path, args.split)
+    metrics = evaluate_model(model_path, args.split, out_dir, args.data_dir, args.cache_dir)
+    print(f"wrote {out_dir}", file=sys.stderr)
+    if args.format == "json":
+        print(json.dumps(summary(metrics, out_dir)))
+    else:
+        print((out_dir / "report.md").read_text(), end="")
+    return 0
+
+
+def default_out_dir(model_path: Path, split: str) -> Path:
+    """``<run>/eval-<split>`` for best.json, ``eval-<stem>-<split>`` for other model files.
+
+    A shipped model lives inside the installed package, which is no place for output, so
+    its evaluation goes to ``runs/<name>/eval-<split>`` instead.
+    """
+    from traffic_signs.models.resolve import DEFAULT_RUNS_DIR, is_shipped
+
+    if is_shipped(model_path):
+        return DEFAULT_RUNS_DIR / model_path.stem / f"eval-{split}"
+    prefix = "eval" if model_path.stem == "best" else f"eval-{model_path.stem}"
+    return model_path.parent / f"{prefix}-{split}"
+
+
+def summary(metrics: dict[str, Any], out_dir: Path) -> dict[str, Any]:
+    """The headline numbers printed by ``--format json``."""
+    keys = ("model", "architecture", "split", "n", "accuracy", "macro_f1", "ece", "nll", "aurc", "temperature")
+    out = {k: metrics.get(k) for k in keys}
+    if "calibrated" in metrics:
+        out["calibrated"] = {k: metrics["calibrated"][k] for k in ("ece", "nll", "aurc")}
+    for key in ("selective", "suggested"):
+        if key in metrics:
+            out[key] = metrics[key]
+    out["out_dir"] = str(out_dir)
+    return out
+
+
+def evaluate_model(
+    model_path: Path,
+    split: str,
+    out_dir: Path,
+    data_dir: str | None = None,
+    cache_dir: str | None = None,
+    temperature: float | None = None,
+    temperature_source: str = "given by the caller",
+) -> dict[str, Any]:
+    """Run the verified model over ``split`` and write the evaluation folder.
+
+    ``temperature`` overrides the model file's own (compare uses it to apply a temperature
+    fitted on validation to the test logits); ``temperature_source`` says where it came from.
+    """
+    from traffic_signs.evaluation.logits import torch_logits
+    from traffic_signs.evaluation.report import write_report
+    from traffic_signs.models.io import load_model
+
+    model, meta = load_model(model_path)
+    data = load_eval_set(meta, split, data_dir, cache_dir, model_path)
+    logits = torch_logits(model, data.images)
+    if temperature is None:
+        temperature, temperature_source = _number(meta.get("temperature")), "the model file"
+    context = {"model": str(model_path), "architecture": meta.get("architecture"), "split": split,
+               "class_names": meta["class_names"], "temperature_source": temperature_source}
+    return write_report(out_dir, logits, data.labels, data.images, data.names, context,
+                        temperature=temperature, threshold=_number(meta.get("threshold")))
+
+
+def load_eval_set(meta: dict[str, Any], split: str, data_dir: str | None, cache_dir: str | None,
+                  model_path: Path | str = "model"):
+    """The images of ``split`` at the model's input size; for val, the run's own held-out tracks."""
+    from traffic_signs.data.cache import load_split
+
+    size = int(meta.get("input_size", 32))
+    if split == "test":
+        return load_split("test", data_dir, size, cache_dir)
+    if split != "val":
+        raise ValueError(f"unknown split {split!r}")
+    return validation_subset(meta, load_split("train", data_dir, size, cache_dir), model_path)
+
+
+def validation_subset(meta: dict[str, Any], data, model_path: Path | str = "model"):
+    """Rebuild the run's validation split exactly as ``training.loop.train`` drew it.
+
+    Same training images (checked by checksum), same seeded ``--limit-train`` subset, same
+    ``track_split`` fraction and seed. Any difference would leak training tracks into
+    validation and inflate the score, so a mismatch is an error, not a warning.
+    """
+    import numpy as np
+
+    from traffic_signs.data.split import DEFAULT_SPLIT_SEED, DEFAULT_VAL_FRACTION, track_split
+    from traffic_signs.errors import DataError, ModelFileError
+
+    cfg = meta.get("train_config")
+    if not isinstance(cfg, dict):
+        raise ModelFileError(f"{model_path}: no train_config, so its validation split is unknown; use --split test")
+    if meta.get("data_checksum") and meta["data_checksum"] != data.checksum:
+        raise DataError(
+            f"{model_path} was trained on other training data (checksum {meta['data_checksum']}, "
+            f"these files give {data.checksum}); its validation split cannot be rebuilt, use --split test"
+        )
+    if cfg.get("limit_train"):
+        keep = np.random.default_rng(cfg.get("seed", 0)).permutation(len(data))[: cfg["limit_train"]]
+        data = data.subset(np.sort(keep))
+    _, val_index = track_split(data.labels, data.tracks, cfg.get("val_fraction", DEFAULT_VAL_FRACTION),
+                               cfg.get("split_seed", DEFAULT_SPLIT_SEED))
+    return data.subset(val_index)
+
+
+def _number(value: Any) -> float | None:
+    return float(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else None

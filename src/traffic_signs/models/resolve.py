@@ -1,0 +1,76 @@
+"""Turn what a user types for a model into the path of its ``.json`` model file.
+
+Every command that takes a model (evaluate, predict, export, serve) accepts the same three
+spellings, resolved in this order:
+
+1. a run folder: its ``best.json`` (the best-validation weights of the run);
+2. a model file: ``something.json`` (or its ``.safetensors`` twin);
+3. a registered model name: ``runs/NAME/best.json`` when you trained one here, else the
+   model shipped inside the package as ``traffic_signs/shipped/NAME.json``.
+
+A trained run deliberately wins over the shipped model, so retraining ``signnet`` and then
+running ``traffic-signs evaluate signnet`` evaluates what you just trained.
+"""
+
+from __future__ import annotations
+
+from importlib import resources
+from pathlib import Path
+
+from traffic_signs.errors import ModelFileError
+
+DEFAULT_RUNS_DIR = Path("runs")
+
+
+def shipped_dir() -> Path:
+    """The package's ``shipped/`` folder (it may not exist in a checkout without models).
+
+    The package is installed as plain files (editable or wheel), so the traversable is a
+    real directory and the weights beside each JSON are reachable by path.
+    """
+    return Path(str(resources.files("traffic_signs") / "shipped"))
+
+
+def is_shipped(path: Path) -> bool:
+    """Whether ``path`` lies inside the installed package (so nothing should be written beside it)."""
+    try:
+        return Path(path).resolve().is_relative_to(shipped_dir().resolve())
+    except OSError:
+        return False
+
+
+def resolve_model_path(spec: str | Path, runs_dir: Path = DEFAULT_RUNS_DIR) -> Path:
+    """The model ``.json`` that ``spec`` (run folder, model file or model name) refers to."""
+    path = Path(spec)
+    if path.is_dir():
+        best = path / "best.json"
+        if not best.is_file():
+            raise ModelFileError(f"{path}: run folder without best.json (has training finished an epoch?)")
+        return best
+    if path.suffix in (".json", ".safetensors"):
+        json_path = path.with_suffix(".json")
+        if not json_path.is_file():
+            raise ModelFileError(f"{json_path}: model file not found")
+        return json_path
+    return _by_name(str(spec), Path(runs_dir))
+
+
+def _by_name(name: str, runs_dir: Path) -> Path:
+    from traffic_signs.models.registry import list_models
+
+    known = list_models()
+    if name not in known:
+        raise ModelFileError(
+            f"{name!r} is not a run folder, a model .json file, or a registered model "
+            f"({', '.join(known)})"
+        )
+    trained = runs_dir / name / "best.json"
+    if trained.is_file():
+        return trained
+    shipped = shipped_dir() / f"{name}.json"
+    if shipped.is_file():
+        return shipped
+    raise ModelFileError(
+        f"no trained or shipped {name!r} model: looked for {trained} and {shipped}; "
+        f"train one with `traffic-signs train --model {name}`"
+    )
