@@ -30,6 +30,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--cache-dir", default=None,
                         help="decoded-array cache (default: $TRAFFIC_SIGNS_CACHE or the user cache)")
     parser.add_argument("--limit-train", type=int, default=None, help=argparse.SUPPRESS)
+    parser.add_argument("--threads", type=int, default=None,
+                        help="torch CPU threads (default: all cores; use 1 when other jobs share the CPU)")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
 
 
@@ -37,7 +39,16 @@ def run(args: argparse.Namespace) -> int:
     from traffic_signs.models.registry import get_entry
     from traffic_signs.training.loop import TrainConfig, train
 
-    get_entry(args.model)  # fail fast on an unknown name
+    import torch
+
+    from traffic_signs.errors import TrafficSignsError
+
+    try:
+        get_entry(args.model)  # fail fast on an unknown name
+    except KeyError as exc:
+        raise TrafficSignsError(exc.args[0]) from None
+    if args.threads:
+        torch.set_num_threads(args.threads)
     cfg = TrainConfig(model=args.model, epochs=args.epochs, time_budget=args.time_budget,
                       seed=args.seed, batch_size=args.batch_size, data_dir=args.data_dir,
                       cache_dir=args.cache_dir, limit_train=args.limit_train)
