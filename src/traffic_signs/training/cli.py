@@ -36,12 +36,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from traffic_signs.models.registry import get_entry
-    from traffic_signs.training.loop import TrainConfig, train
-
     import torch
 
     from traffic_signs.errors import TrafficSignsError
+    from traffic_signs.models.registry import get_entry
+    from traffic_signs.training.loop import TrainConfig, train
 
     try:
         get_entry(args.model)  # fail fast on an unknown name
