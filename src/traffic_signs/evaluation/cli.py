@@ -126,10 +126,8 @@ def validation_subset(meta: dict[str, Any], data, model_path: Path | str = "mode
     ``track_split`` fraction and seed. Any difference would leak training tracks into
     validation and inflate the score, so a mismatch is an error, not a warning.
     """
-    import numpy as np
-
-    from traffic_signs.data.split import DEFAULT_SPLIT_SEED, DEFAULT_VAL_FRACTION, track_split
     from traffic_signs.errors import DataError, ModelFileError
+    from traffic_signs.training.loop import split_training_data
 
     cfg = meta.get("train_config")
     if not isinstance(cfg, dict):
@@ -139,11 +137,7 @@ def validation_subset(meta: dict[str, Any], data, model_path: Path | str = "mode
             f"{model_path} was trained on other training data (checksum {meta['data_checksum']}, "
             f"these files give {data.checksum}); its validation split cannot be rebuilt, use --split test"
         )
-    if cfg.get("limit_train"):
-        keep = np.random.default_rng(cfg.get("seed", 0)).permutation(len(data))[: cfg["limit_train"]]
-        data = data.subset(np.sort(keep))
-    _, val_index = track_split(data.labels, data.tracks, cfg.get("val_fraction", DEFAULT_VAL_FRACTION),
-                               cfg.get("split_seed", DEFAULT_SPLIT_SEED))
+    data, _, val_index = split_training_data(data, cfg)
     return data.subset(val_index)
 
 

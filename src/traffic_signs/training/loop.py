@@ -99,6 +99,20 @@ def learning_rate(cfg: TrainConfig, step: int, total_steps: int) -> float:
     return cfg.lr * max(0.0, (total_steps - step) / max(1, total_steps - warmup))
 
 
+def split_training_data(data: ImageSet, cfg: dict[str, Any]) -> tuple[ImageSet, np.ndarray, np.ndarray]:
+    """The images a run trains on and its (train, val) indices, from its recorded config.
+
+    Training and evaluation both call this, so ``evaluate --split val`` scores exactly the
+    tracks the run held out: the seeded ``limit_train`` subset first, then ``track_split``.
+    """
+    if cfg.get("limit_train"):  # a seeded random subset, so every class stays represented
+        keep = np.random.default_rng(cfg.get("seed", 0)).permutation(len(data))[: cfg["limit_train"]]
+        data = data.subset(np.sort(keep))
+    train_index, val_index = track_split(data.labels, data.tracks, cfg.get("val_fraction", DEFAULT_VAL_FRACTION),
+                                         cfg.get("split_seed", DEFAULT_SPLIT_SEED))
+    return data, train_index, val_index
+
+
 def sampling_weights(labels: np.ndarray, balance: float) -> torch.Tensor:
     """Per-image weights so class c is drawn with probability proportional to n_c^(1-balance)."""
     counts = np.bincount(labels, minlength=len(CLASS_NAMES)).astype(np.float64)
@@ -136,10 +150,7 @@ def train(cfg: TrainConfig, run_dir: Path, resume: bool = False, progress_bar: b
     # --- data: the whole split as one uint8 tensor, validation held out by track -----------
     data = load_split("train", cfg.data_dir, get_entry(cfg.model).input_size, cfg.cache_dir,
                       progress=ddp.main and progress_bar)
-    if cfg.limit_train:  # a seeded random subset, so every class stays represented
-        keep = np.random.default_rng(cfg.seed).permutation(len(data))[: cfg.limit_train]
-        data = data.subset(np.sort(keep))
-    train_index, val_index = track_split(data.labels, data.tracks, cfg.val_fraction, cfg.split_seed)
+    data, train_index, val_index = split_training_data(data, cfg.to_dict())
     train_images = torch.from_numpy(data.images[train_index])
     train_labels = torch.from_numpy(data.labels[train_index])
     val = data.subset(val_index)
