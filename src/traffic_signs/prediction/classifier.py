@@ -1,0 +1,173 @@
+"""Classify any image with an exported model on ONNX Runtime (no torch needed).
+
+``Classifier.load()`` opens the model shipped inside the package; ``predict`` takes a path,
+bytes or a PIL image and answers with the sign, a calibrated confidence, the top-k, and
+"unknown sign" when the confidence is below the threshold chosen on validation. Large
+photos are searched for the sign first (see :mod:`traffic_signs.prediction.search`).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from PIL import Image
+
+from traffic_signs.errors import ModelFileError
+from traffic_signs.imaging import open_image, to_model_input
+
+UNKNOWN_LABEL = "unknown sign"
+DEFAULT_MODEL = "signnet"
+SEARCH_MIN_SIDE_FACTOR = 4  # search when the short side exceeds 4x the model input (128 px)
+
+
+@dataclass
+class Prediction:
+    file: str | None
+    class_id: int | None  # None when unknown
+    label: str
+    confidence: float  # calibrated probability of the top class
+    unknown: bool
+    top_k: list[dict[str, Any]] = field(default_factory=list)
+    box: tuple[int, int, int, int] | None = None  # x0, y0, x1, y1 in original pixels, when searched
+
+    def to_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {
+            "file": self.file,
+            "class_id": self.class_id,
+            "label": self.label,
+            "confidence": round(self.confidence, 6),
+            "unknown": self.unknown,
+            "top_k": self.top_k,
+        }
+        if self.box is not None:
+            out["box"] = list(self.box)
+        return out
+
+
+def shipped_dir() -> Path:
+    return Path(__file__).resolve().parent.parent / "shipped"
+
+
+def find_model_json(model: str | Path | None) -> Path:
+    """The exported model's JSON for a name, run folder, model .json or .onnx (torch-free)."""
+    if model is None:
+        model = DEFAULT_MODEL
+    path = Path(model)
+    if path.is_dir():
+        path = path / "best.json"
+    elif path.suffix in (".onnx", ".safetensors"):
+        path = path.with_suffix(".json")
+    elif path.suffix != ".json":
+        for candidate in (Path("runs") / str(model) / "best.json", shipped_dir() / f"{model}.json"):
+            if candidate.is_file() and "onnx" in json.loads(candidate.read_text()):
+                return candidate
+        raise ModelFileError(f"{model!r}: no exported model of that name (shipped or in runs/)")
+    if not path.is_file():
+        raise ModelFileError(f"{path}: model file not found")
+    return path
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        while block := handle.read(1 << 20):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _session(onnx_path: Path):
+    import onnxruntime as ort
+
+    options = ort.SessionOptions()
+    options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+    options.intra_op_num_threads = int(os.environ.get("TRAFFIC_SIGNS_THREADS", "0")) or min(4, os.cpu_count() or 1)
+    options.inter_op_num_threads = 1
+    return ort.InferenceSession(str(onnx_path), options, providers=["CPUExecutionProvider"])
+
+
+class Classifier:
+    """An exported model plus its calibration: temperature and unknown threshold."""
+
+    def __init__(self, json_path: Path, threshold: float | None = None):
+        self.json_path = Path(json_path)
+        try:
+            self.metadata: dict[str, Any] = json.loads(self.json_path.read_text())
+        except (OSError, ValueError) as exc:
+            raise ModelFileError(f"{self.json_path}: unreadable model metadata ({exc})") from exc
+        if "onnx" not in self.metadata:
+            raise ModelFileError(
+                f"{self.json_path}: no ONNX export; run `traffic-signs export {self.json_path.parent}` first"
+            )
+        onnx_path = self.json_path.with_name(self.metadata["onnx"])
+        if not onnx_path.is_file():
+            raise ModelFileError(f"{onnx_path}: ONNX file not found")
+        if _sha256(onnx_path) != self.metadata.get("onnx_sha256"):
+            raise ModelFileError(f"{onnx_path}: checksum differs from {self.json_path.name}; refusing to load it")
+        self.onnx_path = onnx_path
+        self.class_names: list[str] = list(self.metadata["class_names"])
+        self.input_size: int = int(self.metadata.get("input_size", 32))
+        self.temperature: float = float(self.metadata.get("temperature", 1.0))
+        self.threshold: float = float(threshold if threshold is not None else self.metadata.get("threshold", 0.0))
+        self._session = _session(onnx_path)
+        self._input_name = self._session.get_inputs()[0].name
+
+    @classmethod
+    def load(cls, model: str | Path | None = None, threshold: float | None = None) -> Classifier:
+        """``None`` is the shipped model; else a name, run folder, model .json or .onnx."""
+        return cls(find_model_json(model), threshold)
+
+    @property
+    def name(self) -> str:
+        return self.metadata.get("name", self.metadata.get("architecture", "model"))
+
+    def logits(self, images: np.ndarray) -> np.ndarray:
+        """Logits for uint8 N x H x W x 3 images at the model's input size."""
+        images = np.asarray(images)
+        if images.ndim != 4 or images.shape[1:] != (self.input_size, self.input_size, 3):
+            raise ValueError(f"expected N x {self.input_size} x {self.input_size} x 3 images, got {images.shape}")
+        x = np.ascontiguousarray(images.transpose(0, 3, 1, 2), dtype=np.float32) / np.float32(255.0)
+        return self._session.run(None, {self._input_name: x})[0]
+
+    def probabilities(self, images: np.ndarray, batch_size: int = 1024) -> np.ndarray:
+        """Calibrated (temperature-scaled) class probabilities, N x C."""
+        chunks = [self.logits(images[i : i + batch_size]) for i in range(0, len(images), batch_size)]
+        logits = np.concatenate(chunks) if chunks else np.zeros((0, len(self.class_names)), np.float32)
+        z = logits.astype(np.float64) / self.temperature
+        z -= z.max(axis=1, keepdims=True)
+        e = np.exp(z)
+        return e / e.sum(axis=1, keepdims=True)
+
+    def should_search(self, image: Image.Image) -> bool:
+        return min(image.size) > SEARCH_MIN_SIDE_FACTOR * self.input_size
+
+    def predict(self, image: str | Path | bytes | Image.Image, top_k: int = 5, search: bool | None = None,
+                name: str | None = None) -> Prediction:
+        """Classify one image; raises :class:`traffic_signs.errors.ImageError` if it cannot be read."""
+        label = name or (str(image) if isinstance(image, (str, Path)) else None)
+        picture = open_image(image, label)
+        box = None
+        if search if search is not None else self.should_search(picture):
+            from traffic_signs.prediction.search import find_sign
+
+            probs, box = find_sign(self, picture)
+        else:
+            probs = self.probabilities(to_model_input(picture, self.input_size)[None])[0]
+        return self.decide(probs, label, top_k, box)
+
+    def decide(self, probs: np.ndarray, file: str | None, top_k: int = 5,
+               box: tuple[int, int, int, int] | None = None) -> Prediction:
+        """Turn calibrated probabilities into an answer, "unknown sign" below the threshold."""
+        order = np.argsort(-probs)[: max(1, top_k)]
+        best = int(order[0])
+        confidence = float(probs[best])
+        unknown = confidence < self.threshold
+        ranked = [{"class_id": int(i), "label": self.class_names[i], "probability": round(float(probs[i]), 6)}
+                  for i in order]
+        return Prediction(file, None if unknown else best, UNKNOWN_LABEL if unknown else self.class_names[best],
+                          confidence, unknown, ranked, box)

@@ -1,0 +1,92 @@
+"""Classify image files: paths, folders (recursive) and globs, with the shipped model by default.
+
+  traffic-signs predict photo.jpg
+  traffic-signs predict photos/ 'more/*.png' --format json --top-k 3
+  traffic-signs predict street.jpg --no-search      # classify the whole picture as is
+
+A file that cannot be read is reported (`{"file", "error"}` in JSON) and the others still
+run; the exit code is 1 if any file failed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import glob
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".ppm", ".pgm", ".pbm", ".bmp", ".gif", ".tif", ".tiff", ".webp"}
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.formatter_class = argparse.RawDescriptionHelpFormatter
+    parser.add_argument("paths", nargs="+", metavar="PATH", help="image files, folders or glob patterns")
+    parser.add_argument("--model", default=None, help="shipped model name, run folder, model .json or .onnx")
+    parser.add_argument("--top-k", type=int, default=5)
+    parser.add_argument("--format", choices=["table", "json", "csv"], default="table")
+    parser.add_argument("--threshold", type=float, default=None,
+                        help="unknown-sign threshold on calibrated confidence (default: the model's)")
+    parser.add_argument("--no-search", action="store_true",
+                        help="classify the whole image as is (never search a large photo for the sign)")
+
+
+def expand_paths(patterns: list[str]) -> list[str]:
+    """Files named directly, found in folders (recursively) or matched by globs, in order."""
+    files: list[str] = []
+    for pattern in patterns:
+        path = Path(pattern)
+        if path.is_dir():
+            files += sorted(str(p) for p in path.rglob("*") if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES)
+        elif path.exists():
+            files.append(pattern)
+        else:
+            matches = sorted(glob.glob(pattern, recursive=True))
+            files += matches if matches else [pattern]  # a missing file is reported as an error
+    return files
+
+
+def classify_files(classifier, files: list[str], top_k: int, search: bool | None) -> list[dict[str, Any]]:
+    from traffic_signs.errors import ImageError
+
+    results = []
+    for file in files:
+        try:
+            results.append(classifier.predict(file, top_k=top_k, search=search, name=file).to_dict())
+        except ImageError as exc:
+            results.append({"file": file, "error": str(exc)})
+    return results
+
+
+def run(args: argparse.Namespace) -> int:
+    from traffic_signs.prediction.classifier import Classifier
+
+    classifier = Classifier.load(args.model, threshold=args.threshold)
+    results = classify_files(classifier, expand_paths(args.paths), args.top_k, False if args.no_search else None)
+    {"json": _print_json, "csv": _print_csv, "table": _print_table}[args.format](results)
+    return 1 if any("error" in r for r in results) else 0
+
+
+def _print_json(results: list[dict[str, Any]]) -> None:
+    print(json.dumps(results, indent=2))
+
+
+def _print_csv(results: list[dict[str, Any]]) -> None:
+    writer = csv.writer(sys.stdout)
+    writer.writerow(["file", "class_id", "label", "confidence", "unknown", "box", "error"])
+    for r in results:
+        box = " ".join(map(str, r["box"])) if r.get("box") else ""
+        writer.writerow([r["file"], r.get("class_id", ""), r.get("label", ""), r.get("confidence", ""),
+                         r.get("unknown", ""), box, r.get("error", "")])
+
+
+def _print_table(results: list[dict[str, Any]]) -> None:
+    for r in results:
+        if "error" in r:
+            print(f"{r['file']}: ERROR {r['error']}")
+            continue
+        where = f"  box {tuple(r['box'])}" if r.get("box") else ""
+        ident = "  ?" if r["unknown"] else f"{r['class_id']:>3}"
+        print(f"{r['file']}: {ident} {r['label']} ({100 * r['confidence']:.1f}%){where}")

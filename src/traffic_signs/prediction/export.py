@@ -1,0 +1,120 @@
+"""Export a trained run to ONNX, calibrated, ready for the torch-free runtime.
+
+  traffic-signs export runs/signnet                 # writes runs/signnet/best.onnx, updates best.json
+  traffic-signs export runs/signnet --ship signnet  # also installs it as the package's shipped model
+
+Export fits the temperature and chooses the "unknown sign" threshold on the run's own
+validation tracks (never on test), writes the ONNX graph (dynamic batch, input N x 3 x S x S
+floats in [0, 1], output logits), and records both calibration values and the ONNX file's
+SHA-256 in the model JSON. ``--ship`` also evaluates the official test set and writes the
+package's MODEL_CARD.md from the measured files.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+from pathlib import Path
+from typing import Any
+
+MAX_ERROR = 0.002  # accepted-set error on validation that the unknown threshold is chosen for
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.formatter_class = argparse.RawDescriptionHelpFormatter
+    parser.add_argument("model", help="run folder, model .json, or registered model name")
+    parser.add_argument("--ship", metavar="NAME", default=None,
+                        help="install as the package's shipped model NAME (and write its model card)")
+    parser.add_argument("--command", default=None,
+                        help="the training command, quoted, for the model card (default: from the run)")
+    parser.add_argument("--data-dir", default=None)
+    parser.add_argument("--cache-dir", default=None)
+
+
+def run(args: argparse.Namespace) -> int:
+    from traffic_signs.models.resolve import resolve_model_path
+
+    json_path = resolve_model_path(args.model)
+    meta = export(json_path, args.data_dir, args.cache_dir)
+    print(json.dumps({"model": str(json_path), "onnx": meta["onnx"], "temperature": meta["temperature"],
+                      "threshold": meta["threshold"]}))
+    if args.ship:
+        card = ship(json_path, args.ship, args.command or training_command(meta), args.data_dir, args.cache_dir)
+        print(f"shipped as {card.parent / args.ship}.json with {card}")
+    return 0
+
+
+def export_onnx(model, path: Path, input_size: int) -> None:
+    """Write the ONNX graph with a dynamic batch dimension (TorchScript exporter, opset 17)."""
+    import torch
+
+    dummy = torch.rand(2, 3, input_size, input_size)
+    model = model.eval().to(memory_format=torch.contiguous_format)
+    tmp = path.with_name(f".{path.name}.tmp")
+    torch.onnx.export(model, (dummy,), str(tmp), input_names=["images"], output_names=["logits"],
+                      dynamic_axes={"images": {0: "batch"}, "logits": {0: "batch"}}, opset_version=17,
+                      dynamo=False)
+    tmp.replace(path)
+
+
+def export(json_path: Path, data_dir: str | None = None, cache_dir: str | None = None) -> dict[str, Any]:
+    """Calibrate on validation, write ``<stem>.onnx`` and record both in ``<stem>.json``."""
+    from traffic_signs.data.cache import load_split
+    from traffic_signs.evaluation.calibration import choose_threshold, fit_temperature, softmax
+    from traffic_signs.evaluation.cli import validation_subset
+    from traffic_signs.evaluation.logits import torch_logits
+    from traffic_signs.models.io import atomic_write_json, load_model, sha256_file
+
+    model, meta = load_model(json_path)
+    val = validation_subset(meta, load_split("train", data_dir, meta["input_size"], cache_dir), json_path)
+    logits = torch_logits(model, val.images)
+    temperature = fit_temperature(logits, val.labels)
+    threshold = choose_threshold(softmax(logits, temperature), val.labels, MAX_ERROR)
+    onnx_path = json_path.with_suffix(".onnx")
+    export_onnx(model, onnx_path, meta["input_size"])
+    meta.update({
+        "temperature": temperature,
+        "threshold": threshold,
+        "calibration": {"fitted_on": "validation tracks of the run", "images": len(val),
+                        "threshold_max_error": MAX_ERROR},
+        "onnx": onnx_path.name,
+        "onnx_sha256": sha256_file(onnx_path),
+    })
+    atomic_write_json(json_path, meta)
+    return meta
+
+
+def training_command(meta: dict[str, Any]) -> str:
+    cfg = meta.get("train_config", {})
+    epochs, seed = cfg.get("epochs", meta.get("epoch")), cfg.get("seed", 0)
+    return f"traffic-signs train --model {meta['architecture']} --epochs {epochs} --seed {seed}"
+
+
+def ship(json_path: Path, name: str, command: str, data_dir: str | None, cache_dir: str | None) -> Path:
+    """Copy the exported model into the package and write its model card from fresh evaluations."""
+    from traffic_signs.evaluation.cli import evaluate_model
+    from traffic_signs.evaluation.model_card import build_model_card
+    from traffic_signs.models.io import atomic_write_json
+    from traffic_signs.prediction.classifier import shipped_dir
+
+    meta = json.loads(json_path.read_text())
+    target = shipped_dir()
+    target.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(json_path.with_name(meta["weights"]), target / f"{name}.safetensors")
+    shutil.copyfile(json_path.with_name(meta["onnx"]), target / f"{name}.onnx")
+    evaluations = json_path.parent / f"ship-{name}"
+    test = evaluate_model(json_path, "test", evaluations / "test", data_dir, cache_dir)
+    val = evaluate_model(json_path, "val", evaluations / "val", data_dir, cache_dir)
+    meta.update({"name": name, "weights": f"{name}.safetensors", "onnx": f"{name}.onnx",
+                 "training_command": command})
+    meta["metrics"] = {**meta.get("metrics", {}), "test_accuracy": test["accuracy"], "test_macro_f1": test["macro_f1"],
+                       "test_ece": test["ece"], "test_ece_calibrated": test.get("calibrated", {}).get("ece"),
+                       "test_images": test["n"]}
+    atomic_write_json(target / f"{name}.json", meta)
+    robustness = evaluations / "robustness" / "robustness.md"
+    card = build_model_card(name, meta, test, val, command,
+                            robustness.read_text() if robustness.is_file() else None)
+    card_path = target / "MODEL_CARD.md"
+    card_path.write_text(card)
+    return card_path

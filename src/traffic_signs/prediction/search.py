@@ -1,0 +1,62 @@
+"""Find the sign in a whole photo: multi-scale windows scored by the calibrated classifier.
+
+People's photos are rarely the tight crops GTSRB is made of. Square windows of several
+sizes (15% to 100% of the short side) slide over a downscaled copy of the photo with a
+stride of a quarter window; every window is resized to the model input and all of them are
+classified in one batched call. The window whose top class has the highest calibrated
+probability wins, and its box is returned in the original photo's pixels. Windows follow
+GTSRB's framing, a sign with a ~10% margin, so a sign fills most of the best window.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import numpy as np
+from PIL import Image
+
+if TYPE_CHECKING:
+    from traffic_signs.prediction.classifier import Classifier
+
+WINDOW_FRACTIONS = (0.15, 0.22, 0.32, 0.45, 0.65, 0.9, 1.0)
+WORKING_SIDE = 256  # the photo is searched at this short side; boxes are mapped back
+STRIDE_FRACTION = 0.25
+
+
+def window_boxes(width: int, height: int) -> list[tuple[int, int, int, int]]:
+    """Square windows (x0, y0, x1, y1) covering the image at every scale."""
+    short = min(width, height)
+    boxes = []
+    for fraction in WINDOW_FRACTIONS:
+        side = max(8, int(round(short * fraction)))
+        stride = max(1, int(side * STRIDE_FRACTION))
+        for y in _positions(height, side, stride):
+            for x in _positions(width, side, stride):
+                boxes.append((x, y, x + side, y + side))
+    return boxes
+
+
+def _positions(length: int, side: int, stride: int) -> list[int]:
+    last = max(0, length - side)
+    positions = list(range(0, last + 1, stride))
+    if positions[-1] != last:
+        positions.append(last)
+    return positions
+
+
+def crops(image: Image.Image, boxes: list[tuple[int, int, int, int]], size: int) -> np.ndarray:
+    """All windows resized to ``size`` x ``size``: uint8 N x size x size x 3."""
+    return np.stack([np.asarray(image.resize((size, size), Image.Resampling.BILINEAR, box=b)) for b in boxes])
+
+
+def find_sign(classifier: Classifier, image: Image.Image) -> tuple[np.ndarray, tuple[int, int, int, int]]:
+    """Calibrated probabilities of the best window and its box in the original image."""
+    scale = min(1.0, WORKING_SIDE / min(image.size))
+    small = image if scale == 1.0 else image.resize(
+        (max(1, round(image.width * scale)), max(1, round(image.height * scale))), Image.Resampling.BILINEAR
+    )
+    boxes = window_boxes(*small.size)
+    probs = classifier.probabilities(crops(small, boxes, classifier.input_size))
+    best = int(probs.max(axis=1).argmax())
+    x0, y0, x1, y1 = (int(round(v / scale)) for v in boxes[best])
+    return probs[best], (x0, y0, min(x1, image.width), min(y1, image.height))

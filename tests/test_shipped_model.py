@@ -1,0 +1,41 @@
+"""The model shipped inside the package still scores what its model card says."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import traffic_signs
+from traffic_signs.evaluation.logits import torch_logits
+from traffic_signs.models.io import load_model
+
+SHIPPED = Path(traffic_signs.__file__).parent / "shipped"
+TOLERANCE_POINTS = 0.05
+
+
+def _card_accuracy() -> float:
+    card = (SHIPPED / "MODEL_CARD.md").read_text()
+    match = re.search(r"\| official test accuracy \| ([0-9.]+)% \|", card)
+    assert match, "MODEL_CARD.md has no official test accuracy row"
+    return float(match.group(1))
+
+
+def test_shipped_files_are_complete_and_small():
+    meta = json.loads((SHIPPED / "signnet.json").read_text())
+    weights = SHIPPED / meta["weights"]
+    assert weights.stat().st_size <= 5 * 1024 * 1024, "shipped weights must stay under 5 MB"
+    assert (SHIPPED / "signnet.onnx").is_file()
+    assert 0 < meta["temperature"] < 20 and 0 < meta["threshold"] < 1
+    assert meta["metrics"]["test_accuracy"] * 100 == pytest.approx(_card_accuracy(), abs=0.005)
+
+
+def test_shipped_model_reaches_its_card_accuracy_on_the_official_test_set(test_set):
+    model, meta = load_model(SHIPPED / "signnet.json")
+    accuracy = float((torch_logits(model, test_set.images).argmax(1) == test_set.labels).mean())
+    assert len(test_set) == 12630
+    assert 100 * accuracy >= _card_accuracy() - TOLERANCE_POINTS
+    assert np.isclose(accuracy, meta["metrics"]["test_accuracy"], atol=5e-4)
