@@ -1,0 +1,34 @@
+# Traffic sign recognition: the web app (default) or the HTTP API, on the bundled model.
+# Runtime is ONNX Runtime only: no torch in the image.
+#   docker build -t traffic-signs .
+#   docker run -p 8501:8501 -e PORT=8501 traffic-signs                       # Streamlit app
+#   docker run -p 8000:8000 -e PORT=8000 -e TRAFFIC_SIGNS_SERVE=api traffic-signs   # HTTP API
+ARG BASE_IMAGE=python:3.11-slim
+
+FROM ${BASE_IMAGE} AS build
+ENV PIP_NO_CACHE_DIR=1 PIP_DISABLE_PIP_VERSION_CHECK=1
+WORKDIR /src
+COPY pyproject.toml README.md requirements.lock ./
+COPY src ./src
+# The package and its serving extras, every version pinned by the project's lock file.
+RUN python -m venv /app/venv \
+ && /app/venv/bin/pip install --upgrade pip \
+ && /app/venv/bin/pip install -c requirements.lock ".[serve]" \
+ && /app/venv/bin/python -c "import traffic_signs, onnxruntime, streamlit, fastapi; from traffic_signs import Classifier; Classifier.load()" \
+ && find /app/venv -name "__pycache__" -prune -exec rm -rf {} + \
+ && rm -rf /app/venv/lib/python*/site-packages/pyarrow/include /app/venv/lib/python*/site-packages/pyarrow/*.pxd
+
+FROM ${BASE_IMAGE}
+RUN useradd --create-home --uid 10001 app
+COPY --from=build /app/venv /app/venv
+ENV PATH=/app/venv/bin:$PATH \
+    PYTHONUNBUFFERED=1 \
+    PORT=8501 \
+    TRAFFIC_SIGNS_SERVE=app \
+    STREAMLIT_BROWSER_GATHER_USAGE_STATS=false
+USER app
+WORKDIR /home/app
+EXPOSE 8501
+HEALTHCHECK --interval=30s --timeout=5s --start-period=20s --retries=3 \
+  CMD python -c "import os, urllib.request as u; p = '/healthz' if os.environ['TRAFFIC_SIGNS_SERVE'] == 'api' else '/_stcore/health'; u.urlopen(f'http://127.0.0.1:{os.environ[\"PORT\"]}{p}', timeout=4)"
+CMD ["sh", "-c", "exec traffic-signs serve \"$TRAFFIC_SIGNS_SERVE\" --port \"$PORT\""]
