@@ -108,12 +108,14 @@ def build_model_card(
 def _risk_coverage_rows(test: dict[str, Any]) -> list[str]:
     curve = test.get("risk_coverage", {})
     coverage, risk = curve.get("coverage", []), curve.get("risk", [])
-    rows = []
+    rows: list[str] = []
     for target in (1.0, 0.995, 0.99, 0.98, 0.95, 0.9):
         candidates = [i for i, c in enumerate(coverage) if c <= target + 1e-9]
         if candidates:
             i = max(candidates, key=lambda j: coverage[j])
-            rows.append(f"| {_pct(coverage[i], 1)} | {_pct(risk[i], 3)} |")
+            row = f"| {_pct(coverage[i], 1)} | {_pct(risk[i], 3)} |"
+            if row not in rows:
+                rows.append(row)
     return rows
 
 
