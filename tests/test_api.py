@@ -1,0 +1,95 @@
+"""The HTTP API over a real uvicorn server on loopback, with real GTSRB images."""
+
+from __future__ import annotations
+
+import io
+import socket
+import threading
+import time
+import zipfile
+from concurrent.futures import ThreadPoolExecutor
+
+import httpx
+import pytest
+import uvicorn
+
+from traffic_signs import Classifier
+from traffic_signs.serving.api import Limits, create_app
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def base_url():
+    port = _free_port()
+    app = create_app(Classifier.load(), limits=Limits(max_request_bytes=2_000_000, max_files=4))
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 30
+    while not server.started:
+        assert time.monotonic() < deadline, "server did not start"
+        time.sleep(0.05)
+    yield f"http://127.0.0.1:{port}"
+    server.should_exit = True
+    thread.join(timeout=10)
+
+
+@pytest.fixture(scope="module")
+def real_signs(gtsrb_dir) -> list[tuple[bytes, int]]:
+    with zipfile.ZipFile(gtsrb_dir / "GTSRB_Final_Test_GT.zip") as gt:
+        rows = gt.read("GT-final_test.csv").decode().splitlines()[1:9]
+    with zipfile.ZipFile(gtsrb_dir / "GTSRB_Final_Test_Images.zip") as images:
+        return [(images.read(f"GTSRB/Final_Test/Images/{r.split(';')[0]}"), int(r.split(";")[-1])) for r in rows]
+
+
+def test_health_ready_classes_model_docs(base_url):
+    assert httpx.get(f"{base_url}/healthz").json() == {"status": "ok"}
+    assert httpx.get(f"{base_url}/readyz").json()["status"] == "ready"
+    classes = httpx.get(f"{base_url}/v1/classes").json()
+    assert len(classes) == 43 and classes[14]["label"] == "Stop"
+    model = httpx.get(f"{base_url}/v1/model").json()
+    assert "official test accuracy" in model["model_card"] and model["threshold"] > 0
+    assert httpx.get(f"{base_url}/docs").status_code == 200
+    assert "/v1/predict" in httpx.get(f"{base_url}/openapi.json").json()["paths"]
+
+
+def test_predict_real_images(base_url, real_signs):
+    files = [("files", (f"{i}.ppm", data, "image/x-portable-pixmap")) for i, (data, _) in enumerate(real_signs[:4])]
+    response = httpx.post(f"{base_url}/v1/predict", files=files, params={"top_k": 3})
+    assert response.status_code == 200
+    results = response.json()
+    assert [r["class_id"] for r in results] == [label for _, label in real_signs[:4]]
+    assert all(len(r["top_k"]) == 3 for r in results)
+
+
+def test_limits_and_bad_input_give_clean_json_errors(base_url, real_signs):
+    data, _ = real_signs[0]
+    too_many = [("files", (f"{i}.ppm", data)) for i in range(5)]
+    assert httpx.post(f"{base_url}/v1/predict", files=too_many).status_code == 413
+    huge = httpx.post(f"{base_url}/v1/predict", files=[("files", ("big.bin", b"0" * 2_100_000))])
+    assert huge.status_code == 413 and "limit" in huge.json()["error"]
+    junk = httpx.post(f"{base_url}/v1/predict", files=[("files", ("junk.png", b"not an image"))])
+    assert junk.status_code == 415 and junk.json()["results"][0]["file"] == "junk.png"
+    assert httpx.post(f"{base_url}/v1/predict").status_code == 422
+    mixed = httpx.post(f"{base_url}/v1/predict", files=[("files", ("a.ppm", data)), ("files", ("b.png", b"xx"))])
+    assert mixed.status_code == 200 and "error" in mixed.json()[1] and "class_id" in mixed.json()[0]
+    bomb = io.BytesIO()
+    bomb.write(b"P6\n100000 100000\n255\n")
+    bombed = httpx.post(f"{base_url}/v1/predict", files=[("files", ("bomb.ppm", bomb.getvalue()))])
+    assert bombed.status_code == 422 and "limit" in bombed.json()["results"][0]["error"]
+
+
+def test_concurrent_requests_all_answer_correctly(base_url, real_signs):
+    def ask(i: int) -> bool:
+        data, label = real_signs[i % len(real_signs)]
+        response = httpx.post(f"{base_url}/v1/predict", files=[("files", ("s.ppm", data))], timeout=30)
+        return response.status_code == 200 and response.json()[0]["class_id"] == label
+
+    with ThreadPoolExecutor(16) as pool:
+        assert all(pool.map(ask, range(64)))
+    assert httpx.get(f"{base_url}/healthz").status_code == 200
