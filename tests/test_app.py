@@ -1,0 +1,60 @@
+"""The Streamlit app's logic with Streamlit's AppTest, real images, the shipped model."""
+
+from __future__ import annotations
+
+import io
+import zipfile
+from pathlib import Path
+
+import pytest
+from PIL import Image
+from streamlit.testing.v1 import AppTest
+
+import traffic_signs
+from traffic_signs.classes import CLASS_NAMES
+
+APP = Path(traffic_signs.__file__).parent / "serving" / "app.py"
+
+
+def _png(image: Image.Image) -> bytes:
+    buffer = io.BytesIO()
+    image.save(buffer, "PNG")
+    return buffer.getvalue()
+
+
+@pytest.fixture(scope="module")
+def signs(gtsrb_dir) -> list[tuple[bytes, int]]:
+    with zipfile.ZipFile(gtsrb_dir / "GTSRB_Final_Test_GT.zip") as gt:
+        rows = gt.read("GT-final_test.csv").decode().splitlines()[1:3]
+    with zipfile.ZipFile(gtsrb_dir / "GTSRB_Final_Test_Images.zip") as images:
+        return [(_png(Image.open(io.BytesIO(images.read(f"GTSRB/Final_Test/Images/{r.split(';')[0]}")))),
+                 int(r.split(";")[-1])) for r in rows]
+
+
+def _app() -> AppTest:
+    at = AppTest.from_file(str(APP), default_timeout=60)
+    at.run()
+    assert not at.exception
+    return at
+
+
+def test_page_loads_with_the_models_threshold():
+    at = _app()
+    assert at.title[0].value == "Traffic sign recognition"
+    assert 0 < at.slider[0].value < 1
+
+
+def test_uploaded_signs_are_named_and_junk_is_reported(signs):
+    at = _app()
+    files = [(f"sign{i}.png", data, "image/png") for i, (data, _) in enumerate(signs)]
+    files.append(("blank.png", _png(Image.new("RGB", (48, 48), (128, 128, 128))), "image/png"))
+    files.append(("junk.png", b"not an image at all", "image/png"))
+    at.file_uploader[0].set_value(files)
+    at.run()
+    assert not at.exception
+    verdicts = " ".join(s.value for s in at.success)
+    for _, label in signs:
+        assert CLASS_NAMES[label] in verdicts
+    assert any("Unknown sign" in w.value for w in at.warning), "a blank picture is not a sign"
+    assert any("junk.png" in e.value for e in at.error)
+    assert len(at.image) >= 2 * 3  # picture and saliency overlay per readable upload
