@@ -10,13 +10,17 @@ ENV PIP_NO_CACHE_DIR=1 PIP_DISABLE_PIP_VERSION_CHECK=1
 WORKDIR /src
 COPY pyproject.toml README.md requirements.lock ./
 COPY src ./src
-# The package and its serving extras, every version pinned by the project's lock file.
+COPY scripts/slim_venv.sh scripts/verify_runtime.py ./scripts/
+# binutils for `strip` (build stage only)
+RUN apt-get update -qq && apt-get install -y -qq --no-install-recommends binutils >/dev/null \
+ && rm -rf /var/lib/apt/lists/*
+# The package and its serving extras, every version pinned by the project's lock file;
+# then trimmed, and verified end to end after trimming.
 RUN python -m venv /app/venv \
- && /app/venv/bin/pip install --upgrade pip \
  && /app/venv/bin/pip install -c requirements.lock ".[serve]" \
- && /app/venv/bin/python -c "import traffic_signs, onnxruntime, streamlit, fastapi; from traffic_signs import Classifier; Classifier.load()" \
- && find /app/venv -name "__pycache__" -prune -exec rm -rf {} + \
- && rm -rf /app/venv/lib/python*/site-packages/pyarrow/include /app/venv/lib/python*/site-packages/pyarrow/*.pxd
+ && sh scripts/slim_venv.sh /app/venv \
+ && /app/venv/bin/python scripts/verify_runtime.py \
+ && find /app/venv -name "__pycache__" -prune -exec rm -rf {} +
 
 FROM ${BASE_IMAGE}
 RUN useradd --create-home --uid 10001 app

@@ -14,7 +14,7 @@ cleanup() {
 trap cleanup EXIT
 
 bash ../shared/docker/setup-podman.sh
-podman build -q --network=host --build-arg BASE_IMAGE=localhost/python:3.11-slim-local -t "$IMAGE" .
+podman build -q --format docker --network=host --build-arg BASE_IMAGE=localhost/python:3.11-slim-local -t "$IMAGE" .
 size=$(podman image inspect "$IMAGE" --format '{{.Size}}')
 echo "image size: $((size / 1000000)) MB"
 [ "$size" -lt 500000000 ] || { echo "image larger than 500 MB"; exit 1; }

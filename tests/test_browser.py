@@ -1,0 +1,78 @@
+"""A real browser (Debian's Chromium, driven by Playwright) uses the real app."""
+
+from __future__ import annotations
+
+import io
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+import zipfile
+from pathlib import Path
+
+import pytest
+from PIL import Image
+
+from traffic_signs.classes import CLASS_NAMES
+
+CHROMIUM = Path("/usr/bin/chromium")
+pytestmark = pytest.mark.skipif(not CHROMIUM.exists(), reason="Debian chromium not installed "
+                                "(scripts/install_browser.sh installs it)")
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def app_url():
+    port = _free_port()
+    env = {**os.environ, "PORT": str(port)}
+    process = subprocess.Popen([sys.executable, "-m", "traffic_signs", "serve", "app", "--host", "127.0.0.1"],
+                               env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 60
+    while True:
+        try:
+            urllib.request.urlopen(f"{url}/_stcore/health", timeout=2)
+            break
+        except OSError:
+            assert process.poll() is None, "the app exited"
+            assert time.monotonic() < deadline, "the app did not come up"
+            time.sleep(0.3)
+    yield url
+    process.terminate()
+    process.wait(timeout=20)
+
+
+def test_upload_a_real_sign_and_read_its_name(app_url, gtsrb_dir, tmp_path_factory):
+    from playwright.sync_api import sync_playwright
+
+    with zipfile.ZipFile(gtsrb_dir / "GTSRB_Final_Test_GT.zip") as gt:
+        name, *_, label = gt.read("GT-final_test.csv").decode().splitlines()[1].split(";")
+    out = tmp_path_factory.mktemp("browser")
+    with zipfile.ZipFile(gtsrb_dir / "GTSRB_Final_Test_Images.zip") as images:
+        image = Image.open(io.BytesIO(images.read(f"GTSRB/Final_Test/Images/{name}")))
+        image.resize((96, 96)).save(out / "sign.png")
+    expected = CLASS_NAMES[int(label)]
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=str(CHROMIUM), headless=True,
+            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"],
+        )
+        try:
+            page = browser.new_page(viewport={"width": 1280, "height": 1000})
+            page.goto(app_url)
+            page.get_by_text("Traffic sign recognition").first.wait_for(timeout=60_000)
+            page.locator("input[type=file]").first.set_input_files(str(out / "sign.png"))
+            page.get_by_text(expected).first.wait_for(timeout=60_000)
+            page.get_by_text("Occlusion sensitivity").first.wait_for(timeout=60_000)
+            page.screenshot(path=str(out / "app.png"), full_page=True)
+        finally:
+            browser.close()
+    assert (out / "app.png").stat().st_size > 10_000
