@@ -10,7 +10,7 @@ cd "$site"
 rm -rf pandas/tests numpy/*/tests numpy/tests pyarrow/tests pyarrow/include pydeck/nbextension \
        onnxruntime/transformers onnxruntime/tools onnxruntime/quantization pip setuptools \
        pip-* setuptools-*
-rm -f pyarrow/*flight* pyarrow/*s3* pyarrow/*substrait* pyarrow/*dataset* pyarrow/*parquet* \
+rm -rf pyarrow/*flight* pyarrow/*s3* pyarrow/*substrait* pyarrow/*dataset* pyarrow/*parquet* \
       pyarrow/*acero* pyarrow/*orc* pyarrow/*gandiva* pyarrow/*.pxd pyarrow/*.pyx
 find . -name "__pycache__" -prune -exec rm -rf {} +
 find . -name "*.so*" -type f -exec strip --strip-unneeded {} + 2>/dev/null || true
