@@ -11,8 +11,9 @@ from pathlib import Path
 import pytest
 
 from traffic_signs.cli import main
-from traffic_signs.data.download import download, download_file, md5_of
+from traffic_signs.data.download import download, download_file
 from traffic_signs.errors import ChecksumError, DataError
+from traffic_signs.files import file_digest
 
 GT = "GTSRB_Final_Test_GT.zip"
 
@@ -64,7 +65,7 @@ def test_download_everything_over_http_then_read_it(tmp_path, gtsrb_dir, serve):
     url = serve(gtsrb_dir)
     assert main(["download", "--data-dir", str(tmp_path), "--source", url, "--no-progress"]) == 0
     for name in ("GTSRB_Final_Training_Images.zip", "GTSRB_Final_Test_Images.zip", GT):
-        assert md5_of(tmp_path / name) == md5_of(gtsrb_dir / name)
+        assert file_digest(tmp_path / name) == file_digest(gtsrb_dir / name)
     assert not list(tmp_path.glob("*.part"))
     # a second run verifies what is there instead of fetching again
     RangeHandler.ranges.clear()

@@ -20,6 +20,7 @@ import platformdirs
 
 from traffic_signs.data.gtsrb import find_layout, resolve_data_dir
 from traffic_signs.errors import DataError, ImageError
+from traffic_signs.files import file_digest
 from traffic_signs.imaging import load_for_model
 
 CACHE_FORMAT = 1
@@ -52,18 +53,10 @@ def default_cache_dir() -> Path:
     return Path(platformdirs.user_cache_dir("traffic-signs")) / "decoded"
 
 
-def file_md5(path: Path, chunk: int = 1 << 22) -> str:
-    digest = hashlib.md5()
-    with open(path, "rb") as handle:
-        while block := handle.read(chunk):
-            digest.update(block)
-    return digest.hexdigest()
-
-
 def _fingerprint(path: Path) -> str:
     """md5 of a file, or of a folder's listing (names, sizes, mtimes)."""
     if path.is_file():
-        return f"{path.name}:{path.stat().st_size}:{file_md5(path)}"
+        return f"{path.name}:{path.stat().st_size}:{file_digest(path, 'md5')}"
     digest = hashlib.md5()
     for item in sorted(path.rglob("*")):
         if item.is_file():

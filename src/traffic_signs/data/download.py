@@ -9,7 +9,6 @@ unverified archive under its real name.
 
 from __future__ import annotations
 
-import hashlib
 import urllib.error
 import urllib.request
 from collections.abc import Callable
@@ -18,6 +17,7 @@ from urllib.parse import unquote, urlparse
 
 from traffic_signs.data.gtsrb import ARCHIVES_BY_NAME, OFFICIAL_BASE_URL, ArchiveFile
 from traffic_signs.errors import ChecksumError, DataError
+from traffic_signs.files import file_digest
 
 # Which files make the dataset: one training archive (first one the source has) and the test pair.
 TRAINING_CHOICES = ("GTSRB_Final_Training_Images.zip", "GTSRB-Training_fixed.zip")
@@ -26,16 +26,8 @@ TEST_FILES = ("GTSRB_Final_Test_Images.zip", "GTSRB_Final_Test_GT.zip")
 CHUNK = 1 << 20
 
 
-def md5_of(path: Path) -> str:
-    digest = hashlib.md5()
-    with open(path, "rb") as handle:
-        while block := handle.read(CHUNK):
-            digest.update(block)
-    return digest.hexdigest()
-
-
 def verify(path: Path, archive: ArchiveFile) -> None:
-    actual = md5_of(path)
+    actual = file_digest(path, "md5")
     if actual not in archive.md5:
         raise ChecksumError(f"{path}: md5 {actual} matches no known release of {archive.filename} "
                             f"(expected one of {', '.join(archive.md5)})")

@@ -8,7 +8,6 @@ tampered or mismatched pair is caught before a single tensor is used.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import tempfile
@@ -21,36 +20,9 @@ from safetensors.torch import load_file, save_file
 from torch import nn
 
 from traffic_signs.errors import ModelFileError
+from traffic_signs.files import atomic_write_json, file_digest
 
 FORMAT = "traffic-signs-model/1"
-
-
-def sha256_file(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        while block := handle.read(1 << 20):
-            digest.update(block)
-    return digest.hexdigest()
-
-
-def atomic_write_bytes(path: Path, data: bytes) -> None:
-    """Write ``data`` to ``path`` so that readers see either the old file or the new one."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    os.chmod(tmp, 0o644)  # mkstemp makes files private; model files are meant to be shared
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
-def atomic_write_json(path: Path, obj: Any) -> None:
-    atomic_write_bytes(path, (json.dumps(obj, indent=2, sort_keys=False) + "\n").encode())
 
 
 def save_tensors(path: Path, tensors: dict[str, torch.Tensor]) -> str:
@@ -58,9 +30,10 @@ def save_tensors(path: Path, tensors: dict[str, torch.Tensor]) -> str:
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     os.close(fd)
+    os.chmod(tmp, 0o644)
     try:
         save_file({k: v.detach().contiguous().cpu() for k, v in tensors.items()}, tmp)
-        digest = sha256_file(Path(tmp))
+        digest = file_digest(Path(tmp))
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
@@ -99,7 +72,7 @@ def load_state(path: Path) -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
     weights = Path(path).with_name(meta.get("weights", Path(path).stem + ".safetensors"))
     if not weights.is_file():
         raise ModelFileError(f"{weights}: weights file not found")
-    actual = sha256_file(weights)
+    actual = file_digest(weights)
     if actual != meta.get("sha256"):
         raise ModelFileError(
             f"{weights}: checksum mismatch (metadata says {meta.get('sha256')}, file is {actual}); "

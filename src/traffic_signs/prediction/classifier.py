@@ -8,7 +8,6 @@ photos are searched for the sign first (see :mod:`traffic_signs.prediction.searc
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 from dataclasses import dataclass, field
@@ -19,6 +18,7 @@ import numpy as np
 from PIL import Image
 
 from traffic_signs.errors import ModelFileError
+from traffic_signs.files import file_digest
 from traffic_signs.imaging import open_image, to_model_input
 
 UNKNOWN_LABEL = "unknown sign"
@@ -73,14 +73,6 @@ def find_model_json(model: str | Path | None) -> Path:
     return path
 
 
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        while block := handle.read(1 << 20):
-            digest.update(block)
-    return digest.hexdigest()
-
-
 def _session(onnx_path: Path):
     import onnxruntime as ort
 
@@ -107,7 +99,7 @@ class Classifier:
         onnx_path = self.json_path.with_name(self.metadata["onnx"])
         if not onnx_path.is_file():
             raise ModelFileError(f"{onnx_path}: ONNX file not found")
-        if _sha256(onnx_path) != self.metadata.get("onnx_sha256"):
+        if file_digest(onnx_path) != self.metadata.get("onnx_sha256"):
             raise ModelFileError(f"{onnx_path}: checksum differs from {self.json_path.name}; refusing to load it")
         self.onnx_path = onnx_path
         self.class_names: list[str] = list(self.metadata["class_names"])

@@ -64,7 +64,8 @@ def export(json_path: Path, data_dir: str | None = None, cache_dir: str | None =
     from traffic_signs.evaluation.calibration import choose_threshold, fit_temperature, softmax
     from traffic_signs.evaluation.cli import validation_subset
     from traffic_signs.evaluation.logits import torch_logits
-    from traffic_signs.models.io import atomic_write_json, load_model, sha256_file
+    from traffic_signs.files import atomic_write_json, file_digest
+    from traffic_signs.models.io import load_model
 
     model, meta = load_model(json_path)
     val = validation_subset(meta, load_split("train", data_dir, meta["input_size"], cache_dir), json_path)
@@ -79,7 +80,7 @@ def export(json_path: Path, data_dir: str | None = None, cache_dir: str | None =
         "calibration": {"fitted_on": "validation tracks of the run", "images": len(val),
                         "threshold_max_error": MAX_ERROR},
         "onnx": onnx_path.name,
-        "onnx_sha256": sha256_file(onnx_path),
+        "onnx_sha256": file_digest(onnx_path),
     })
     atomic_write_json(json_path, meta)
     return meta
@@ -95,7 +96,7 @@ def ship(json_path: Path, name: str, command: str, data_dir: str | None, cache_d
     """Copy the exported model into the package and write its model card from fresh evaluations."""
     from traffic_signs.evaluation.cli import evaluate_model
     from traffic_signs.evaluation.model_card import build_model_card
-    from traffic_signs.models.io import atomic_write_json
+    from traffic_signs.files import atomic_write_json
     from traffic_signs.prediction.classifier import shipped_dir
 
     meta = json.loads(json_path.read_text())

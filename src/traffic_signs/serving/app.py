@@ -54,11 +54,18 @@ def show_prediction(classifier: Classifier, threshold: float, name: str, data: b
                        f"at {prediction.confidence:.1%}, below the {threshold:.0%} threshold.")
         else:
             st.success(f"**{prediction.top_k[0]['label']}** ({prediction.confidence:.1%})")
-        st.bar_chart({p["label"]: p["probability"] for p in prediction.top_k}, horizontal=True)
+        top5_bars(prediction.top_k)
         crop = to_model_input(crop_source, classifier.input_size)
         heat = occlusion_map(classifier, crop, prediction.top_k[0]["class_id"])
         st.image(overlay(crop_source, heat), caption="Occlusion sensitivity: red = hiding this lowers the answer",
                  width=220)
+
+
+def top5_bars(top_k: list[dict]) -> None:
+    """The top-5 as horizontal bars (plain progress bars: no chart library needed at run time)."""
+    st.caption("Top 5")
+    for entry in top_k:
+        st.progress(float(entry["probability"]), text=f"{entry['label']}: {entry['probability']:.1%}")
 
 
 def classify_page() -> None:

@@ -21,7 +21,8 @@ import torch
 from safetensors.torch import load_file
 
 from traffic_signs.errors import ModelFileError
-from traffic_signs.models.io import atomic_write_json, load_state, save_tensors, sha256_file
+from traffic_signs.files import atomic_write_json, file_digest
+from traffic_signs.models.io import load_state, save_tensors
 
 
 def save_optimizer(run_dir: Path, optimizer: torch.optim.Optimizer) -> None:
@@ -44,7 +45,7 @@ def save_optimizer(run_dir: Path, optimizer: torch.optim.Optimizer) -> None:
 def load_optimizer(run_dir: Path, optimizer: torch.optim.Optimizer) -> None:
     meta = json.loads((run_dir / "optimizer.json").read_text())
     weights = run_dir / "optimizer.safetensors"
-    if sha256_file(weights) != meta["sha256"]:
+    if file_digest(weights) != meta["sha256"]:
         raise ModelFileError(f"{weights}: checksum mismatch; cannot resume from it")
     per_param: dict[int, dict[str, Any]] = {}
     for key, value in load_file(str(weights)).items():
