@@ -11,9 +11,6 @@ WORKDIR /src
 COPY pyproject.toml README.md requirements.lock ./
 COPY src ./src
 COPY scripts/slim_venv.sh scripts/verify_runtime.py ./scripts/
-# binutils for `strip` (build stage only)
-RUN apt-get update -qq && apt-get install -y -qq --no-install-recommends binutils >/dev/null \
- && rm -rf /var/lib/apt/lists/*
 # The package and its serving extras, every version pinned by the project's lock file;
 # then trimmed, and verified end to end after trimming.
 RUN python -m venv /app/venv \
