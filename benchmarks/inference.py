@@ -1,0 +1,120 @@
+"""Inference speed on this CPU: torch vs ONNX Runtime for every registered model, and the
+end-to-end latency of one image (PNG bytes -> decode -> model -> top-k) with the shipped model.
+
+    python benchmarks/inference.py [--threads 2] [--batch 256] [--repeats 7]
+
+Throughput is the median of ``--repeats`` timed batches after warm-up (speed does not depend
+on the weights, so untrained models are timed; the shipped model is timed as shipped).
+Prints a table and writes benchmarks/results/inference.json.
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import json
+import statistics
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+from PIL import Image
+
+from traffic_signs import Classifier
+from traffic_signs.models.registry import create, list_models
+from traffic_signs.prediction.export import export_onnx
+
+RESULTS = Path(__file__).parent / "results"
+
+
+def median_seconds(fn, repeats: int) -> float:
+    fn()  # warm-up
+    fn()
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - start)
+    return statistics.median(times)
+
+
+def torch_throughput(model: torch.nn.Module, batch: np.ndarray, repeats: int) -> float:
+    model = model.eval().to(memory_format=torch.channels_last)
+    x = torch.from_numpy(batch).permute(0, 3, 1, 2).float().div(255).contiguous(memory_format=torch.channels_last)
+
+    def run() -> None:
+        with torch.no_grad():
+            model(x)
+
+    return len(batch) / median_seconds(run, repeats)
+
+
+def onnx_throughput(classifier: Classifier, batch: np.ndarray, repeats: int) -> float:
+    return len(batch) / median_seconds(lambda: classifier.logits(batch), repeats)
+
+
+def onnx_classifier_for(name: str, folder: Path) -> Classifier:
+    """An ONNX export of an untrained ``name`` with minimal metadata, for timing only."""
+    from traffic_signs.classes import CLASS_NAMES
+    from traffic_signs.files import file_digest
+
+    onnx_path = folder / f"{name}.onnx"
+    export_onnx(create(name), onnx_path, 32)
+    meta = {"architecture": name, "class_names": list(CLASS_NAMES), "input_size": 32, "onnx": onnx_path.name,
+            "onnx_sha256": file_digest(onnx_path)}
+    (folder / f"{name}.json").write_text(json.dumps(meta))
+    return Classifier(folder / f"{name}.json")
+
+
+def single_image_latency(classifier: Classifier, image: Image.Image, count: int) -> dict[str, float]:
+    buffer = io.BytesIO()
+    image.save(buffer, "PNG")
+    data = buffer.getvalue()
+    for _ in range(20):
+        classifier.predict(data, top_k=5)
+    times = []
+    for _ in range(count):
+        start = time.perf_counter()
+        classifier.predict(data, top_k=5)
+        times.append(time.perf_counter() - start)
+    times_ms = np.array(times) * 1000
+    return {"p50_ms": float(np.percentile(times_ms, 50)), "p99_ms": float(np.percentile(times_ms, 99))}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--batch", type=int, default=256)
+    parser.add_argument("--repeats", type=int, default=7)
+    parser.add_argument("--latency-count", type=int, default=500)
+    parser.add_argument("--out", type=Path, default=RESULTS / "inference.json")
+    args = parser.parse_args()
+    torch.set_num_threads(args.threads)
+    import os
+
+    os.environ["TRAFFIC_SIGNS_THREADS"] = str(args.threads)
+    batch = np.random.default_rng(0).integers(0, 256, (args.batch, 32, 32, 3), dtype=np.uint8)
+    rows = []
+    print(f"{'model':<16} {'torch img/s':>12} {'onnxruntime img/s':>18}")
+    with tempfile.TemporaryDirectory() as tmp:
+        for name in list_models():
+            row = {"model": name, "torch_images_per_s": torch_throughput(create(name), batch, args.repeats),
+                   "onnx_images_per_s": onnx_throughput(onnx_classifier_for(name, Path(tmp)), batch, args.repeats)}
+            rows.append(row)
+            print(f"{name:<16} {row['torch_images_per_s']:>12.0f} {row['onnx_images_per_s']:>18.0f}", flush=True)
+    shipped = Classifier.load()
+    shipped_row = {"model": f"shipped ({shipped.metadata['architecture']})",
+                   "onnx_images_per_s": onnx_throughput(shipped, batch, args.repeats),
+                   **single_image_latency(shipped, Image.fromarray(batch[0]).resize((64, 64)), args.latency_count)}
+    print(f"shipped model: {shipped_row['onnx_images_per_s']:.0f} img/s batched (ONNX Runtime), single image "
+          f"end to end p50 {shipped_row['p50_ms']:.2f} ms, p99 {shipped_row['p99_ms']:.2f} ms")
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps({"threads": args.threads, "batch": args.batch, "models": rows,
+                                    "shipped": shipped_row}, indent=2) + "\n")
+    print(f"written to {args.out}")
+
+
+if __name__ == "__main__":
+    main()
