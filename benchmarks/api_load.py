@@ -4,8 +4,9 @@
 
 Starts `traffic-signs serve api` on a free loopback port, sends real GTSRB test images
 (one per request) from ``--clients`` threads until ``--requests`` are done or ``--seconds``
-pass, counts every non-200 or malformed answer as an error, stops the server. Prints requests/s, p50/p99 latency and errors;
-writes benchmarks/results/api_load.json. Loopback only, bounded in count and time.
+pass, counts every non-200 or malformed answer as an error, stops the server. Prints
+requests/s, p50/p99 latency and errors; writes benchmarks/results/api_load.json.
+Loopback only, bounded in count and time.
 """
 
 from __future__ import annotations
