@@ -92,6 +92,19 @@ def training_command(meta: dict[str, Any]) -> str:
     return f"traffic-signs train --model {meta['architecture']} --epochs {epochs} --seed {seed}"
 
 
+def _robustness_table(json_path: Path, data_dir: str | None, cache_dir: str | None) -> str:
+    """The corruption table of the exported model on a seeded 2,000-image test subset."""
+    from traffic_signs.data.cache import load_split
+    from traffic_signs.evaluation.robustness import evaluate_robustness, markdown, stratified_subset
+    from traffic_signs.prediction.classifier import Classifier
+
+    classifier = Classifier(json_path)
+    test = load_split("test", data_dir, classifier.input_size, cache_dir)
+    index = stratified_subset(test.labels, 2000)
+    table = evaluate_robustness(classifier, test.images[index], test.labels[index])
+    return markdown(table, len(index)) + "\nReproduce: `traffic-signs robustness --limit 2000`.\n"
+
+
 def ship(json_path: Path, name: str, command: str, data_dir: str | None, cache_dir: str | None) -> Path:
     """Copy the exported model into the package and write its model card from fresh evaluations."""
     from traffic_signs.evaluation.cli import evaluate_model
@@ -113,9 +126,9 @@ def ship(json_path: Path, name: str, command: str, data_dir: str | None, cache_d
                        "test_ece": test["ece"], "test_ece_calibrated": test.get("calibrated", {}).get("ece"),
                        "test_images": test["n"]}
     atomic_write_json(target / f"{name}.json", meta)
-    robustness = evaluations / "robustness" / "robustness.md"
-    card = build_model_card(name, meta, test, val, command,
-                            robustness.read_text() if robustness.is_file() else None)
+    for figure in ("confusion_matrix.png", "reliability.png", "risk_coverage.png"):
+        shutil.copyfile(evaluations / "test" / figure, target / figure)
+    card = build_model_card(name, meta, test, val, command, _robustness_table(json_path, data_dir, cache_dir))
     card_path = target / "MODEL_CARD.md"
     card_path.write_text(card)
     return card_path
