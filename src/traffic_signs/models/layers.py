@@ -22,21 +22,3 @@ class Normalize(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return (x - self.mean) / self.std
 
-
-class PerImageStandardize(nn.Module):
-    """Scale each image to zero mean and unit variance over all its pixels and channels.
-
-    GTSRB's hardest test images are dark or washed out (signs at dusk, in shadow, against
-    the sun); the classic winning entries equalised contrast before the network. Doing it
-    inside the model costs two reductions, keeps colour ratios (one statistic for all three
-    channels) and travels with every export, so no caller can forget it.
-    """
-
-    def __init__(self, eps: float = 1e-2):
-        super().__init__()
-        self.eps = eps
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        mean = x.mean(dim=(1, 2, 3), keepdim=True)
-        std = x.std(dim=(1, 2, 3), keepdim=True)
-        return (x - mean) / (std + self.eps)

@@ -2,8 +2,6 @@
 
 Design choices, each aimed at the small CPU this product trains and runs on:
 
-* Per-image contrast standardisation as the first layer: the most confident mistakes of a
-  mean/std-normalised SignNet were dark, low-contrast signs (see ``PerImageStandardize``).
 * Early downsampling: one narrow 3x3 conv at full 32x32 resolution, then max-pooling after
   every conv, so each stage costs about the same and the deep, wide layers run at 8x8 and 4x4.
 * Batch normalisation after every conv: trains fast with large learning rates and folds into
@@ -22,7 +20,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from traffic_signs.models.layers import PerImageStandardize
+from traffic_signs.models.layers import Normalize
 from traffic_signs.models.registry import register
 
 
@@ -41,7 +39,7 @@ class SignNet(nn.Module):
         super().__init__()
         w0, w1, w2, w3 = widths
         self.features = nn.Sequential(
-            PerImageStandardize(),            # contrast: dark and washed-out signs
+            Normalize(),
             conv_bn(3, w0), nn.MaxPool2d(2),   # 32x32: edges and colour blobs
             conv_bn(w0, w1), nn.MaxPool2d(2),  # 16x16: rims and strokes
             conv_bn(w1, w2), nn.MaxPool2d(2),  # 8x8: pictogram parts

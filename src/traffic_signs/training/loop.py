@@ -35,7 +35,7 @@ from traffic_signs.data.split import DEFAULT_SPLIT_SEED, DEFAULT_VAL_FRACTION, t
 from traffic_signs.evaluation.logits import torch_logits
 from traffic_signs.models.complexity import count_macs, count_parameters
 from traffic_signs.models.io import save_model
-from traffic_signs.models.layers import GTSRB_MEAN, GTSRB_STD, Normalize, PerImageStandardize
+from traffic_signs.models.layers import GTSRB_MEAN, GTSRB_STD
 from traffic_signs.models.registry import create, get_entry
 from traffic_signs.training import checkpoint
 
@@ -126,19 +126,11 @@ def model_metadata(cfg: TrainConfig, data: ImageSet, extra: dict[str, Any]) -> d
         "class_names": list(CLASS_NAMES),
         "input_size": entry.input_size,
         "input": "RGB, N x 3 x H x W float in [0, 1]; the model normalises internally",
-        "normalisation": _normalisation(cfg.model),
+        "normalisation": {"mean": list(GTSRB_MEAN), "std": list(GTSRB_STD), "inside_model": True},
         "data_checksum": data.checksum,
         "train_config": cfg.to_dict(),
         **extra,
     }
-
-
-def _normalisation(model_name: str) -> dict[str, Any]:
-    """How the model normalises its [0, 1] input (it does so itself, as its first layer)."""
-    first = next(m for m in create(model_name).modules() if isinstance(m, (Normalize, PerImageStandardize)))
-    if isinstance(first, PerImageStandardize):
-        return {"kind": "per-image mean/std over all pixels and channels", "inside_model": True}
-    return {"kind": "dataset mean/std", "mean": list(GTSRB_MEAN), "std": list(GTSRB_STD), "inside_model": True}
 
 
 def train(cfg: TrainConfig, run_dir: Path, resume: bool = False, progress_bar: bool = True) -> dict:
