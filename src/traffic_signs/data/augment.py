@@ -160,7 +160,7 @@ def augment(images: torch.Tensor, cfg: AugmentConfig, generator: torch.Generator
     images = jitter_colour(images, cfg, generator)
     images = blur(images, cfg, generator)
     images = add_noise(images, cfg, generator)
-    return occlude(images, cfg, generator)
+    return occlude(images, cfg, generator).clamp_(0.0, 1.0)  # blur's lerp can overshoot by an ulp
 
 
 def to_float(batch_uint8_nhwc: torch.Tensor) -> torch.Tensor:

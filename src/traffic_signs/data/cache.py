@@ -11,7 +11,6 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -20,7 +19,7 @@ import platformdirs
 
 from traffic_signs.data.gtsrb import find_layout, resolve_data_dir
 from traffic_signs.errors import DataError, ImageError
-from traffic_signs.files import file_digest
+from traffic_signs.files import atomic_writer, file_digest
 from traffic_signs.imaging import load_for_model
 
 CACHE_FORMAT = 1
@@ -119,20 +118,6 @@ def _read_cache(path: Path, checksum: str) -> ImageSet:
 
 
 def _write_cache(path: Path, image_set: ImageSet) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name, suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            np.savez(
-                handle,
-                images=image_set.images,
-                labels=image_set.labels,
-                tracks=image_set.tracks,
-                names=image_set.names,
-            )
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    with atomic_writer(path) as handle:
+        np.savez(handle, images=image_set.images, labels=image_set.labels, tracks=image_set.tracks,
+                 names=image_set.names)
