@@ -37,9 +37,10 @@ def real_images(data_dir: Path, count: int = 64) -> list[tuple[bytes, int]]:
         return [(images.read(f"GTSRB/Final_Test/Images/{r.split(';')[0]}"), int(r.split(";")[-1])) for r in rows]
 
 
-def start_server(port: int) -> subprocess.Popen:
+def start_server(port: int, workers: int) -> subprocess.Popen:
     process = subprocess.Popen([sys.executable, "-m", "traffic_signs", "serve", "api", "--host", "127.0.0.1",
-                                "--port", str(port)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                                "--port", str(port), "--workers", str(workers)],
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
                                env={**os.environ, "TRAFFIC_SIGNS_THREADS": "1"})
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
@@ -57,6 +58,7 @@ def main() -> None:
     parser.add_argument("--clients", type=int, default=32)
     parser.add_argument("--requests", type=int, default=3000)
     parser.add_argument("--seconds", type=float, default=60)
+    parser.add_argument("--workers", type=int, default=1, help="API worker processes")
     parser.add_argument("--data-dir", default=None)
     parser.add_argument("--out", type=Path, default=RESULTS / "api_load.json")
     args = parser.parse_args()
@@ -64,7 +66,7 @@ def main() -> None:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
-    server = start_server(port)
+    server = start_server(port, args.workers)
     latencies: list[float] = []
     errors: list[str] = []
     counter = iter(range(args.requests))
@@ -103,7 +105,7 @@ def main() -> None:
         server.terminate()
         server.wait(timeout=20)
     ms = np.array(latencies) * 1000
-    result = {"clients": args.clients, "requests": len(latencies), "seconds": round(wall, 2),
+    result = {"clients": args.clients, "workers": args.workers, "requests": len(latencies), "seconds": round(wall, 2),
               "requests_per_s": round(len(latencies) / wall, 1), "p50_ms": round(float(np.percentile(ms, 50)), 2),
               "p99_ms": round(float(np.percentile(ms, 99)), 2), "errors": len(errors)}
     print(json.dumps(result))

@@ -37,6 +37,7 @@ def _error(status: int, message: str) -> JSONResponse:
 
 def create_app(classifier: Classifier | None = None, model: str | None = None, limits: Limits = Limits()) -> FastAPI:
     """The API around one loaded classifier (the shipped model unless told otherwise)."""
+    model = model or os.environ.get("TRAFFIC_SIGNS_MODEL") or None
     app = FastAPI(title="traffic-signs", version="1", description="GTSRB traffic sign recognition")
     state: dict[str, Any] = {"classifier": classifier}
 

@@ -20,6 +20,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--port", type=int, default=None, help="default: $PORT, else 8501 (app) / 8000 (api)")
     parser.add_argument("--host", default=os.environ.get("HOST", "0.0.0.0"))
     parser.add_argument("--model", default=None, help="shipped model name, run folder, model .json or .onnx")
+    parser.add_argument("--workers", type=int, default=int(os.environ.get("WEB_CONCURRENCY", "1")),
+                        help="API worker processes (default: $WEB_CONCURRENCY or 1)")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -31,7 +33,11 @@ def run(args: argparse.Namespace) -> int:
 
         from traffic_signs.serving.api import create_app
 
-        uvicorn.run(create_app(model=args.model), host=args.host, port=port, log_level="info")
+        if args.workers > 1:  # each worker process builds its own app (model from $TRAFFIC_SIGNS_MODEL)
+            uvicorn.run("traffic_signs.serving.api:create_app", factory=True, workers=args.workers,
+                        host=args.host, port=port, log_level="warning")
+        else:
+            uvicorn.run(create_app(model=args.model), host=args.host, port=port, log_level="warning")
         return 0
     from streamlit.web import cli as streamlit_cli
 
