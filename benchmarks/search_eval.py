@@ -3,9 +3,9 @@ the sign and reads it right, and how well its box overlaps the true one (IoU).
 
     python benchmarks/search_eval.py [--count 300]
 
-Scenes (seeded) are 320-640 px: smooth colour gradients with noise, or an enlarged, blurred
-other test image as a background. The sign (an official test crop, enlarged 3-6x) lands at
-a random place. Writes benchmarks/results/search_eval.json.
+Scenes (seeded) are 320-640 px and hold no other sign: smooth colour gradients with noise,
+or a blurred patchwork of street background cut from the margins of other test crops. The
+sign (an official test crop, enlarged 3-6x) lands at a random place. Writes benchmarks/results/search_eval.json.
 """
 
 from __future__ import annotations
@@ -24,14 +24,25 @@ RESULTS = Path(__file__).parent / "results"
 
 
 def scene(test_images: np.ndarray, rng: np.random.Generator) -> Image.Image:
+    """A sign-free scene: a colour gradient with noise, or a blurred patchwork of street
+    background (the 6x6 corners of other test crops, outside their signs, enlarged)."""
     width, height = int(rng.integers(320, 641)), int(rng.integers(320, 641))
     if rng.random() < 0.5:
-        other = Image.fromarray(test_images[rng.integers(len(test_images))])
-        return other.resize((width, height), Image.Resampling.BILINEAR).filter(ImageFilter.GaussianBlur(6))
+        grid = 8
+        corners = [_corner(test_images[rng.integers(len(test_images))], rng) for _ in range(grid * grid)]
+        rows = [np.concatenate(corners[r * grid : (r + 1) * grid], axis=1) for r in range(grid)]
+        patchwork = Image.fromarray(np.concatenate(rows, axis=0))
+        return patchwork.resize((width, height), Image.Resampling.BILINEAR).filter(ImageFilter.GaussianBlur(3))
     a, b = rng.integers(0, 256, 3), rng.integers(0, 256, 3)
     t = np.linspace(0, 1, height)[:, None, None]
     pixels = a + (b - a) * t + rng.normal(0, 12, (height, width, 3))
     return Image.fromarray(np.clip(pixels, 0, 255).astype(np.uint8))
+
+
+def _corner(image: np.ndarray, rng: np.random.Generator, size: int = 6) -> np.ndarray:
+    """One corner of a 32x32 test crop: GTSRB crops keep a margin of background around the sign."""
+    y, x = (0 if rng.random() < 0.5 else image.shape[0] - size), (0 if rng.random() < 0.5 else image.shape[1] - size)
+    return image[y : y + size, x : x + size]
 
 
 def iou(a: tuple[int, int, int, int], b: tuple[int, int, int, int]) -> float:

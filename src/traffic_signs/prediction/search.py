@@ -4,8 +4,10 @@ People's photos are rarely the tight crops GTSRB is made of. Square windows of s
 sizes (15% to 100% of the short side) slide over a downscaled copy of the photo with a
 stride of a quarter window; every window is resized to the model input and all of them are
 classified in one batched call. The window whose top class has the highest calibrated
-probability wins, and its box is returned in the original photo's pixels. Windows follow
-GTSRB's framing, a sign with a ~10% margin, so a sign fills most of the best window.
+probability wins; a second, local pass then tries shifted and rescaled copies of that window
+(a coarse grid rarely lands exactly on the sign) and keeps the most confident one. The box is
+returned in the original photo's pixels. Windows follow GTSRB's framing, a sign with a ~10%
+margin, so a sign fills most of the best window.
 """
 
 from __future__ import annotations
@@ -21,6 +23,8 @@ if TYPE_CHECKING:
 WINDOW_FRACTIONS = (0.15, 0.22, 0.32, 0.45, 0.65, 0.9, 1.0)
 WORKING_SIDE = 256  # the photo is searched at this short side; boxes are mapped back
 STRIDE_FRACTION = 0.25
+REFINE_SCALES = (0.8, 0.9, 1.0, 1.1, 1.25)
+REFINE_SHIFTS = (-0.15, -0.075, 0.0, 0.075, 0.15)  # fractions of the window side
 
 
 def window_boxes(width: int, height: int) -> list[tuple[int, int, int, int]]:
@@ -57,6 +61,23 @@ def find_sign(classifier: Classifier, image: Image.Image) -> tuple[np.ndarray, t
     )
     boxes = window_boxes(*small.size)
     probs = classifier.probabilities(crops(small, boxes, classifier.input_size))
+    coarse = boxes[int(probs.max(axis=1).argmax())]
+    boxes = refined_boxes(coarse, *small.size)
+    probs = classifier.probabilities(crops(small, boxes, classifier.input_size))
     best = int(probs.max(axis=1).argmax())
     x0, y0, x1, y1 = (int(round(v / scale)) for v in boxes[best])
     return probs[best], (x0, y0, min(x1, image.width), min(y1, image.height))
+
+
+def refined_boxes(box: tuple[int, int, int, int], width: int, height: int) -> list[tuple[int, int, int, int]]:
+    """Shifted and rescaled square copies of ``box`` (itself included), kept inside the image."""
+    cx, cy, side = (box[0] + box[2]) / 2, (box[1] + box[3]) / 2, box[2] - box[0]
+    boxes = {box}
+    for factor in REFINE_SCALES:
+        new_side = max(8, min(width, height, int(round(side * factor))))
+        for dy in REFINE_SHIFTS:
+            for dx in REFINE_SHIFTS:
+                x0 = int(round(min(max(0.0, cx + dx * side - new_side / 2), width - new_side)))
+                y0 = int(round(min(max(0.0, cy + dy * side - new_side / 2), height - new_side)))
+                boxes.add((x0, y0, x0 + new_side, y0 + new_side))
+    return sorted(boxes)

@@ -133,6 +133,10 @@ def model_metadata(cfg: TrainConfig, data: ImageSet, extra: dict[str, Any]) -> d
     }
 
 
+_WARMUP_STEPS, _TIMED_STEPS = 4, 12  # --time-budget: steps skipped, then steps timed
+_BUDGET_MARGIN = 0.03
+
+
 def train(cfg: TrainConfig, run_dir: Path, resume: bool = False, progress_bar: bool = True) -> dict:
     """Train ``cfg.model`` into ``run_dir``; returns the final progress record."""
     ddp, device = setup_distributed()
@@ -168,7 +172,6 @@ def train(cfg: TrainConfig, run_dir: Path, resume: bool = False, progress_bar: b
         _log(ddp, f"nothing to resume in {run_dir}; starting fresh")
 
     # --- epochs ---------------------------------------------------------------------------
-    budget_left = None if cfg.time_budget is None else cfg.time_budget - (time.perf_counter() - started)
     while state["epoch"] < state["epochs"]:
         epoch = state["epoch"]
         epoch_start = time.perf_counter()
@@ -180,6 +183,8 @@ def train(cfg: TrainConfig, run_dir: Path, resume: bool = False, progress_bar: b
         seen = correct = 0
         loss_sum = 0.0
         bar = _progress(ddp, progress_bar, steps_per_epoch, f"epoch {epoch + 1}/{state['epochs']}")
+        warm_at, warm_steps = epoch_start, min(_WARMUP_STEPS, steps_per_epoch // 2)
+        plan_after = min(warm_steps + _TIMED_STEPS, steps_per_epoch)
         for step in range(steps_per_epoch):
             global_step = epoch * steps_per_epoch + step
             batch = order[step * cfg.batch_size : (step + 1) * cfg.batch_size]
@@ -202,15 +207,25 @@ def train(cfg: TrainConfig, run_dir: Path, resume: bool = False, progress_bar: b
                 bar.set_postfix(loss=f"{loss_sum / seen:.3f}", acc=f"{correct / seen:.3f}",
                                 img_s=f"{rate:.0f}")
                 bar.update()
-            if epoch == 0 and step == 11 and cfg.time_budget is not None:
-                state["epochs"] = _epochs_for_budget(ddp, budget_left, epoch_start, step + 1,
-                                                     steps_per_epoch, len(val), cfg.batch_size)
+            if epoch == 0 and cfg.time_budget is not None:
+                if step + 1 == warm_steps:
+                    warm_at = time.perf_counter()  # the first steps pay for kernel set-up: not timed
+                if step + 1 == plan_after:
+                    state["epochs"] = _epochs_for_budget(
+                        ddp, cfg.time_budget - (time.perf_counter() - started),
+                        (time.perf_counter() - warm_at) / (plan_after - warm_steps),
+                        steps_per_epoch - plan_after, steps_per_epoch, len(val), cfg.batch_size)
         if bar is not None:
             bar.close()
 
         # --- validation and checkpoint (rank 0 writes) ------------------------------------
         state["train_seconds"] += time.perf_counter() - epoch_start
         state["epoch"] = epoch + 1
+        if cfg.time_budget is not None and epoch + 1 < state["epochs"]:  # the machine's speed drifts: re-plan
+            per_step = (time.perf_counter() - epoch_start) / steps_per_epoch
+            state["epochs"] = _epochs_for_budget(
+                ddp, cfg.time_budget - (time.perf_counter() - started), per_step, 0,
+                steps_per_epoch, len(val), cfg.batch_size, epochs_done=epoch + 1)
         if ddp.main:
             val_logits = torch_logits(model, val.images)
             val_accuracy = float((val_logits.argmax(1) == val.labels).mean()) if len(val) else 0.0
@@ -255,18 +270,28 @@ def train(cfg: TrainConfig, run_dir: Path, resume: bool = False, progress_bar: b
     return state
 
 
-def _epochs_for_budget(ddp: Distributed, budget_left: float | None, epoch_start: float,
-                       steps_done: int, steps_per_epoch: int, val_images: int,
-                       batch_size: int) -> int:
-    """Plan as many whole epochs as the measured step time allows (same on every rank)."""
-    per_step = (time.perf_counter() - epoch_start) / steps_done
-    per_epoch = per_step * steps_per_epoch + per_step * val_images / batch_size / 3
-    epochs = max(1, math.floor((budget_left or 0) / per_epoch))
+def _epochs_for_budget(ddp: Distributed, seconds_left: float, per_step: float, steps_left: int,
+                       steps_per_epoch: int, val_images: int, batch_size: int, epochs_done: int = 0) -> int:
+    """Total epochs for the run: those done, plus what fits in ``seconds_left`` at the measured
+    step time (the same on every rank).
+
+    Planned once early in the first epoch (``per_step`` timed after the warm-up steps,
+    ``steps_left`` of the current epoch still to run, which counts as one planned epoch), then
+    again after every epoch from that epoch's speed, so the learning-rate schedule ends when
+    the budget does even when the shared machine speeds up or slows down. Validation passes
+    cost about a third of a training step per batch; ``_BUDGET_MARGIN`` of the time is kept
+    for the last checkpoint and plot.
+    """
+    validation = per_step * val_images / batch_size / 3
+    per_epoch = per_step * steps_per_epoch + validation
+    after_current = seconds_left * (1 - _BUDGET_MARGIN) - per_step * steps_left - validation
+    epochs = epochs_done + int(steps_left > 0) + max(0, math.floor(after_current / per_epoch))
+    epochs = max(1, epochs)
     if ddp.world > 1:
         planned = torch.tensor([epochs])
         dist.broadcast(planned, src=0)
         epochs = int(planned.item())
-    _log(ddp, f"time budget: {per_epoch:.1f} s per epoch measured, planning {epochs} epochs")
+    _log(ddp, f"time budget: {per_epoch:.1f} s per epoch measured, {epochs} epochs in all")
     return epochs
 
 
