@@ -21,3 +21,8 @@ class ModelFileError(TrafficSignsError):
 
 class ImageError(TrafficSignsError):
     """An image cannot be decoded or is outside the accepted limits."""
+
+
+class StorageError(TrafficSignsError):
+    """A file could not be written (disk full, no permission, read-only folder); the previous
+    version of the file, if any, is left as it was."""

@@ -11,6 +11,8 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, BinaryIO
 
+from traffic_signs.errors import StorageError
+
 
 def file_digest(path: Path, algorithm: str = "sha256", chunk: int = 1 << 22) -> str:
     """Hex digest of a file, read in chunks (archives and weights can be large)."""
@@ -22,24 +24,39 @@ def file_digest(path: Path, algorithm: str = "sha256", chunk: int = 1 << 22) -> 
 
 
 @contextmanager
-def atomic_writer(path: Path) -> Iterator[BinaryIO]:
-    """A binary handle whose content replaces ``path`` only once the block completes.
+def staged(path: Path) -> Iterator[Path]:
+    """A temporary path beside ``path`` that replaces it only once the block completes.
 
     Readers see either the old file or the whole new one; a failure (or a kill) inside the
-    block leaves no partial file under the real name and removes the temporary file.
+    block leaves no partial file under the real name and removes the temporary file. Failed
+    writes (disk full, no permission, read-only folder) become a StorageError naming ``path``.
     """
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    os.chmod(tmp, 0o644)  # mkstemp makes files private; these files are meant to be shared
+    path = Path(path)
     try:
-        with os.fdopen(fd, "wb") as handle:
-            yield handle
-            handle.flush()
-            os.fsync(handle.fileno())
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+        os.close(fd)
+        os.chmod(tmp, 0o644)  # mkstemp makes files private; these files are meant to be shared
+    except OSError as exc:
+        raise StorageError(f"cannot write {path}: {exc.strerror or exc}") from exc
+    try:
+        yield Path(tmp)
         os.replace(tmp, path)
+    except OSError as exc:
+        Path(tmp).unlink(missing_ok=True)
+        raise StorageError(f"cannot write {path}: {exc.strerror or exc}; nothing was changed") from exc
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+@contextmanager
+def atomic_writer(path: Path) -> Iterator[BinaryIO]:
+    """A binary handle on a staged file (see ``staged``): all of it lands, or none of it."""
+    with staged(path) as tmp, open(tmp, "wb") as handle:
+        yield handle
+        handle.flush()
+        os.fsync(handle.fileno())
 
 
 def atomic_write_bytes(path: Path, data: bytes) -> None:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -18,7 +19,7 @@ import numpy as np
 import platformdirs
 
 from traffic_signs.data.gtsrb import find_layout, resolve_data_dir
-from traffic_signs.errors import DataError, ImageError
+from traffic_signs.errors import DataError, ImageError, StorageError
 from traffic_signs.files import atomic_writer, file_digest
 from traffic_signs.imaging import load_for_model
 
@@ -85,7 +86,10 @@ def load_split(
         except (OSError, ValueError, KeyError, EOFError):
             cache_path.unlink(missing_ok=True)  # damaged cache: decode again
     image_set = _decode(layout.list_records(), size, checksum, progress)
-    _write_cache(cache_path, image_set)
+    try:
+        _write_cache(cache_path, image_set)
+    except StorageError as exc:  # the cache only saves time: say so and carry on without it
+        print(f"warning: decoded images not cached ({exc})", file=sys.stderr)
     return image_set
 
 

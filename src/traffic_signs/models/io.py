@@ -8,48 +8,52 @@ tampered or mismatched pair is caught before a single tensor is used.
 
 from __future__ import annotations
 
+import hashlib
 import json
-import os
-import tempfile
 from pathlib import Path
 from typing import Any
 
 import torch
 from safetensors import SafetensorError
-from safetensors.torch import load_file, save_file
+from safetensors.torch import load_file, save
 from torch import nn
 
 from traffic_signs.errors import ModelFileError
-from traffic_signs.files import atomic_write_json, file_digest
+from traffic_signs.files import file_digest, staged
 
 FORMAT = "traffic-signs-model/1"
 
 
 def save_tensors(path: Path, tensors: dict[str, torch.Tensor]) -> str:
     """Atomically write safetensors; returns the SHA-256 of the written file."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    os.close(fd)
-    os.chmod(tmp, 0o644)
-    try:
-        save_file({k: v.detach().contiguous().cpu() for k, v in tensors.items()}, tmp)
-        digest = file_digest(Path(tmp))
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return digest
+    with staged(path) as tmp:
+        return _write_tensors(tmp, tensors)
+
+
+def _write_tensors(path: Path, tensors: dict[str, torch.Tensor]) -> str:
+    """Serialise in memory, write with plain file I/O: a full disk then raises OSError
+    (safetensors' own file writer reports it as a generic SafetensorError)."""
+    data = save({k: v.detach().contiguous().cpu() for k, v in tensors.items()})
+    with open(path, "wb") as handle:
+        handle.write(data)
+    return hashlib.sha256(data).hexdigest()
 
 
 def save_model(stem: Path, model: nn.Module, metadata: dict[str, Any]) -> Path:
-    """Write ``stem.safetensors`` and ``stem.json``; returns the JSON path."""
+    """Write ``stem.safetensors`` and ``stem.json``; returns the JSON path.
+
+    Both files are written in full under temporary names before either replaces the old
+    pair, so a full disk or a kill never leaves new weights beside old metadata (which the
+    checksum check would then refuse, losing the checkpoint).
+    """
     stem = Path(stem)
-    weights = stem.with_suffix(".safetensors")
+    weights, json_path = stem.with_suffix(".safetensors"), stem.with_suffix(".json")
     state = {k: v for k, v in _unwrap(model).state_dict().items()}
-    digest = save_tensors(weights, state)
-    meta = {"format": FORMAT, **metadata, "weights": weights.name, "sha256": digest}
-    atomic_write_json(stem.with_suffix(".json"), meta)
-    return stem.with_suffix(".json")
+    with staged(json_path) as json_tmp, staged(weights) as weights_tmp:  # weights land first
+        digest = _write_tensors(weights_tmp, state)
+        meta = {"format": FORMAT, **metadata, "weights": weights.name, "sha256": digest}
+        json_tmp.write_text(json.dumps(meta, indent=2) + "\n")
+    return json_path
 
 
 def read_metadata(path: Path) -> dict[str, Any]:
