@@ -71,7 +71,7 @@ def test_upload_a_real_sign_and_read_its_name(app_url, gtsrb_dir, tmp_path_facto
             page.get_by_text("Traffic sign recognition").first.wait_for(timeout=60_000)
             page.locator("input[type=file]").first.set_input_files(str(out / "sign.png"))
             page.get_by_text(expected).first.wait_for(timeout=60_000)
-            page.get_by_text("Occlusion sensitivity").first.wait_for(timeout=60_000)
+            page.get_by_text("Grad-CAM").first.wait_for(timeout=60_000)
             page.screenshot(path=str(out / "app.png"), full_page=True)
         finally:
             browser.close()

@@ -22,3 +22,14 @@ class Normalize(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return (x - self.mean) / self.std
 
+
+
+class WithCams(nn.Module):
+    """Export wrapper: a model's ``class_activation_maps`` (logits, Grad-CAM maps) as its forward."""
+
+    def __init__(self, model: nn.Module):
+        super().__init__()
+        self.model = model
+
+    def forward(self, images: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        return self.model.class_activation_maps(images)

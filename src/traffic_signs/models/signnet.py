@@ -9,7 +9,8 @@ Design choices, each aimed at the small CPU this product trains and runs on:
 * Widths double as resolution halves (VGG/ResNet rule); depth is only four convs because on
   two CPU cores per-layer overhead, not MACs, dominates small models (measured: a residual
   pair at 8x8 more than halved training throughput).
-* Global average + max pooling head: position-tolerant and robust to partial occlusion.
+* Global average + max pooling head: position-tolerant and robust to partial occlusion; its
+  gradients have a closed form, so Grad-CAM maps are part of the exported graph.
 * ReLU, plain convs, channels-last friendly: the fastest primitives on oneDNN and ONNX Runtime.
 
 ``signnet-s`` halves every width (about a quarter of the MACs): the fast model.
@@ -52,6 +53,23 @@ class SignNet(nn.Module):
         x = self.features(x)
         pooled = torch.cat([x.mean(dim=(2, 3)), x.amax(dim=(2, 3))], dim=1)
         return self.classifier(self.dropout(pooled))
+
+    def class_activation_maps(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Logits and the Grad-CAM map of every class (N x C x 4 x 4), in one forward pass.
+
+        Grad-CAM weighs each last-stage channel A_k by the position-average of d logit_c / d A_k.
+        With this head the gradient is known in closed form: the average pool contributes
+        w_avg[c, k] / hw at every position and the max pool w_max[c, k] at one, so the weight is
+        (w_avg[c, k] + w_max[c, k]) / hw and the maps are a 1x1 convolution of the features.
+        That lets the torch-free runtime draw Grad-CAM from the exported graph (dropout is off
+        in evaluation, so the logits equal ``forward``'s).
+        """
+        features = self.features(x)
+        pooled = torch.cat([features.mean(dim=(2, 3)), features.amax(dim=(2, 3))], dim=1)
+        channels, positions = features.shape[1], features.shape[2] * features.shape[3]
+        weight = self.classifier.weight
+        alpha = (weight[:, :channels] + weight[:, channels:]) / positions
+        return self.classifier(pooled), nn.functional.conv2d(features, alpha[:, :, None, None])
 
 
 _SOURCE = "Designed for this product (see traffic_signs/models/signnet.py)."

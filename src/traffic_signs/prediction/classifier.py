@@ -120,11 +120,26 @@ class Classifier:
 
     def logits(self, images: np.ndarray) -> np.ndarray:
         """Logits for uint8 N x H x W x 3 images at the model's input size."""
+        return self._session.run(["logits"], {self._input_name: self._to_input(images)})[0]
+
+    def _to_input(self, images: np.ndarray) -> np.ndarray:
         images = np.asarray(images)
         if images.ndim != 4 or images.shape[1:] != (self.input_size, self.input_size, 3):
             raise ValueError(f"expected N x {self.input_size} x {self.input_size} x 3 images, got {images.shape}")
-        x = np.ascontiguousarray(images.transpose(0, 3, 1, 2), dtype=np.float32) / np.float32(255.0)
-        return self._session.run(None, {self._input_name: x})[0]
+        return np.ascontiguousarray(images.transpose(0, 3, 1, 2), dtype=np.float32) / np.float32(255.0)
+
+    @property
+    def has_grad_cam(self) -> bool:
+        """Whether the exported graph also outputs Grad-CAM maps (see SignNet)."""
+        return "cams" in {output.name for output in self._session.get_outputs()}
+
+    def grad_cam(self, crop: np.ndarray, class_id: int) -> np.ndarray:
+        """Grad-CAM map of ``class_id`` for one uint8 S x S x 3 crop: h x w, scaled to 0..1."""
+        if not self.has_grad_cam:
+            raise ValueError(f"{self.onnx_path.name} has no Grad-CAM output")
+        cams = self._session.run(["cams"], {self._input_name: self._to_input(crop[None])})[0]
+        heat = np.maximum(cams[0, class_id], 0.0)
+        return heat / heat.max() if heat.max() > 0 else heat
 
     def probabilities(self, images: np.ndarray, batch_size: int = 1024) -> np.ndarray:
         """Calibrated (temperature-scaled) class probabilities, N x C."""

@@ -5,9 +5,9 @@
 
 Export fits the temperature and chooses the "unknown sign" threshold on the run's own
 validation tracks (never on test), writes the ONNX graph (dynamic batch, input N x 3 x S x S
-floats in [0, 1], output logits), and records both calibration values and the ONNX file's
-SHA-256 in the model JSON. ``--ship`` also evaluates the official test set and writes the
-package's MODEL_CARD.md from the measured files.
+floats in [0, 1], output logits, plus Grad-CAM maps where the model has them), and records
+both calibration values and the ONNX file's SHA-256 in the model JSON. ``--ship`` also
+evaluates the official test set and writes the package's MODEL_CARD.md from the measured files.
 """
 
 from __future__ import annotations
@@ -46,15 +46,24 @@ def run(args: argparse.Namespace) -> int:
 
 
 def export_onnx(model, path: Path, input_size: int) -> None:
-    """Write the ONNX graph with a dynamic batch dimension (TorchScript exporter, opset 17)."""
+    """Write the ONNX graph with a dynamic batch dimension (TorchScript exporter, opset 17).
+
+    Models that compute Grad-CAM in their forward pass (``class_activation_maps``) get a
+    second output, ``cams`` (N x classes x h x w), so the torch-free runtime can draw it.
+    """
     import torch
+
+    from traffic_signs.models.layers import WithCams
 
     dummy = torch.rand(2, 3, input_size, input_size)
     model = model.eval().to(memory_format=torch.contiguous_format)
+    outputs = ["logits"]
+    if hasattr(model, "class_activation_maps"):
+        model, outputs = WithCams(model).eval(), ["logits", "cams"]
     tmp = path.with_name(f".{path.name}.tmp")
-    torch.onnx.export(model, (dummy,), str(tmp), input_names=["images"], output_names=["logits"],
-                      dynamic_axes={"images": {0: "batch"}, "logits": {0: "batch"}}, opset_version=17,
-                      dynamo=False)
+    torch.onnx.export(model, (dummy,), str(tmp), input_names=["images"], output_names=outputs,
+                      dynamic_axes={"images": {0: "batch"}, **{name: {0: "batch"} for name in outputs}},
+                      opset_version=17, dynamo=False)
     tmp.replace(path)
 
 

@@ -13,7 +13,7 @@ from PIL import ImageDraw
 from traffic_signs.errors import ImageError, TrafficSignsError
 from traffic_signs.imaging import open_image, to_model_input
 from traffic_signs.prediction.classifier import Classifier, shipped_dir
-from traffic_signs.serving.saliency import occlusion_map, overlay
+from traffic_signs.serving.saliency import heat_map, overlay
 
 
 @st.cache_resource(show_spinner="Loading the model...")
@@ -56,9 +56,8 @@ def show_prediction(classifier: Classifier, threshold: float, name: str, data: b
             st.success(f"**{prediction.top_k[0]['label']}** ({prediction.confidence:.1%})")
         top5_bars(prediction.top_k)
         crop = to_model_input(crop_source, classifier.input_size)
-        heat = occlusion_map(classifier, crop, prediction.top_k[0]["class_id"])
-        st.image(overlay(crop_source, heat), caption="Occlusion sensitivity: red = hiding this lowers the answer",
-                 width=220)
+        heat, method = heat_map(classifier, crop, prediction.top_k[0]["class_id"])
+        st.image(overlay(crop_source, heat), caption=f"{method}: red = what drove this answer", width=220)
 
 
 def top5_bars(top_k: list[dict]) -> None:

@@ -1,9 +1,10 @@
-"""Where the model looks: an occlusion-sensitivity map, computed with the torch-free runtime.
+"""Where the model looks, computed with the torch-free runtime.
 
-Grad-CAM needs gradients, hence torch; the served model runs on ONNX Runtime. Occlusion
-sensitivity (Zeiler and Fergus, 2014) needs only forward passes: grey out one patch at a
-time and measure how much the predicted class's probability drops. All patches go through
-the model in one batch.
+Grad-CAM (Selvaraju et al., 2017) when the exported graph carries it (our SignNet models
+compute it in closed form in their forward pass, see ``SignNet.class_activation_maps``).
+Other models fall back to occlusion sensitivity (Zeiler and Fergus, 2014), which needs only
+forward passes: grey out one patch at a time and measure how much the predicted class's
+probability drops; all patches go through the model in one batch.
 """
 
 from __future__ import annotations
@@ -14,6 +15,13 @@ from PIL import Image
 from traffic_signs.prediction.classifier import Classifier
 
 PATCH, STRIDE = 8, 4
+
+
+def heat_map(classifier: Classifier, crop: np.ndarray, class_id: int) -> tuple[np.ndarray, str]:
+    """A 0..1 map of what drove ``class_id`` for ``crop``, and the method's name."""
+    if classifier.has_grad_cam:
+        return classifier.grad_cam(crop, class_id), "Grad-CAM"
+    return occlusion_map(classifier, crop, class_id), "occlusion sensitivity"
 
 
 def occlusion_map(classifier: Classifier, crop: np.ndarray, class_id: int) -> np.ndarray:
