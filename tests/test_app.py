@@ -58,3 +58,24 @@ def test_uploaded_signs_are_named_and_junk_is_reported(signs):
     assert any("Unknown sign" in w.value for w in at.warning), "a blank picture is not a sign"
     assert any("junk.png" in e.value for e in at.error)
     assert len(at.image) >= 2 * 3  # picture and saliency overlay per readable upload
+
+
+def _model_page_script():
+    from traffic_signs.serving.app import model_page
+
+    model_page()
+
+
+def test_model_page_shows_card_figures_and_comparison():
+    at = AppTest.from_function(_model_page_script, default_timeout=60)
+    at.run()
+    assert not at.exception
+    text = "\n".join(m.value for m in at.markdown)
+    assert "# Model card: `signnet`" in text and "# Model comparison" in text
+    assert len(at.image) >= 3  # confusion matrix, reliability diagram, risk-coverage curve
+
+
+def test_shipped_comparison_is_the_published_one():
+    root = Path(__file__).resolve().parents[1]
+    shipped = Path(traffic_signs.__file__).parent / "shipped" / "COMPARISON.md"
+    assert shipped.read_text() == (root / "results" / "compare" / "compare.md").read_text()
