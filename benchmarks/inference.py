@@ -1,5 +1,6 @@
 """Inference speed on this CPU: torch vs ONNX Runtime for every registered model, and the
 end-to-end latency of one image (PNG bytes -> decode -> model -> top-k) with the shipped model.
+ONNX Runtime is timed twice: the float export and its 8-bit integer copy (export --int8).
 
     python benchmarks/inference.py [--threads 2] [--batch 256] [--repeats 7]
 
@@ -25,6 +26,7 @@ from PIL import Image
 from traffic_signs import Classifier
 from traffic_signs.models.registry import create, list_models
 from traffic_signs.prediction.export import export_onnx
+from traffic_signs.prediction.quantize import quantize_int8
 
 RESULTS = Path(__file__).parent / "results"
 
@@ -55,17 +57,19 @@ def onnx_throughput(classifier: Classifier, batch: np.ndarray, repeats: int) -> 
     return len(batch) / median_seconds(lambda: classifier.logits(batch), repeats)
 
 
-def onnx_classifier_for(name: str, folder: Path) -> Classifier:
-    """An ONNX export of an untrained ``name`` with minimal metadata, for timing only."""
+def onnx_classifiers_for(name: str, folder: Path, calibration: np.ndarray) -> tuple[Classifier, Classifier]:
+    """Float and int8 ONNX exports of an untrained ``name`` with minimal metadata, for timing only."""
     from traffic_signs.classes import CLASS_NAMES
     from traffic_signs.files import file_digest
 
-    onnx_path = folder / f"{name}.onnx"
+    onnx_path, int8_path = folder / f"{name}.onnx", folder / f"{name}.int8.onnx"
     export_onnx(create(name), onnx_path, 32)
+    quantize_int8(onnx_path, int8_path, calibration)
     meta = {"architecture": name, "class_names": list(CLASS_NAMES), "input_size": 32, "onnx": onnx_path.name,
-            "onnx_sha256": file_digest(onnx_path)}
+            "onnx_sha256": file_digest(onnx_path), "onnx_int8": int8_path.name,
+            "onnx_int8_sha256": file_digest(int8_path)}
     (folder / f"{name}.json").write_text(json.dumps(meta))
-    return Classifier(folder / f"{name}.json")
+    return Classifier(folder / f"{name}.json"), Classifier(folder / f"{name}.json", int8=True)
 
 
 def single_image_latency(classifier: Classifier, image: Image.Image, count: int) -> dict[str, float]:
@@ -97,13 +101,16 @@ def main() -> None:
     os.environ["TRAFFIC_SIGNS_THREADS"] = str(args.threads)
     batch = np.random.default_rng(0).integers(0, 256, (args.batch, 32, 32, 3), dtype=np.uint8)
     rows = []
-    print(f"{'model':<16} {'torch img/s':>12} {'onnxruntime img/s':>18}")
+    print(f"{'model':<16} {'torch img/s':>12} {'onnxruntime img/s':>18} {'onnxruntime int8 img/s':>23}")
     with tempfile.TemporaryDirectory() as tmp:
         for name in list_models():
+            float_model, int8_model = onnx_classifiers_for(name, Path(tmp), batch)
             row = {"model": name, "torch_images_per_s": torch_throughput(create(name), batch, args.repeats),
-                   "onnx_images_per_s": onnx_throughput(onnx_classifier_for(name, Path(tmp)), batch, args.repeats)}
+                   "onnx_images_per_s": onnx_throughput(float_model, batch, args.repeats),
+                   "onnx_int8_images_per_s": onnx_throughput(int8_model, batch, args.repeats)}
             rows.append(row)
-            print(f"{name:<16} {row['torch_images_per_s']:>12.0f} {row['onnx_images_per_s']:>18.0f}", flush=True)
+            print(f"{name:<16} {row['torch_images_per_s']:>12.0f} {row['onnx_images_per_s']:>18.0f} "
+                  f"{row['onnx_int8_images_per_s']:>23.0f}", flush=True)
     shipped = Classifier.load()
     shipped_row = {"model": f"shipped ({shipped.metadata['architecture']})",
                    "onnx_images_per_s": onnx_throughput(shipped, batch, args.repeats),

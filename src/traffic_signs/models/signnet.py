@@ -81,6 +81,12 @@ def signnet(num_classes: int) -> nn.Module:
     return SignNet((32, 64, 128, 256), num_classes)
 
 
+@register("signnet-m", source=_SOURCE, ours=True)
+def signnet_m(num_classes: int) -> nn.Module:
+    """SignNet-M, widths 24-48-96-192: between the two, about 57% of SignNet's MACs."""
+    return SignNet((24, 48, 96, 192), num_classes)
+
+
 @register("signnet-s", source=_SOURCE, ours=True)
 def signnet_s(num_classes: int) -> nn.Module:
     """SignNet-S, widths 16-32-64-128: our fast model for high-throughput serving."""

@@ -83,23 +83,31 @@ def _session(onnx_path: Path):
     return ort.InferenceSession(str(onnx_path), options, providers=["CPUExecutionProvider"])
 
 
+def model_input(images: np.ndarray) -> np.ndarray:
+    """uint8 N x H x W x 3 -> float32 N x 3 x H x W in [0, 1], the exported graphs' input."""
+    return np.ascontiguousarray(np.asarray(images).transpose(0, 3, 1, 2), dtype=np.float32) / np.float32(255.0)
+
+
 class Classifier:
     """An exported model plus its calibration: temperature and unknown threshold."""
 
-    def __init__(self, json_path: Path, threshold: float | None = None):
+    def __init__(self, json_path: Path, threshold: float | None = None, int8: bool = False):
         self.json_path = Path(json_path)
         try:
             self.metadata: dict[str, Any] = json.loads(self.json_path.read_text())
         except (OSError, ValueError) as exc:
             raise ModelFileError(f"{self.json_path}: unreadable model metadata ({exc})") from exc
-        if "onnx" not in self.metadata:
+        key = "onnx_int8" if int8 else "onnx"
+        if key not in self.metadata:
+            flag = " --int8" if int8 else ""
             raise ModelFileError(
-                f"{self.json_path}: no ONNX export; run `traffic-signs export {self.json_path.parent}` first"
+                f"{self.json_path}: no {'int8 ' if int8 else ''}ONNX export; "
+                f"run `traffic-signs export {self.json_path.parent}{flag}` first"
             )
-        onnx_path = self.json_path.with_name(self.metadata["onnx"])
+        onnx_path = self.json_path.with_name(self.metadata[key])
         if not onnx_path.is_file():
             raise ModelFileError(f"{onnx_path}: ONNX file not found")
-        if file_digest(onnx_path) != self.metadata.get("onnx_sha256"):
+        if file_digest(onnx_path) != self.metadata.get(f"{key}_sha256"):
             raise ModelFileError(f"{onnx_path}: checksum differs from {self.json_path.name}; refusing to load it")
         self.onnx_path = onnx_path
         self.class_names: list[str] = list(self.metadata["class_names"])
@@ -110,9 +118,10 @@ class Classifier:
         self._input_name = self._session.get_inputs()[0].name
 
     @classmethod
-    def load(cls, model: str | Path | None = None, threshold: float | None = None) -> Classifier:
-        """``None`` is the shipped model; else a name, run folder, model .json or .onnx."""
-        return cls(find_model_json(model), threshold)
+    def load(cls, model: str | Path | None = None, threshold: float | None = None, int8: bool = False) -> Classifier:
+        """``None`` is the shipped model; else a name, run folder, model .json or .onnx.
+        ``int8`` runs the model's 8-bit integer export (``traffic-signs export --int8``)."""
+        return cls(find_model_json(model), threshold, int8)
 
     @property
     def name(self) -> str:
@@ -126,7 +135,7 @@ class Classifier:
         images = np.asarray(images)
         if images.ndim != 4 or images.shape[1:] != (self.input_size, self.input_size, 3):
             raise ValueError(f"expected N x {self.input_size} x {self.input_size} x 3 images, got {images.shape}")
-        return np.ascontiguousarray(images.transpose(0, 3, 1, 2), dtype=np.float32) / np.float32(255.0)
+        return model_input(images)
 
     @property
     def has_grad_cam(self) -> bool:

@@ -25,6 +25,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.formatter_class = argparse.RawDescriptionHelpFormatter
     parser.add_argument("paths", nargs="+", metavar="PATH", help="image files, folders or glob patterns")
     parser.add_argument("--model", default=None, help="shipped model name, run folder, model .json or .onnx")
+    parser.add_argument("--int8", action="store_true", help="run the model's 8-bit integer export (faster)")
     parser.add_argument("--top-k", type=int, default=5)
     parser.add_argument("--format", choices=["table", "json", "csv"], default="table")
     parser.add_argument("--threshold", type=float, default=None,
@@ -63,7 +64,7 @@ def classify_files(classifier, files: list[str], top_k: int, search: bool | None
 def run(args: argparse.Namespace) -> int:
     from traffic_signs.prediction.classifier import Classifier
 
-    classifier = Classifier.load(args.model, threshold=args.threshold)
+    classifier = Classifier.load(args.model, threshold=args.threshold, int8=args.int8)
     results = classify_files(classifier, expand_paths(args.paths), args.top_k, False if args.no_search else None)
     {"json": _print_json, "csv": _print_csv, "table": _print_table}[args.format](results)
     return 1 if any("error" in r for r in results) else 0

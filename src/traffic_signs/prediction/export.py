@@ -28,6 +28,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="install as the package's shipped model NAME (and write its model card)")
     parser.add_argument("--command", default=None,
                         help="the training command, quoted, for the model card (default: from the run)")
+    parser.add_argument("--int8", action="store_true",
+                        help="also write an 8-bit integer copy (<stem>.int8.onnx) for throughput")
     parser.add_argument("--data-dir", default=None)
     parser.add_argument("--cache-dir", default=None)
 
@@ -36,9 +38,9 @@ def run(args: argparse.Namespace) -> int:
     from traffic_signs.models.resolve import resolve_model_path
 
     json_path = resolve_model_path(args.model)
-    meta = export(json_path, args.data_dir, args.cache_dir)
-    print(json.dumps({"model": str(json_path), "onnx": meta["onnx"], "temperature": meta["temperature"],
-                      "threshold": meta["threshold"]}))
+    meta = export(json_path, args.data_dir, args.cache_dir, int8=args.int8)
+    print(json.dumps({"model": str(json_path), "onnx": meta["onnx"], "onnx_int8": meta.get("onnx_int8"),
+                      "temperature": meta["temperature"], "threshold": meta["threshold"]}))
     if args.ship:
         card = ship(json_path, args.ship, args.command or training_command(meta), args.data_dir, args.cache_dir)
         print(f"shipped as {card.parent / args.ship}.json with {card}")
@@ -67,8 +69,9 @@ def export_onnx(model, path: Path, input_size: int) -> None:
     tmp.replace(path)
 
 
-def export(json_path: Path, data_dir: str | None = None, cache_dir: str | None = None) -> dict[str, Any]:
-    """Calibrate on validation, write ``<stem>.onnx`` and record both in ``<stem>.json``."""
+def export(json_path: Path, data_dir: str | None = None, cache_dir: str | None = None,
+           int8: bool = False) -> dict[str, Any]:
+    """Calibrate on validation, write ``<stem>.onnx`` (and ``<stem>.int8.onnx``), record them in ``<stem>.json``."""
     from traffic_signs.data.cache import load_split
     from traffic_signs.evaluation.calibration import choose_threshold, fit_temperature, softmax
     from traffic_signs.evaluation.cli import validation_subset
@@ -77,7 +80,8 @@ def export(json_path: Path, data_dir: str | None = None, cache_dir: str | None =
     from traffic_signs.models.io import load_model
 
     model, meta = load_model(json_path)
-    val = validation_subset(meta, load_split("train", data_dir, meta["input_size"], cache_dir), json_path)
+    train_data = load_split("train", data_dir, meta["input_size"], cache_dir)
+    val = validation_subset(meta, train_data, json_path)
     logits = torch_logits(model, val.images)
     temperature = fit_temperature(logits, val.labels)
     threshold = choose_threshold(softmax(logits, temperature), val.labels, MAX_ERROR)
@@ -91,6 +95,14 @@ def export(json_path: Path, data_dir: str | None = None, cache_dir: str | None =
         "onnx": onnx_path.name,
         "onnx_sha256": file_digest(onnx_path),
     })
+    if int8:
+        from traffic_signs.prediction.quantize import calibration_sample, quantize_int8
+        from traffic_signs.training.loop import split_training_data
+
+        data, train_index, _ = split_training_data(train_data, meta["train_config"])
+        int8_path = quantize_int8(onnx_path, json_path.with_suffix(".int8.onnx"),
+                                  calibration_sample(data.images[train_index]))
+        meta.update({"onnx_int8": int8_path.name, "onnx_int8_sha256": file_digest(int8_path)})
     atomic_write_json(json_path, meta)
     return meta
 
