@@ -49,10 +49,13 @@ class SignNet(nn.Module):
         self.dropout = nn.Dropout(dropout)
         self.classifier = nn.Linear(2 * w3, num_classes)
 
+    @staticmethod
+    def pool(features: torch.Tensor) -> torch.Tensor:
+        """Global average and max of every channel, side by side: N x 2C."""
+        return torch.cat([features.mean(dim=(2, 3)), features.amax(dim=(2, 3))], dim=1)
+
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        x = self.features(x)
-        pooled = torch.cat([x.mean(dim=(2, 3)), x.amax(dim=(2, 3))], dim=1)
-        return self.classifier(self.dropout(pooled))
+        return self.classifier(self.dropout(self.pool(self.features(x))))
 
     def class_activation_maps(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """Logits and the Grad-CAM map of every class (N x C x 4 x 4), in one forward pass.
@@ -65,11 +68,10 @@ class SignNet(nn.Module):
         in evaluation, so the logits equal ``forward``'s).
         """
         features = self.features(x)
-        pooled = torch.cat([features.mean(dim=(2, 3)), features.amax(dim=(2, 3))], dim=1)
         channels, positions = features.shape[1], features.shape[2] * features.shape[3]
         weight = self.classifier.weight
         alpha = (weight[:, :channels] + weight[:, channels:]) / positions
-        return self.classifier(pooled), nn.functional.conv2d(features, alpha[:, :, None, None])
+        return self.classifier(self.pool(features)), nn.functional.conv2d(features, alpha[:, :, None, None])
 
 
 _SOURCE = "Designed for this product (see traffic_signs/models/signnet.py)."

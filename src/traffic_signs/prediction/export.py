@@ -55,6 +55,7 @@ def export_onnx(model, path: Path, input_size: int) -> None:
     """
     import torch
 
+    from traffic_signs.files import staged
     from traffic_signs.models.layers import WithCams
 
     dummy = torch.rand(2, 3, input_size, input_size)
@@ -62,11 +63,10 @@ def export_onnx(model, path: Path, input_size: int) -> None:
     outputs = ["logits"]
     if hasattr(model, "class_activation_maps"):
         model, outputs = WithCams(model).eval(), ["logits", "cams"]
-    tmp = path.with_name(f".{path.name}.tmp")
-    torch.onnx.export(model, (dummy,), str(tmp), input_names=["images"], output_names=outputs,
-                      dynamic_axes={"images": {0: "batch"}, **{name: {0: "batch"} for name in outputs}},
-                      opset_version=17, dynamo=False)
-    tmp.replace(path)
+    with staged(path) as tmp:
+        torch.onnx.export(model, (dummy,), str(tmp), input_names=["images"], output_names=outputs,
+                          dynamic_axes={"images": {0: "batch"}, **{name: {0: "batch"} for name in outputs}},
+                          opset_version=17, dynamo=False)
 
 
 def export(json_path: Path, data_dir: str | None = None, cache_dir: str | None = None,

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
+from traffic_signs.files import staged
 from traffic_signs.prediction.classifier import model_input
 
 CALIBRATION_IMAGES = 1024
@@ -31,17 +32,15 @@ def quantize_int8(onnx_path: Path, out_path: Path, calibration: np.ndarray, batc
             images = next(self.batches, None)
             return None if images is None else {"images": images}
 
-    tmp = out_path.with_name(f".{out_path.name}.tmp")
     root = logging.getLogger()
     level = root.level
     root.setLevel(logging.ERROR)  # the quantiser logs advice about optional graph pre-processing
     try:
-        quantize_static(str(onnx_path), str(tmp), Batches(), quant_format=QuantFormat.QDQ, per_channel=True,
-                        activation_type=QuantType.QUInt8, weight_type=QuantType.QInt8)
-        tmp.replace(out_path)
+        with staged(out_path) as tmp:
+            quantize_static(str(onnx_path), str(tmp), Batches(), quant_format=QuantFormat.QDQ, per_channel=True,
+                            activation_type=QuantType.QUInt8, weight_type=QuantType.QInt8)
     finally:
         root.setLevel(level)
-        tmp.unlink(missing_ok=True)
     return out_path
 
 
