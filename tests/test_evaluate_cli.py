@@ -34,7 +34,7 @@ def data_args(gtsrb_dir, decoded_cache_dir) -> list[str]:
 @pytest.fixture(scope="module")
 def run_dir(tmp_path_factory, data_args, one_thread) -> Path:
     out = tmp_path_factory.mktemp("evaluate") / "lenet5"
-    assert main(["train", "--model", "lenet5", "--epochs", "1", "--limit-train", "4000", "--batch-size", "64",
+    assert main(["train", "--model", "lenet5", "--epochs", "2", "--limit-train", "8000", "--batch-size", "64",
                  "--no-progress", "--out", str(out), *data_args]) == 0
     return out
 
