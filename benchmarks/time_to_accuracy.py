@@ -42,7 +42,8 @@ def measure(model: str, budget: float, data_dir: Path, seed: int) -> dict:
         test = load_split("test", data_dir, 32, Path(tmp) / "cache")
         accuracy = float((torch_logits(net, test.images).argmax(1) == test.labels).mean())
     return {"model": model, "budget_s": budget, "wall_s": round(wall, 1), "epochs": state["epoch"],
-            "val_accuracy": state["best_val_accuracy"], "test_accuracy": accuracy}
+            "precision": state["environment"]["precision"], "val_accuracy": state["best_val_accuracy"],
+            "test_accuracy": accuracy}
 
 
 def main() -> None:
@@ -55,12 +56,12 @@ def main() -> None:
     args = parser.parse_args()
     data_dir = resolve_data_dir(args.data_dir)
     rows = []
-    print(f"{'model':<12} {'budget s':>8} {'wall s':>7} {'epochs':>6} {'val acc':>8} {'test acc':>8}")
+    print(f"{'model':<12} {'budget s':>8} {'wall s':>7} {'epochs':>6} {'prec':>5} {'val acc':>8} {'test acc':>8}")
     for model in args.models.split(","):
         for budget in (float(b) for b in args.budgets.split(",")):
             row = measure(model, budget, data_dir, args.seed)
             rows.append(row)
-            print(f"{model:<12} {budget:>8.0f} {row['wall_s']:>7.1f} {row['epochs']:>6} "
+            print(f"{model:<12} {budget:>8.0f} {row['wall_s']:>7.1f} {row['epochs']:>6} {row['precision']:>5} "
                   f"{row['val_accuracy']:>8.4f} {row['test_accuracy']:>8.4f}", flush=True)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     environment = {"torch": torch.__version__, "threads": torch.get_num_threads(),

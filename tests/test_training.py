@@ -15,6 +15,7 @@ import torch
 
 from traffic_signs.cli import main
 from traffic_signs.models.io import load_model, load_state
+from traffic_signs.training.loop import resolve_precision
 
 SUBSET = ["--limit-train", "8000", "--batch-size", "64", "--no-progress"]
 
@@ -35,6 +36,7 @@ def test_short_run_learns_and_writes_a_complete_run_folder(tmp_path, gtsrb_dir, 
                    "--epochs", "3")
     assert state["epoch"] == 3
     assert state["best_val_accuracy"] > 0.3, "43 classes: chance is 2.3%"
+    assert state["environment"]["precision"] == resolve_precision("auto", torch.device("cpu"))
     for name in ("best.json", "best.safetensors", "last.json", "last.safetensors",
                  "optimizer.safetensors", "history.json", "curves.png"):
         assert (tmp_path / "run" / name).is_file(), name
@@ -94,3 +96,12 @@ def test_two_process_ddp_on_cpu(tmp_path, gtsrb_dir, decoded_cache_dir):
     state = json.loads((run_dir / "state.json").read_text())
     assert state["environment"]["processes"] == 2
     assert state["epoch"] == 3 and state["best_val_accuracy"] > 0.1
+
+
+def test_precision_is_resolved_from_the_request_and_the_hardware():
+    cpu = torch.device("cpu")
+    assert resolve_precision("fp32", cpu) == "fp32" and resolve_precision("bf16", cpu) == "bf16"
+    native = torch.cpu.get_capabilities().get("avx512_bf16") or torch.cpu.get_capabilities().get("amx_bf16")
+    assert resolve_precision("auto", cpu) == ("bf16" if native else "fp32")
+    with pytest.raises(ValueError, match="precision must be one of"):
+        resolve_precision("fp16", cpu)

@@ -32,6 +32,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--limit-train", type=int, default=None, help=argparse.SUPPRESS)
     parser.add_argument("--threads", type=int, default=None,
                         help="torch CPU threads (default: all cores; use 1 when other jobs share the CPU)")
+    parser.add_argument("--precision", choices=("auto", "fp32", "bf16"), default="auto",
+                        help="forward-pass arithmetic; auto = bf16 where the CPU/GPU has it natively "
+                             "(about 1.8x faster training on AVX512-BF16 CPUs), else fp32")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
 
 
@@ -50,7 +53,8 @@ def run(args: argparse.Namespace) -> int:
         torch.set_num_threads(args.threads)
     cfg = TrainConfig(model=args.model, epochs=args.epochs, time_budget=args.time_budget,
                       seed=args.seed, batch_size=args.batch_size, data_dir=args.data_dir,
-                      cache_dir=args.cache_dir, limit_train=args.limit_train)
+                      cache_dir=args.cache_dir, limit_train=args.limit_train,
+                      precision=args.precision)
     if args.lr is not None:
         cfg.lr = args.lr
     run_dir = args.out or Path("runs") / args.model
