@@ -25,10 +25,6 @@ class AugmentConfig:
     brightness: float = 0.35  # multiply by a factor in [1 - b, 1 + b]
     contrast: float = 0.35
     saturation: float = 0.35
-    dark_prob: float = 0.25  # dusk, shade, backlight: some images darkened further ...
-    dark: tuple[float, float] = (0.15, 0.6)  # ... by a factor in this range
-    low_contrast_prob: float = 0.15  # haze, glare: some images washed out further ...
-    low_contrast: tuple[float, float] = (0.3, 0.7)  # ... by a contrast factor in this range
     blur_prob: float = 0.2
     noise_prob: float = 0.15
     noise_std: float = 0.04
@@ -82,29 +78,16 @@ def _per_image(values: torch.Tensor) -> torch.Tensor:
     return values.view(-1, 1, 1, 1)
 
 
-def _sometimes(n: int, p: float, span: tuple[float, float], generator: torch.Generator) -> torch.Tensor:
-    """A factor drawn from ``span`` for a random fraction ``p`` of the images, 1 for the rest."""
-    factor = _uniform(n, *span, generator)
-    return torch.where(_chance(n, p, generator), factor, torch.ones(n))
-
-
 def jitter_colour(images: torch.Tensor, cfg: AugmentConfig, generator: torch.Generator) -> torch.Tensor:
     """Brightness, contrast and saturation in one fused affine step per image.
 
     Applying brightness b, then contrast c around the image's mean grey m, then saturation s
     around each pixel's grey g collapses to ``b*c*s * x + b*c*(1-s) * g + (1-c) * b*m``:
     three batch-wide ops instead of a dozen.
-
-    Besides the mild symmetric jitter, a share of the images is made much darker or flatter:
-    about a tenth of GTSRB's pictures average below 10% brightness (dusk, shade, backlight),
-    and the symmetric range alone never reaches them. Measured with the wide SignNet (20
-    epochs): validation accuracy 99.45% -> 99.80%, official test unchanged (99.28% -> 99.30%).
     """
     n = images.shape[0]
-    b = _uniform(n, 1 - cfg.brightness, 1 + cfg.brightness, generator)
-    b = _per_image(b * _sometimes(n, cfg.dark_prob, cfg.dark, generator))
-    c = _uniform(n, 1 - cfg.contrast, 1 + cfg.contrast, generator)
-    c = _per_image(c * _sometimes(n, cfg.low_contrast_prob, cfg.low_contrast, generator))
+    b = _per_image(_uniform(n, 1 - cfg.brightness, 1 + cfg.brightness, generator))
+    c = _per_image(_uniform(n, 1 - cfg.contrast, 1 + cfg.contrast, generator))
     s = _per_image(_uniform(n, 1 - cfg.saturation, 1 + cfg.saturation, generator))
     grey = images[:, 0:1] * 0.299 + images[:, 1:2] * 0.587 + images[:, 2:3] * 0.114
     mean = grey.mean(dim=(2, 3), keepdim=True)
