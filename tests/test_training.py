@@ -15,6 +15,7 @@ import torch
 
 from traffic_signs.cli import main
 from traffic_signs.models.io import load_model, load_state
+from traffic_signs.prediction.export import training_command
 from traffic_signs.training.loop import resolve_precision
 
 SUBSET = ["--limit-train", "8000", "--batch-size", "64", "--no-progress"]
@@ -43,6 +44,9 @@ def test_short_run_learns_and_writes_a_complete_run_folder(tmp_path, gtsrb_dir, 
     model, meta = load_model(tmp_path / "run" / "best.json")
     assert meta["architecture"] == "signnet-s" and len(meta["class_names"]) == 43
     assert meta["data_checksum"] and meta["train_config"]["seed"] == 0
+    assert meta["precision"] == state["environment"]["precision"]
+    assert training_command(meta) == ("traffic-signs train --model signnet-s --epochs 3 --seed 0 "
+                                      f"--precision {meta['precision']}")
     history = json.loads((tmp_path / "run" / "history.json").read_text())
     assert [h["epoch"] for h in history] == [1, 2, 3]
 

@@ -108,9 +108,12 @@ def export(json_path: Path, data_dir: str | None = None, cache_dir: str | None =
 
 
 def training_command(meta: dict[str, Any]) -> str:
+    """The command that retrains this model; names the arithmetic, since bf16 and fp32 runs differ."""
     cfg = meta.get("train_config", {})
     epochs, seed = cfg.get("epochs", meta.get("epoch")), cfg.get("seed", 0)
-    return f"traffic-signs train --model {meta['architecture']} --epochs {epochs} --seed {seed}"
+    precision = meta.get("precision", "fp32")  # runs from before bf16 training were fp32
+    return (f"traffic-signs train --model {meta['architecture']} --epochs {epochs} --seed {seed} "
+            f"--precision {precision}")
 
 
 def _robustness_table(json_path: Path, data_dir: str | None, cache_dir: str | None) -> str:

@@ -263,7 +263,7 @@ def train(cfg: TrainConfig, run_dir: Path, resume: bool = False, progress_bar: b
                 "images_per_second": seen * ddp.world / (time.perf_counter() - epoch_start),
             }
             state["history"].append(record)
-            extra = {"parameters": params, "macs": macs, "epoch": epoch + 1,
+            extra = {"parameters": params, "macs": macs, "epoch": epoch + 1, "precision": precision,
                      "metrics": {"val_accuracy": val_accuracy, "val_images": len(val)}}
             meta = model_metadata(cfg, data, extra)
             save_model(run_dir / "last", model, meta)
