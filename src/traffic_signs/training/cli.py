@@ -12,6 +12,8 @@ import argparse
 import json
 from pathlib import Path
 
+from traffic_signs.training import PRECISIONS
+
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.formatter_class = argparse.RawDescriptionHelpFormatter
@@ -32,7 +34,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--limit-train", type=int, default=None, help=argparse.SUPPRESS)
     parser.add_argument("--threads", type=int, default=None,
                         help="torch CPU threads (default: all cores; use 1 when other jobs share the CPU)")
-    parser.add_argument("--precision", choices=("auto", "fp32", "bf16"), default="auto",
+    parser.add_argument("--precision", choices=PRECISIONS, default="auto",
                         help="forward-pass arithmetic; auto = bf16 where the CPU/GPU has it natively "
                              "(about 1.8x faster training on AVX512-BF16 CPUs), else fp32")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")

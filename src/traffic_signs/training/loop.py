@@ -37,7 +37,7 @@ from traffic_signs.models.complexity import count_macs, count_parameters
 from traffic_signs.models.io import save_model
 from traffic_signs.models.layers import GTSRB_MEAN, GTSRB_STD
 from traffic_signs.models.registry import create, get_entry
-from traffic_signs.training import checkpoint
+from traffic_signs.training import PRECISIONS, checkpoint
 
 
 @dataclass
@@ -100,9 +100,6 @@ def learning_rate(cfg: TrainConfig, step: int, total_steps: int) -> float:
     return cfg.lr * max(0.0, (total_steps - step) / max(1, total_steps - warmup))
 
 
-PRECISIONS = ("auto", "fp32", "bf16")
-
-
 def resolve_precision(requested: str, device: torch.device) -> str:
     """The arithmetic the forward pass runs in: "fp32" or "bf16".
 
@@ -116,7 +113,7 @@ def resolve_precision(requested: str, device: torch.device) -> str:
         return requested
     if device.type == "cuda":
         return "bf16" if torch.cuda.is_bf16_supported() else "fp32"
-    capabilities = torch.cpu.get_capabilities() if hasattr(torch.cpu, "get_capabilities") else {}
+    capabilities = torch.cpu.get_capabilities()
     native = capabilities.get("avx512_bf16") or capabilities.get("amx_bf16")
     return "bf16" if native else "fp32"
 
