@@ -12,6 +12,7 @@ from streamlit.testing.v1 import AppTest
 
 import traffic_signs
 from traffic_signs.classes import CLASS_NAMES
+from traffic_signs.prediction.classifier import DEFAULT_MODEL
 
 APP = Path(traffic_signs.__file__).parent / "serving" / "app.py"
 
@@ -71,7 +72,7 @@ def test_model_page_shows_card_figures_and_comparison():
     at.run()
     assert not at.exception
     text = "\n".join(m.value for m in at.markdown)
-    assert "# Model card: `signnet`" in text and "# Model comparison" in text
+    assert f"# Model card: `{DEFAULT_MODEL}`" in text and "# Model comparison" in text
     assert len(at.image) >= 3  # confusion matrix, reliability diagram, risk-coverage curve
 
 

@@ -11,14 +11,22 @@ from traffic_signs.serving.saliency import heat_map
 
 
 def _autograd_grad_cam(model, image: np.ndarray, class_id: int) -> np.ndarray:
-    """The textbook recipe: gradients of the class logit at the last conv stage, averaged."""
+    """The textbook recipe: gradients of the class logit at the last conv stage, averaged.
+
+    For a committee the last stage is all members' last stages side by side, and the logit
+    is the mean of the members' logits.
+    """
     x = torch.from_numpy(image).permute(2, 0, 1)[None].float() / 255
-    features = model.features(x)
-    features.retain_grad()
-    pooled = torch.cat([features.mean(dim=(2, 3)), features.amax(dim=(2, 3))], dim=1)
-    model.classifier(pooled)[0, class_id].backward()
-    alpha = features.grad.mean(dim=(2, 3), keepdim=True)
-    cam = torch.relu((alpha * features).sum(dim=1))[0].detach().numpy()
+    members = list(model.members) if hasattr(model, "members") else [model]
+    features = [member.features(x) for member in members]
+    logits = []
+    for member, feature in zip(members, features, strict=True):
+        feature.retain_grad()
+        pooled = torch.cat([feature.mean(dim=(2, 3)), feature.amax(dim=(2, 3))], dim=1)
+        logits.append(member.classifier(pooled))
+    torch.stack(logits).mean(dim=0)[0, class_id].backward()
+    weighted = sum((f.grad.mean(dim=(2, 3), keepdim=True) * f).sum(dim=1) for f in features)
+    cam = torch.relu(weighted)[0].detach().numpy()
     return cam / cam.max() if cam.max() > 0 else cam
 
 

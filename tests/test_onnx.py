@@ -7,11 +7,11 @@ import numpy as np
 from traffic_signs import Classifier
 from traffic_signs.evaluation.logits import torch_logits
 from traffic_signs.models.io import load_model
-from traffic_signs.prediction.classifier import shipped_dir
+from traffic_signs.prediction.classifier import DEFAULT_MODEL, shipped_dir
 
 
 def test_shipped_onnx_matches_torch_on_the_whole_official_test_set(test_set):
-    model, _ = load_model(shipped_dir() / "signnet.json")
+    model, _ = load_model(shipped_dir() / f"{DEFAULT_MODEL}.json")
     reference = torch_logits(model, test_set.images)
     onnx = Classifier.load().logits(test_set.images)
     assert onnx.shape == reference.shape == (12630, 43)

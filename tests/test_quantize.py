@@ -9,21 +9,21 @@ import pytest
 
 from traffic_signs.errors import ModelFileError
 from traffic_signs.files import file_digest
-from traffic_signs.prediction.classifier import Classifier, shipped_dir
+from traffic_signs.prediction.classifier import DEFAULT_MODEL, Classifier, shipped_dir
 from traffic_signs.prediction.quantize import calibration_sample, quantize_int8
 
 
 @pytest.fixture(scope="module")
 def int8_model(tmp_path_factory, train_set):
     folder = tmp_path_factory.mktemp("int8")
-    for name in ("signnet.json", "signnet.onnx", "signnet.safetensors"):
-        shutil.copyfile(shipped_dir() / name, folder / name)
-    int8_path = quantize_int8(folder / "signnet.onnx", folder / "signnet.int8.onnx",
+    for suffix in (".json", ".onnx", ".safetensors"):
+        shutil.copyfile(shipped_dir() / f"{DEFAULT_MODEL}{suffix}", folder / f"{DEFAULT_MODEL}{suffix}")
+    int8_path = quantize_int8(folder / f"{DEFAULT_MODEL}.onnx", folder / f"{DEFAULT_MODEL}.int8.onnx",
                               calibration_sample(train_set.images, 512))
-    meta = json.loads((folder / "signnet.json").read_text())
+    meta = json.loads((folder / f"{DEFAULT_MODEL}.json").read_text())
     meta.update({"onnx_int8": int8_path.name, "onnx_int8_sha256": file_digest(int8_path)})
-    (folder / "signnet.json").write_text(json.dumps(meta))
-    return folder / "signnet.json"
+    (folder / f"{DEFAULT_MODEL}.json").write_text(json.dumps(meta))
+    return folder / f"{DEFAULT_MODEL}.json"
 
 
 def test_int8_agrees_with_float(int8_model, test_set):
@@ -37,7 +37,7 @@ def test_int8_agrees_with_float(int8_model, test_set):
 
 
 def test_int8_file_is_checksummed(int8_model):
-    (int8_model.parent / "signnet.int8.onnx").write_bytes(b"tampered")
+    (int8_model.parent / f"{DEFAULT_MODEL}.int8.onnx").write_bytes(b"tampered")
     with pytest.raises(ModelFileError, match="checksum"):
         Classifier(int8_model, int8=True)
 

@@ -12,6 +12,7 @@ import pytest
 import traffic_signs
 from traffic_signs.evaluation.logits import torch_logits
 from traffic_signs.models.io import load_model
+from traffic_signs.prediction.classifier import DEFAULT_MODEL
 
 SHIPPED = Path(traffic_signs.__file__).parent / "shipped"
 TOLERANCE_POINTS = 0.05
@@ -25,16 +26,16 @@ def _card_accuracy() -> float:
 
 
 def test_shipped_files_are_complete_and_small():
-    meta = json.loads((SHIPPED / "signnet.json").read_text())
+    meta = json.loads((SHIPPED / f"{DEFAULT_MODEL}.json").read_text())
     weights = SHIPPED / meta["weights"]
     assert weights.stat().st_size <= 5 * 1024 * 1024, "shipped weights must stay under 5 MB"
-    assert (SHIPPED / "signnet.onnx").is_file()
+    assert (SHIPPED / f"{DEFAULT_MODEL}.onnx").is_file()
     assert 0 < meta["temperature"] < 20 and 0 < meta["threshold"] < 1
     assert meta["metrics"]["test_accuracy"] * 100 == pytest.approx(_card_accuracy(), abs=0.005)
 
 
 def test_shipped_model_reaches_its_card_accuracy_on_the_official_test_set(test_set):
-    model, meta = load_model(SHIPPED / "signnet.json")
+    model, meta = load_model(SHIPPED / f"{DEFAULT_MODEL}.json")
     accuracy = float((torch_logits(model, test_set.images).argmax(1) == test_set.labels).mean())
     assert len(test_set) == 12630
     assert 100 * accuracy >= _card_accuracy() - TOLERANCE_POINTS

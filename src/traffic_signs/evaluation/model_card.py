@@ -51,12 +51,9 @@ def build_model_card(
         "## Training",
         "",
         f"- Command: `{command}`",
-        f"- Seed {cfg.get('seed')}, {meta.get('epoch')} epochs, batch {cfg.get('batch_size')}, AdamW peak lr "
-        f"{cfg.get('lr')}, weight decay {cfg.get('weight_decay')}, label smoothing {cfg.get('label_smoothing')}, "
-        f"class-balanced sampling exponent {cfg.get('balance')}.",
+        *_recipe_lines(meta, cfg),
         "- Augmentation on whole batches: rotation, scale, shift, shear, perspective, brightness, contrast, "
         "saturation, blur, noise, occluding patches; no flips (signs have a handedness).",
-        "- Weights: the epoch with the best validation accuracy.",
         "",
         "## Official test set",
         "",
@@ -103,6 +100,29 @@ def build_model_card(
         "",
     ]
     return "\n".join(lines)
+
+
+def _recipe_lines(meta: dict[str, Any], cfg: dict[str, Any]) -> list[str]:
+    recipe = (f"batch {cfg.get('batch_size')}, AdamW peak lr {cfg.get('lr')}, weight decay {cfg.get('weight_decay')}, "
+              f"label smoothing {cfg.get('label_smoothing')}, class-balanced sampling exponent {cfg.get('balance')}")
+    members = meta.get("members")
+    if not members:
+        return [f"- Seed {cfg.get('seed')}, {meta.get('epoch')} epochs, {recipe}.",
+                "- Weights: the epoch with the best validation accuracy."]
+    rows = [f"| {i} | `{m['architecture']}` | {m['seed']} | {m['epochs']} | `{m.get('checkpoint', 'best')}.json` "
+            f"(epoch {m['epoch']}) | {m['precision']} | {_pct(m.get('val_accuracy'))} |" for i, m in enumerate(members)]
+    return [
+        f"- A committee of {len(members)} models trained independently on the same data and split, logits "
+        f"averaged. Each member: {recipe}.",
+        "- Each member's weights: its `best.json` is the epoch with the best validation accuracy, its "
+        "`last.json` the final epoch of the schedule; the table says which one the committee holds.",
+        f"- Committee validation accuracy: {_pct((meta.get('metrics') or {}).get('val_accuracy'))}.",
+        "",
+        "| member | architecture | seed | epochs | weights | precision | validation accuracy |",
+        "|---:|---|---:|---:|---|---|---:|",
+        *rows,
+        "",
+    ]
 
 
 def _risk_coverage_rows(test: dict[str, Any]) -> list[str]:

@@ -89,14 +89,14 @@ def load_state(path: Path) -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
 
 
 def load_model(path: Path) -> tuple[nn.Module, dict[str, Any]]:
-    """Build the registered architecture named in the metadata and load verified weights."""
-    from traffic_signs.models.registry import create
+    """Build the architecture the metadata names (a registered model or a committee) and load verified weights."""
+    from traffic_signs.models.committee import build_model
 
     state, meta = load_state(path)
     try:
-        model = create(meta["architecture"], len(meta["class_names"]))
+        model = build_model(meta)
         model.load_state_dict(state)
-    except (KeyError, RuntimeError) as exc:
+    except (KeyError, TypeError, RuntimeError) as exc:
         raise ModelFileError(f"{path}: weights do not fit the architecture ({exc})") from exc
     return model.eval(), meta
 

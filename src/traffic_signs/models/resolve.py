@@ -5,8 +5,8 @@ spellings, resolved in this order:
 
 1. a run folder: its ``best.json`` (the best-validation weights of the run);
 2. a model file: ``something.json`` (or its ``.safetensors`` twin);
-3. a registered model name: ``runs/NAME/best.json`` when you trained one here, else the
-   model shipped inside the package as ``traffic_signs/shipped/NAME.json``.
+3. a model name: ``runs/NAME/best.json`` when you trained one here, else the model shipped
+   inside the package as ``traffic_signs/shipped/NAME.json``.
 
 A trained run deliberately wins over the shipped model, so retraining ``signnet`` and then
 running ``traffic-signs evaluate signnet`` evaluates what you just trained.
@@ -58,18 +58,17 @@ def resolve_model_path(spec: str | Path, runs_dir: Path = DEFAULT_RUNS_DIR) -> P
 def _by_name(name: str, runs_dir: Path) -> Path:
     from traffic_signs.models.registry import list_models
 
+    trained, shipped = runs_dir / name / "best.json", shipped_dir() / f"{name}.json"
+    for candidate in (trained, shipped):  # shipped names include committees, which are not registered
+        if candidate.is_file():
+            return candidate
     known = list_models()
     if name not in known:
+        names = sorted({*known, *(p.stem for p in shipped_dir().glob("*.json"))})
         raise ModelFileError(
-            f"{name!r} is not a run folder, a model .json file, or a registered model "
-            f"({', '.join(known)})"
+            f"{name!r} is not a run folder, a model .json file, a registered or a shipped model "
+            f"({', '.join(names)})"
         )
-    trained = runs_dir / name / "best.json"
-    if trained.is_file():
-        return trained
-    shipped = shipped_dir() / f"{name}.json"
-    if shipped.is_file():
-        return shipped
     raise ModelFileError(
         f"no trained or shipped {name!r} model: looked for {trained} and {shipped}; "
         f"train one with `traffic-signs train --model {name}`"

@@ -42,7 +42,8 @@ def run(args: argparse.Namespace) -> int:
     print(json.dumps({"model": str(json_path), "onnx": meta["onnx"], "onnx_int8": meta.get("onnx_int8"),
                       "temperature": meta["temperature"], "threshold": meta["threshold"]}))
     if args.ship:
-        card = ship(json_path, args.ship, args.command or training_command(meta), args.data_dir, args.cache_dir)
+        command = args.command or training_command(meta, f"runs/{args.ship}")
+        card = ship(json_path, args.ship, command, args.data_dir, args.cache_dir)
         print(f"shipped as {card.parent / args.ship}.json with {card}")
     return 0
 
@@ -107,13 +108,22 @@ def export(json_path: Path, data_dir: str | None = None, cache_dir: str | None =
     return meta
 
 
-def training_command(meta: dict[str, Any]) -> str:
-    """The command that retrains this model; names the arithmetic, since bf16 and fp32 runs differ."""
+def training_command(meta: dict[str, Any], out: str | None = None) -> str:
+    """The command that retrains this model; names the arithmetic, since bf16 and fp32 runs differ.
+
+    A committee's command trains each member into its own folder, then averages them.
+    """
+    if meta.get("architecture") == "committee":
+        folders = [f"runs/{m['architecture']}-seed{m['seed']}" for m in meta["members"]]
+        steps = [training_command(m, folder) for m, folder in zip(meta["members"], folders, strict=True)]
+        kept = [folder if m.get("checkpoint", "best") == "best" else f"{folder}/{m['checkpoint']}.json"
+                for m, folder in zip(meta["members"], folders, strict=True)]
+        return " && ".join([*steps, f"traffic-signs committee {' '.join(kept)} --out {out or 'runs/committee'}"])
     cfg = meta.get("train_config", {})
     epochs, seed = cfg.get("epochs", meta.get("epoch")), cfg.get("seed", 0)
     precision = meta.get("precision", "fp32")  # runs from before bf16 training were fp32
     return (f"traffic-signs train --model {meta['architecture']} --epochs {epochs} --seed {seed} "
-            f"--precision {precision}")
+            f"--precision {precision}" + (f" --out {out}" if out else ""))
 
 
 def _robustness_table(json_path: Path, data_dir: str | None, cache_dir: str | None) -> str:

@@ -1,0 +1,129 @@
+"""A committee: several independently trained models whose logits are averaged.
+
+Why: at 32x32 one SignNet stops near 99.2% on the official test set however long it trains
+(20 and 60 epochs score alike), and its mistakes depend on the seed. Averaging a few
+independently seeded models removes much of that seed noise: the same idea as the IDSIA
+committee of CNNs that won GTSRB in 2011. A committee is one model file (the members'
+weights under ``members.0.``, ``members.1.``, ... in one safetensors) and exports to one ONNX
+graph, so every command that takes a model takes a committee.
+
+Members must share the training data, class names, input size and validation split:
+calibration and the "unknown" threshold are fitted on that split, and a member that had
+trained on those tracks would make them look easy.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch import nn
+
+from traffic_signs.errors import ModelFileError
+
+ARCHITECTURE = "committee"
+SPLIT_KEYS = ("val_fraction", "split_seed", "limit_train")  # together they fix the validation tracks
+
+
+class Committee(nn.Module):
+    """The mean of the members' logits."""
+
+    def __init__(self, members: list[nn.Module]):
+        super().__init__()
+        self.members = nn.ModuleList(members)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return torch.stack([member(x) for member in self.members]).mean(dim=0)
+
+
+class GradCamCommittee(Committee):
+    """A committee whose members all draw Grad-CAM maps: it draws their mean as well."""
+
+    def class_activation_maps(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        outputs = [member.class_activation_maps(x) for member in self.members]
+        return (torch.stack([logits for logits, _ in outputs]).mean(dim=0),
+                torch.stack([cams for _, cams in outputs]).mean(dim=0))
+
+
+def committee_of(members: list[nn.Module]) -> Committee:
+    """Export and serving test ``hasattr(model, "class_activation_maps")``, so offer it only when
+    every member has it (and the maps have one shape, as the mean needs)."""
+    with_cams = all(hasattr(member, "class_activation_maps") for member in members)
+    return (GradCamCommittee if with_cams else Committee)(members)
+
+
+def build_model(meta: dict[str, Any]) -> nn.Module:
+    """The untrained module a model file describes: a registered architecture or a committee."""
+    from traffic_signs.models.registry import create
+
+    num_classes = len(meta["class_names"])
+    if meta["architecture"] == ARCHITECTURE:
+        return committee_of([create(member["architecture"], num_classes) for member in meta["members"]])
+    return create(meta["architecture"], num_classes)
+
+
+def split_of(meta: dict[str, Any]) -> dict[str, Any]:
+    """What decides a run's validation tracks (the subset seed matters only with --limit-train)."""
+    cfg = meta.get("train_config") or {}
+    split = {key: cfg.get(key) for key in SPLIT_KEYS}
+    if split["limit_train"]:
+        split["seed"] = cfg.get("seed", 0)
+    return split
+
+
+def check_compatible(paths: list[Path], metas: list[dict[str, Any]]) -> None:
+    """Refuse members that could not be averaged or calibrated together, naming the odd one out."""
+    if len(metas) < 2:
+        raise ModelFileError("a committee needs at least two member models")
+    first = metas[0]
+    checks = {
+        "class names": lambda m: m["class_names"],
+        "input size": lambda m: m.get("input_size"),
+        "training data (checksum)": lambda m: m.get("data_checksum"),
+        "validation split": split_of,
+    }
+    for path, meta in zip(paths[1:], metas[1:], strict=True):
+        if meta["architecture"] == ARCHITECTURE:
+            raise ModelFileError(f"{path}: is itself a committee; list its members instead")
+        for what, value in checks.items():
+            if value(meta) != value(first):
+                raise ModelFileError(
+                    f"{path}: its {what} differs from {paths[0]}'s ({value(meta)} vs {value(first)}); "
+                    "committee members must be trained on the same data and split"
+                )
+
+
+def assemble(paths: list[Path]) -> tuple[Committee, dict[str, Any]]:
+    """Load verified member files and return the committee with its metadata."""
+    from traffic_signs.models.io import load_model
+
+    loaded = [load_model(path) for path in paths]
+    metas = [meta for _, meta in loaded]
+    if metas and metas[0]["architecture"] == ARCHITECTURE:
+        raise ModelFileError(f"{paths[0]}: is itself a committee; list its members instead")
+    check_compatible(paths, metas)
+    committee = committee_of([model for model, _ in loaded]).eval()
+    first = metas[0]
+    meta = {
+        "architecture": ARCHITECTURE,
+        "class_names": first["class_names"],
+        "input_size": first["input_size"],
+        "input": first.get("input"),
+        "normalisation": first.get("normalisation"),
+        "data_checksum": first.get("data_checksum"),
+        "train_config": first.get("train_config"),  # the shared split (and member 0's recipe)
+        "parameters": sum(m.get("parameters", 0) for m in metas),
+        "macs": sum(m.get("macs", 0) for m in metas),
+        "members": [_member_record(path, m) for path, m in zip(paths, metas, strict=True)],
+    }
+    return committee, meta
+
+
+def _member_record(path: Path, meta: dict[str, Any]) -> dict[str, Any]:
+    cfg = meta.get("train_config") or {}
+    return {"architecture": meta["architecture"], "source": str(path), "checkpoint": Path(path).stem,
+            "seed": cfg.get("seed"),
+            "epochs": cfg.get("epochs"), "epoch": meta.get("epoch"), "precision": meta.get("precision", "fp32"),
+            "train_config": cfg, "sha256": meta.get("sha256"),
+            "val_accuracy": (meta.get("metrics") or {}).get("val_accuracy")}
