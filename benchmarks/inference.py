@@ -112,7 +112,7 @@ def main() -> None:
             print(f"{name:<16} {row['torch_images_per_s']:>12.0f} {row['onnx_images_per_s']:>18.0f} "
                   f"{row['onnx_int8_images_per_s']:>23.0f}", flush=True)
     shipped = Classifier.load()
-    shipped_row = {"model": f"shipped ({shipped.metadata['architecture']})",
+    shipped_row = {"model": f"shipped ({shipped.metadata.get('name', shipped.metadata['architecture'])})",
                    "onnx_images_per_s": onnx_throughput(shipped, batch, args.repeats),
                    **single_image_latency(shipped, Image.fromarray(batch[0]).resize((64, 64)), args.latency_count)}
     print(f"shipped model: {shipped_row['onnx_images_per_s']:.0f} img/s batched (ONNX Runtime), single image "

@@ -5,8 +5,9 @@ and the risk-coverage trade-off on the official test set.
 
 Non-sign inputs, ``--per-kind`` of each, all seeded: uniform colours, Gaussian noise,
 smooth gradients, stripe/check textures, background crops (the corners of official test
-images, enlarged), and GTSRB test signs turned upside down (a rotated sign is not a valid
-sign; mirrored ones are skipped since some classes are mirror pairs). Prints a table and
+images, enlarged), and GTSRB test signs turned upside down (a sign turned by half a turn is
+not a valid sign, except for the few that look the same turned: those are left out; mirrored
+ones are skipped since some classes are mirror pairs). Prints a table and
 writes benchmarks/results/unknown_eval.json.
 """
 
@@ -20,6 +21,7 @@ import numpy as np
 from PIL import Image
 
 from traffic_signs import Classifier
+from traffic_signs.classes import HALF_TURN_SYMMETRIC
 from traffic_signs.data.cache import load_split
 from traffic_signs.evaluation.metrics import coverage_at_risk, risk_coverage, top1
 
@@ -30,7 +32,7 @@ def _resize(images: np.ndarray) -> np.ndarray:
     return np.stack([np.asarray(Image.fromarray(i).resize((32, 32), Image.Resampling.BILINEAR)) for i in images])
 
 
-def non_signs(test: np.ndarray, n: int, rng: np.random.Generator) -> dict[str, np.ndarray]:
+def non_signs(test: np.ndarray, labels: np.ndarray, n: int, rng: np.random.Generator) -> dict[str, np.ndarray]:
     colours = np.broadcast_to(rng.integers(0, 256, (n, 1, 1, 3), dtype=np.uint8), (n, 32, 32, 3)).copy()
     noise = rng.integers(0, 256, (n, 32, 32, 3), dtype=np.uint8)
     ramp = np.linspace(0, 1, 32)
@@ -45,24 +47,26 @@ def non_signs(test: np.ndarray, n: int, rng: np.random.Generator) -> dict[str, n
     picks = rng.choice(len(test), n, replace=False)
     corners = _resize(np.stack([test[i][:10, :10] if k % 2 else test[i][-10:, -10:]
                                 for k, i in enumerate(picks)]))
-    upside_down = test[rng.choice(len(test), n, replace=False)][:, ::-1, ::-1].copy()
+    turnable = np.flatnonzero(~np.isin(labels, HALF_TURN_SYMMETRIC))
+    upside_down = test[rng.choice(turnable, n, replace=False)][:, ::-1, ::-1].copy()
     return {"uniform colour": colours, "noise": noise, "gradient": gradients, "stripes/checks": textures,
             "background crop": corners, "upside-down sign": upside_down}
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--model", default=None, help="exported run folder or model .json (default: the shipped model)")
     parser.add_argument("--per-kind", type=int, default=500)
     parser.add_argument("--data-dir", default=None)
     parser.add_argument("--cache-dir", default=None)
     parser.add_argument("--out", type=Path, default=RESULTS / "unknown_eval.json")
     args = parser.parse_args()
-    classifier = Classifier.load()
+    classifier = Classifier.load(args.model)
     test = load_split("test", args.data_dir, 32, args.cache_dir)
     rows = {}
     print(f"threshold {classifier.threshold:.3f} (calibrated confidence, chosen on validation)")
     print(f"{'input':<18} {'flagged unknown':>16}")
-    for kind, images in non_signs(test.images, args.per_kind, np.random.default_rng(0)).items():
+    for kind, images in non_signs(test.images, test.labels, args.per_kind, np.random.default_rng(0)).items():
         flagged = float((classifier.probabilities(images).max(1) < classifier.threshold).mean())
         rows[kind] = flagged
         print(f"{kind:<18} {flagged:>15.1%}")

@@ -10,6 +10,7 @@ import sys
 import time
 from pathlib import Path
 
+import numpy as np
 import pytest
 import torch
 
@@ -34,7 +35,7 @@ def _command(run_dir: Path, gtsrb_dir: Path, cache: Path, *extra: str) -> list[s
 
 def test_short_run_learns_and_writes_a_complete_run_folder(tmp_path, gtsrb_dir, decoded_cache_dir):
     state = _train(tmp_path / "run", gtsrb_dir, decoded_cache_dir, "--model", "signnet-s",
-                   "--epochs", "3")
+                   "--epochs", "3", "--augment", "noise_prob=0.3")
     assert state["epoch"] == 3
     assert state["best_val_accuracy"] > 0.3, "43 classes: chance is 2.3%"
     assert state["environment"]["precision"] == resolve_precision("auto", torch.device("cpu"))
@@ -46,7 +47,7 @@ def test_short_run_learns_and_writes_a_complete_run_folder(tmp_path, gtsrb_dir, 
     assert meta["data_checksum"] and meta["train_config"]["seed"] == 0
     assert meta["precision"] == state["environment"]["precision"]
     assert training_command(meta) == ("traffic-signs train --model signnet-s --epochs 3 --seed 0 "
-                                      f"--precision {meta['precision']}")
+                                      f"--precision {meta['precision']} --batch-size 64 --augment noise_prob=0.3")
     history = json.loads((tmp_path / "run" / "history.json").read_text())
     assert [h["epoch"] for h in history] == [1, 2, 3]
 
@@ -109,3 +110,48 @@ def test_precision_is_resolved_from_the_request_and_the_hardware():
     assert resolve_precision("auto", cpu) == ("bf16" if native else "fp32")
     with pytest.raises(ValueError, match="precision must be one of"):
         resolve_precision("fp16", cpu)
+
+
+@pytest.mark.parametrize(("setting", "message"), [
+    ("bogus=1", "unknown key 'bogus'"),
+    ("noise_prob=lots", "is not a number"),
+    ("scale=0.9", "takes LOW,HIGH"),
+    ("noise_prob=0.1,0.2", "takes one number"),
+])
+def test_bad_augmentation_settings_are_refused_before_training(tmp_path, capsys, setting, message):
+    code = main(["train", "--model", "lenet5", "--out", str(tmp_path / "run"), "--augment", setting])
+    assert code == 2 and message in capsys.readouterr().err
+    assert not (tmp_path / "run").exists()
+
+
+def test_outlier_exposure_lowers_confidence_on_upside_down_signs(tmp_path, gtsrb_dir, decoded_cache_dir):
+    """Two short runs alike but for --outlier-weight: the exposed one is less sure of turned signs."""
+    from traffic_signs.classes import HALF_TURN_SYMMETRIC
+    from traffic_signs.data.cache import load_split
+    from traffic_signs.evaluation.cli import validation_subset
+    from traffic_signs.evaluation.logits import torch_logits
+
+    confidence = {}
+    for weight in ("0", "1"):
+        run = tmp_path / f"outliers-{weight}"
+        state = _train(run, gtsrb_dir, decoded_cache_dir, "--model", "signnet-s", "--epochs", "2",
+                       "--outlier-weight", weight)
+        model, meta = load_model(run / "last.json")
+        assert meta["train_config"]["outlier_weight"] == float(weight)
+        val = validation_subset(meta, load_split("train", gtsrb_dir, 32, decoded_cache_dir))
+        turned = val.images[~np.isin(val.labels, HALF_TURN_SYMMETRIC)][:, ::-1, ::-1].copy()
+        probs = torch.from_numpy(torch_logits(model, turned)).softmax(1)
+        confidence[weight] = float(probs.max(1).values.mean())
+        assert state["history"][-1]["val_accuracy"] > 0.2, "outliers must not stop it learning the signs"
+    assert confidence["1"] < confidence["0"] - 0.1, confidence
+    assert training_command(meta).endswith("--batch-size 64 --outlier-weight 1")
+
+
+def test_outlier_loss_is_zero_only_for_an_even_answer():
+    from traffic_signs.training.loop import distance_from_uniform, upside_down
+
+    assert distance_from_uniform(torch.zeros(4, 43)).abs().item() < 1e-6
+    assert distance_from_uniform(torch.eye(43)[:4] * 10).item() > 5
+    image = torch.arange(2 * 3 * 3 * 3, dtype=torch.uint8).view(2, 3, 3, 3)
+    assert torch.equal(upside_down(image)[:, 0, 0], image[:, 2, 2])
+    assert torch.equal(upside_down(upside_down(image)), image)

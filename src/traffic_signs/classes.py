@@ -50,3 +50,9 @@ CLASS_NAMES: tuple[str, ...] = (
 
 NUM_CLASSES = len(CLASS_NAMES)
 assert NUM_CLASSES == 43
+
+# Signs that look the same after a half turn (180 degrees): priority road, no vehicles, no
+# entry, end of all limits, roundabout (three-fold, so turned it is still a roundabout). Every
+# other sign turned upside down is not a valid sign, so training can use it as an example of
+# "no sign" and benchmarks can count it as an input that should be flagged unknown.
+HALF_TURN_SYMMETRIC: tuple[int, ...] = (12, 15, 17, 32, 40)

@@ -76,6 +76,9 @@ def check_compatible(paths: list[Path], metas: list[dict[str, Any]]) -> None:
     """Refuse members that could not be averaged or calibrated together, naming the odd one out."""
     if len(metas) < 2:
         raise ModelFileError("a committee needs at least two member models")
+    for path, meta in zip(paths, metas, strict=True):
+        if meta["architecture"] == ARCHITECTURE:
+            raise ModelFileError(f"{path}: is itself a committee; list its members instead")
     first = metas[0]
     checks = {
         "class names": lambda m: m["class_names"],
@@ -84,12 +87,11 @@ def check_compatible(paths: list[Path], metas: list[dict[str, Any]]) -> None:
         "validation split": split_of,
     }
     for path, meta in zip(paths[1:], metas[1:], strict=True):
-        if meta["architecture"] == ARCHITECTURE:
-            raise ModelFileError(f"{path}: is itself a committee; list its members instead")
         for what, value in checks.items():
             if value(meta) != value(first):
+                shown = "" if isinstance(value(meta), list) else f" ({value(meta)} vs {value(first)})"
                 raise ModelFileError(
-                    f"{path}: its {what} differs from {paths[0]}'s ({value(meta)} vs {value(first)}); "
+                    f"{path}: its {what} differs from {paths[0]}'s{shown}; "
                     "committee members must be trained on the same data and split"
                 )
 
@@ -100,8 +102,6 @@ def assemble(paths: list[Path]) -> tuple[Committee, dict[str, Any]]:
 
     loaded = [load_model(path) for path in paths]
     metas = [meta for _, meta in loaded]
-    if metas and metas[0]["architecture"] == ARCHITECTURE:
-        raise ModelFileError(f"{paths[0]}: is itself a committee; list its members instead")
     check_compatible(paths, metas)
     committee = committee_of([model for model, _ in loaded]).eval()
     first = metas[0]
@@ -123,7 +123,7 @@ def assemble(paths: list[Path]) -> tuple[Committee, dict[str, Any]]:
 def _member_record(path: Path, meta: dict[str, Any]) -> dict[str, Any]:
     cfg = meta.get("train_config") or {}
     return {"architecture": meta["architecture"], "source": str(path), "checkpoint": Path(path).stem,
-            "seed": cfg.get("seed"),
-            "epochs": cfg.get("epochs"), "epoch": meta.get("epoch"), "precision": meta.get("precision", "fp32"),
+            "seed": cfg.get("seed"), "epochs": cfg.get("epochs"), "epoch": meta.get("epoch"),
+            "precision": meta.get("precision", "fp32"),
             "train_config": cfg, "sha256": meta.get("sha256"),
             "val_accuracy": (meta.get("metrics") or {}).get("val_accuracy")}

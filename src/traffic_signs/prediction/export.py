@@ -123,7 +123,28 @@ def training_command(meta: dict[str, Any], out: str | None = None) -> str:
     epochs, seed = cfg.get("epochs", meta.get("epoch")), cfg.get("seed", 0)
     precision = meta.get("precision", "fp32")  # runs from before bf16 training were fp32
     return (f"traffic-signs train --model {meta['architecture']} --epochs {epochs} --seed {seed} "
-            f"--precision {precision}" + (f" --out {out}" if out else ""))
+            f"--precision {precision}" + "".join(f" {flag}" for flag in _changed_settings(cfg))
+            + (f" --out {out}" if out else ""))
+
+
+def _changed_settings(cfg: dict[str, Any]) -> list[str]:
+    """Flags for the recorded settings that differ from the defaults (batch size, lr, outliers, augmentation)."""
+    from dataclasses import asdict, fields
+
+    from traffic_signs.data.augment import AugmentConfig
+    from traffic_signs.training.loop import TrainConfig
+
+    def numbers(value: Any) -> list[float]:
+        return [float(v) for v in (value if isinstance(value, (list, tuple)) else [value])]
+
+    defaults = {f.name: f.default for f in fields(TrainConfig)}
+    flags = [f"--{name.replace('_', '-')} {cfg[name]:g}" for name in ("batch_size", "lr", "outlier_weight")
+             if name in cfg and numbers(cfg[name]) != numbers(defaults[name])]
+    augment = cfg.get("augment") or {}
+    for key, default in asdict(AugmentConfig()).items():
+        if key in augment and numbers(augment[key]) != numbers(default):
+            flags.append(f"--augment {key}=" + ",".join(f"{v:g}" for v in numbers(augment[key])))
+    return flags
 
 
 def _robustness_table(json_path: Path, data_dir: str | None, cache_dir: str | None) -> str:

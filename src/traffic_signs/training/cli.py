@@ -27,6 +27,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--resume", action="store_true", help="continue the run in --out")
     parser.add_argument("--batch-size", type=int, default=256)
     parser.add_argument("--lr", type=float, default=None, help="peak learning rate")
+    parser.add_argument("--outlier-weight", type=float, default=0.0, metavar="W",
+                        help="train on upside-down signs as 'no sign' examples with this loss weight "
+                             "(outlier exposure; 0 = off)")
+    parser.add_argument("--augment", action="append", default=[], metavar="KEY=VALUE",
+                        help="change one augmentation setting, e.g. noise_prob=0.3 or scale=0.8,1.2 "
+                             "(repeatable; the keys are the fields of data.augment.AugmentConfig)")
     parser.add_argument("--data-dir", default=None,
                         help="GTSRB folder (default: $TRAFFIC_SIGNS_DATA or the user cache)")
     parser.add_argument("--cache-dir", default=None,
@@ -59,6 +65,8 @@ def run(args: argparse.Namespace) -> int:
                       precision=args.precision)
     if args.lr is not None:
         cfg.lr = args.lr
+    cfg.augment = augment_config(args.augment)
+    cfg.outlier_weight = args.outlier_weight
     run_dir = args.out or Path("runs") / args.model
     state = train(cfg, run_dir, resume=args.resume, progress_bar=not args.no_progress)
     summary = {"run_dir": str(run_dir), "epochs": state["epoch"],
@@ -66,3 +74,29 @@ def run(args: argparse.Namespace) -> int:
                "best_epoch": state.get("best_epoch"), "wall_seconds": round(state["wall_seconds"], 1)}
     print(json.dumps(summary))
     return 0
+
+
+def augment_config(settings: list[str]):
+    """AugmentConfig with ``KEY=VALUE`` overrides; a pair of numbers is written ``LOW,HIGH``."""
+    from dataclasses import fields, replace
+
+    from traffic_signs.data.augment import AugmentConfig
+    from traffic_signs.errors import TrafficSignsError
+
+    defaults = AugmentConfig()
+    known = {f.name: getattr(defaults, f.name) for f in fields(AugmentConfig)}
+    changes = {}
+    for setting in settings:
+        key, _, value = setting.partition("=")
+        if key not in known:
+            raise TrafficSignsError(f"--augment {setting}: unknown key {key!r}; choose one of: {', '.join(known)}")
+        try:
+            numbers = tuple(float(v) for v in value.split(","))
+        except ValueError:
+            raise TrafficSignsError(f"--augment {setting}: {value!r} is not a number") from None
+        if len(numbers) != (len(known[key]) if isinstance(known[key], tuple) else 1):
+            shape = "LOW,HIGH" if isinstance(known[key], tuple) else "one number"
+            raise TrafficSignsError(f"--augment {setting}: {key} takes {shape}")
+        changes[key] = numbers if isinstance(known[key], tuple) else numbers[0]
+    return replace(defaults, **changes)
+

@@ -2,7 +2,10 @@
 
 The whole training split sits in memory as one uint8 tensor. Each step draws a batch of
 indices (class-balanced sampling against GTSRB's 210-to-2,250 imbalance), augments the batch
-with tensor ops, and takes one AdamW step on a warm-up + linear-decay schedule. After every
+with tensor ops, and takes one AdamW step on a warm-up + linear-decay schedule. With
+``outlier_weight`` > 0 each batch also carries upside-down signs, and the loss pushes the
+model's answer on them towards "no class in particular" (outlier exposure, Hendrycks et al.
+2019), so that a confident answer means a sign it knows. After every
 epoch the model is scored on the track-held-out validation split and a complete,
 resumable checkpoint is written. Randomness is re-seeded from (seed, epoch) at every epoch
 start, so ``--resume`` continues exactly where an interrupted run stopped.
@@ -28,7 +31,7 @@ import torch.distributed as dist
 import torch.nn.functional as F
 from torch import nn
 
-from traffic_signs.classes import CLASS_NAMES
+from traffic_signs.classes import CLASS_NAMES, HALF_TURN_SYMMETRIC
 from traffic_signs.data.augment import AugmentConfig, augment, to_float
 from traffic_signs.data.cache import ImageSet, load_split
 from traffic_signs.data.split import DEFAULT_SPLIT_SEED, DEFAULT_VAL_FRACTION, track_split
@@ -59,6 +62,7 @@ class TrainConfig:
     cache_dir: str | None = None
     limit_train: int | None = None  # train on a random N-image subset (quick runs and tests)
     precision: str = "auto"  # "fp32", "bf16", or "auto": bf16 where the hardware computes it natively
+    outlier_weight: float = 0.0  # weight of the "no sign" loss on upside-down signs (0: none drawn)
 
     def to_dict(self) -> dict[str, Any]:
         out = asdict(self)
@@ -132,6 +136,19 @@ def split_training_data(data: ImageSet, cfg: dict[str, Any]) -> tuple[ImageSet, 
     return data, train_index, val_index
 
 
+def upside_down(images_nhwc: torch.Tensor) -> torch.Tensor:
+    """A half turn of uint8 N x H x W x 3 images."""
+    return images_nhwc.flip(1, 2)
+
+
+def distance_from_uniform(logits: torch.Tensor) -> torch.Tensor:
+    """Mean cross-entropy from the uniform distribution to softmax(logits), minus its minimum log C.
+
+    Zero when the model spreads its answer evenly; large when it is confident in any class.
+    """
+    return (torch.logsumexp(logits, 1) - logits.mean(1)).mean() - math.log(logits.shape[1])
+
+
 def sampling_weights(labels: np.ndarray, balance: float) -> torch.Tensor:
     """Per-image weights so class c is drawn with probability proportional to n_c^(1-balance)."""
     counts = np.bincount(labels, minlength=len(CLASS_NAMES)).astype(np.float64)
@@ -171,6 +188,8 @@ def train(cfg: TrainConfig, run_dir: Path, resume: bool = False, progress_bar: b
     val = data.subset(val_index)
     weights = sampling_weights(data.labels[train_index], cfg.balance)
     steps_per_epoch = max(1, len(train_index) // cfg.batch_size)
+    outliers_per_step = cfg.batch_size // 4 if cfg.outlier_weight > 0 else 0
+    turnable = torch.from_numpy(np.flatnonzero(~np.isin(data.labels[train_index], HALF_TURN_SYMMETRIC)))
 
     # --- model and optimizer --------------------------------------------------------------
     torch.manual_seed(cfg.seed)
@@ -199,6 +218,9 @@ def train(cfg: TrainConfig, run_dir: Path, resume: bool = False, progress_bar: b
         torch.manual_seed(cfg.seed * 1_000_003 + epoch)  # dropout
         order = torch.multinomial(weights, steps_per_epoch * cfg.batch_size, replacement=True,
                                   generator=generator)
+        if outliers_per_step:
+            outlier_order = turnable[torch.randint(len(turnable), (steps_per_epoch * outliers_per_step,),
+                                                   generator=generator)]
         model_ddp.train()
         seen = correct = 0
         loss_sum = 0.0
@@ -212,11 +234,19 @@ def train(cfg: TrainConfig, run_dir: Path, resume: bool = False, progress_bar: b
             batch = batch[ddp.rank :: ddp.world]  # each rank trains on its slice
             images = images[ddp.rank :: ddp.world].to(device).contiguous(memory_format=torch.channels_last)
             labels = train_labels[batch].to(device)
+            if outliers_per_step:
+                picked = outlier_order[step * outliers_per_step : (step + 1) * outliers_per_step]
+                outliers = augment(to_float(upside_down(train_images[picked])), cfg.augment, generator)
+                outliers = outliers[ddp.rank :: ddp.world].to(device).contiguous(memory_format=torch.channels_last)
+                images = torch.cat([images, outliers])
             for group in optimizer.param_groups:
                 group["lr"] = learning_rate(cfg, global_step, state["epochs"] * steps_per_epoch)
             with torch.autocast(device.type, dtype=torch.bfloat16, enabled=precision == "bf16"):
                 logits = model_ddp(images).float()
+            logits, outlier_logits = logits[: len(labels)], logits[len(labels) :]
             loss = F.cross_entropy(logits, labels, label_smoothing=cfg.label_smoothing)
+            if outliers_per_step:
+                loss = loss + cfg.outlier_weight * distance_from_uniform(outlier_logits)
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
             optimizer.step()
