@@ -113,6 +113,13 @@ def test_a_committee_needs_two_members_and_no_nested_committee(members, committe
     assert "itself a committee" in capsys.readouterr().err
 
 
+def test_a_committee_never_overwrites_a_trained_run(members, data_args, capsys):
+    before = (members[1] / "best.safetensors").read_bytes()
+    assert main(["committee", str(members[0]), str(members[1]), "--out", str(members[1]), *data_args]) == 2
+    assert "holds a trained run" in capsys.readouterr().err
+    assert (members[1] / "best.safetensors").read_bytes() == before
+
+
 def test_a_committee_file_with_a_missing_member_is_refused(committee, tmp_path):
     from traffic_signs.errors import ModelFileError
 

@@ -43,6 +43,7 @@ def build_committee(paths: list[Path], out: Path, data_dir: str | None = None,
     from traffic_signs.models.committee import assemble
     from traffic_signs.models.io import save_model
 
+    _refuse_to_overwrite_a_run(out)
     committee, meta = assemble(paths)
     val = validation_subset(meta, load_split("train", data_dir, meta["input_size"], cache_dir), out)
     val_accuracy = float((torch_logits(committee, val.images).argmax(1) == val.labels).mean())
@@ -51,3 +52,15 @@ def build_committee(paths: list[Path], out: Path, data_dir: str | None = None,
     json_path = save_model(out / "best", committee, meta)
     return {"committee": str(json_path), "val_accuracy": val_accuracy, "val_images": len(val),
             "members": [{"source": m["source"], "val_accuracy": m["val_accuracy"]} for m in meta["members"]]}
+
+
+def _refuse_to_overwrite_a_run(out: Path) -> None:
+    """OUT may hold an older committee (rebuilt in place), never a trained run's weights."""
+    from traffic_signs.errors import ModelFileError
+    from traffic_signs.models.committee import ARCHITECTURE
+    from traffic_signs.models.io import read_metadata
+
+    existing = out / "best.json"
+    if existing.is_file() and read_metadata(existing).get("architecture") != ARCHITECTURE:
+        raise ModelFileError(f"{existing}: holds a trained run, not a committee; choose another --out folder")
+

@@ -1,13 +1,15 @@
 """Export a trained run to ONNX, calibrated, ready for the torch-free runtime.
 
-  traffic-signs export runs/signnet                 # writes runs/signnet/best.onnx, updates best.json
-  traffic-signs export runs/signnet --ship signnet  # also installs it as the package's shipped model
+  traffic-signs export runs/signnet                       # writes runs/signnet/best.onnx, updates best.json
+  traffic-signs export runs/signnet-x3 --ship signnet-x3  # also installs it as the package's shipped model
 
 Export fits the temperature and chooses the "unknown sign" threshold on the run's own
 validation tracks (never on test), writes the ONNX graph (dynamic batch, input N x 3 x S x S
 floats in [0, 1], output logits, plus Grad-CAM maps where the model has them), and records
 both calibration values and the ONNX file's SHA-256 in the model JSON. ``--ship`` also
-evaluates the official test set and writes the package's MODEL_CARD.md from the measured files.
+evaluates the official test set and writes the package's MODEL_CARD.md from the measured files
+(the card describes the model last shipped; the one the product loads by default is
+``prediction.classifier.DEFAULT_MODEL``).
 """
 
 from __future__ import annotations
