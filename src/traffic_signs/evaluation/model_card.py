@@ -95,6 +95,8 @@ def build_model_card(
         "- Expects a crop around one sign (as in GTSRB). Whole photos go through a window search first, which is "
         "slower and less accurate than a good crop.",
         "- 32x32 input: text on supplementary plates and fine pictogram detail are not resolved.",
+        "- A sign turned upside down often still reads as a sign (most keep their class's colours and shape); "
+        "models trained with `--outlier-weight` learn to flag them unknown, at a small cost in accuracy.",
         "- The unknown threshold is tuned for <= 0.2% error on accepted validation images; on inputs unlike "
         "GTSRB the calibrated confidence is less reliable.",
         "",
