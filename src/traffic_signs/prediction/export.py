@@ -115,18 +115,27 @@ def training_command(meta: dict[str, Any], out: str | None = None) -> str:
 
     A committee's command trains each member into its own folder, then averages them.
     """
-    if meta.get("architecture") == "committee":
-        folders = [f"runs/{m['architecture']}-seed{m['seed']}" for m in meta["members"]]
-        steps = [training_command(m, folder) for m, folder in zip(meta["members"], folders, strict=True)]
-        kept = [folder if m.get("checkpoint", "best") == "best" else f"{folder}/{m['checkpoint']}.json"
-                for m, folder in zip(meta["members"], folders, strict=True)]
-        return " && ".join([*steps, f"traffic-signs committee {' '.join(kept)} --out {out or 'runs/committee'}"])
+    from traffic_signs.models.committee import ARCHITECTURE as COMMITTEE
+
+    if meta.get("architecture") == COMMITTEE:
+        return _committee_command(meta["members"], out or "runs/committee")
     cfg = meta.get("train_config", {})
     epochs, seed = cfg.get("epochs", meta.get("epoch")), cfg.get("seed", 0)
     precision = meta.get("precision", "fp32")  # runs from before bf16 training were fp32
     return (f"traffic-signs train --model {meta['architecture']} --epochs {epochs} --seed {seed} "
             f"--precision {precision}" + "".join(f" {flag}" for flag in _changed_settings(cfg))
             + (f" --out {out}" if out else ""))
+
+
+def _committee_command(members: list[dict[str, Any]], out: str) -> str:
+    """Train every member into runs/ARCH-seedS, then average the checkpoints the committee holds."""
+    steps, kept = [], []
+    for member in members:
+        folder = f"runs/{member['architecture']}-seed{member['seed']}"
+        steps.append(training_command(member, folder))
+        checkpoint = member.get("checkpoint", "best")
+        kept.append(folder if checkpoint == "best" else f"{folder}/{checkpoint}.json")
+    return " && ".join([*steps, f"traffic-signs committee {' '.join(kept)} --out {out}"])
 
 
 def _changed_settings(cfg: dict[str, Any]) -> list[str]:

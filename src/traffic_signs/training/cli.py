@@ -62,11 +62,10 @@ def run(args: argparse.Namespace) -> int:
     cfg = TrainConfig(model=args.model, epochs=args.epochs, time_budget=args.time_budget,
                       seed=args.seed, batch_size=args.batch_size, data_dir=args.data_dir,
                       cache_dir=args.cache_dir, limit_train=args.limit_train,
-                      precision=args.precision)
+                      precision=args.precision, augment=augment_config(args.augment),
+                      outlier_weight=args.outlier_weight)
     if args.lr is not None:
         cfg.lr = args.lr
-    cfg.augment = augment_config(args.augment)
-    cfg.outlier_weight = args.outlier_weight
     run_dir = args.out or Path("runs") / args.model
     state = train(cfg, run_dir, resume=args.resume, progress_bar=not args.no_progress)
     summary = {"run_dir": str(run_dir), "epochs": state["epoch"],
