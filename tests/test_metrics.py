@@ -7,7 +7,13 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from traffic_signs.evaluation.calibration import choose_threshold, fit_temperature, softmax, temperature_nll
+from traffic_signs.evaluation.calibration import (
+    choose_threshold,
+    error_upper_bound,
+    fit_temperature,
+    softmax,
+    temperature_nll,
+)
 from traffic_signs.evaluation.metrics import (
     accuracy,
     area_under_risk_coverage,
@@ -170,15 +176,15 @@ def test_fit_temperature_stays_in_its_bracket_when_everything_is_right():
 def test_choose_threshold_by_hand():
     probs = np.array([[0.99, 0.01], [0.95, 0.05], [0.9, 0.1], [0.8, 0.2], [0.7, 0.3]])
     labels = np.array([0, 0, 1, 0, 0])  # the 0.9 one is wrong
-    assert choose_threshold(probs, labels, max_error=0.0) == pytest.approx(0.95)
-    assert choose_threshold(probs, labels, max_error=0.25) == pytest.approx(0.7)  # 1 error in 5
+    assert choose_threshold(probs, labels, max_error=0.0, confidence=None) == pytest.approx(0.95)
+    assert choose_threshold(probs, labels, max_error=0.25, confidence=None) == pytest.approx(0.7)  # 1 error in 5
 
 
 def test_choose_threshold_takes_the_lowest_qualifying_threshold_even_past_a_bad_top():
     probs = one_hot_probs([1] + [0] * 9, 2, 0.99)
     probs[1:] = [0.9, 0.1]
     labels = np.zeros(10, int)  # the most confident image is the one mistake
-    threshold = choose_threshold(probs, labels, max_error=0.1)
+    threshold = choose_threshold(probs, labels, max_error=0.1, confidence=None)
     assert threshold == pytest.approx(0.9)
     assert selective(probs.max(axis=1), probs.argmax(axis=1) == labels, threshold)["coverage"] == 1.0
 
@@ -186,7 +192,7 @@ def test_choose_threshold_takes_the_lowest_qualifying_threshold_even_past_a_bad_
 def test_choose_threshold_rejects_everything_when_nothing_meets_the_target():
     probs = one_hot_probs([1, 1, 1], 2)
     labels = np.zeros(3, int)
-    threshold = choose_threshold(probs, labels, max_error=0.002)
+    threshold = choose_threshold(probs, labels, max_error=0.002, confidence=None)
     assert threshold > probs.max()
     assert selective(probs.max(axis=1), np.zeros(3, bool), threshold)["accepted"] == 0
 
@@ -198,7 +204,7 @@ def test_choose_threshold_meets_the_target_with_the_least_rejection(seed, target
     n = int(rng.integers(1, 300))
     probs = softmax(rng.normal(0, 3, (n, 5)).round(1))  # rounding makes ties
     labels = rng.integers(0, 5, n)
-    threshold = choose_threshold(probs, labels, target)
+    threshold = choose_threshold(probs, labels, target, confidence=None)
     confidences, correct = probs.max(axis=1), probs.argmax(axis=1) == labels
     accepted = selective(confidences, correct, threshold)
     assert accepted["risk"] <= target + 1e-12
@@ -207,3 +213,34 @@ def test_choose_threshold_meets_the_target_with_the_least_rejection(seed, target
         assert threshold == min(qualifying)
     else:
         assert accepted["accepted"] == 0
+
+
+def test_error_upper_bound_matches_closed_forms():
+    """No mistakes in n: the bound is 1 - (1 - confidence)^(1/n) (the "rule of three" for 95%)."""
+    assert error_upper_bound(0, 1000, 0.95) == pytest.approx(1 - 0.05 ** (1 / 1000), rel=1e-9)
+    assert error_upper_bound(5, 100, 0.95) == pytest.approx(0.1023, abs=2e-4)  # textbook Clopper-Pearson
+    assert error_upper_bound(3, 3, 0.95) == 1.0 and error_upper_bound(0, 0) == 1.0
+    assert error_upper_bound(7, 3990) > 0.002 > 7 / 3990  # a point estimate that "meets" 0.2% but is not backed
+
+
+@settings(max_examples=40, deadline=None)
+@given(seed=st.integers(0, 10_000), target=st.sampled_from([0.002, 0.01, 0.05, 0.2]))
+def test_choose_threshold_with_confidence_keeps_the_bound_within_the_target(seed, target):
+    rng = np.random.default_rng(seed)
+    n = int(rng.integers(1, 400))
+    probs = softmax(rng.normal(0, 3, (n, 5)).round(1))
+    labels = np.where(rng.random(n) < 0.9, probs.argmax(axis=1), rng.integers(0, 5, n))
+    threshold = choose_threshold(probs, labels, target, confidence=0.95)
+    confidences, correct = probs.max(axis=1), probs.argmax(axis=1) == labels
+    accepted = selective(confidences, correct, threshold)
+    if accepted["accepted"]:
+        errors = round(accepted["risk"] * accepted["accepted"])
+        assert error_upper_bound(errors, accepted["accepted"], 0.95) <= target + 1e-12
+    qualifying = [t for t in np.unique(confidences)
+                  if (s := selective(confidences, correct, t))["accepted"]
+                  and error_upper_bound(round(s["risk"] * s["accepted"]), s["accepted"], 0.95) <= target + 1e-12]
+    if qualifying:
+        assert threshold == min(qualifying)
+    else:
+        assert accepted["accepted"] == 0
+    assert threshold >= choose_threshold(probs, labels, target, confidence=None)  # never looser than the point rule

@@ -23,7 +23,7 @@ from typing import Any
 
 import numpy as np
 
-from traffic_signs.evaluation.calibration import choose_threshold, fit_temperature, softmax
+from traffic_signs.evaluation.calibration import CONFIDENCE, MAX_ERROR, choose_threshold, fit_temperature, softmax
 from traffic_signs.evaluation.metrics import (
     ECE_BINS,
     area_under_risk_coverage,
@@ -37,7 +37,6 @@ from traffic_signs.evaluation.metrics import (
     top1,
 )
 
-TARGET_ERROR = 0.002  # the accepted-set error the suggested threshold is chosen for
 WORST_MISTAKES = 24
 
 
@@ -61,8 +60,9 @@ def compute_metrics(
         fitted = fit_temperature(logits, labels)
         metrics["suggested"] = {
             "temperature": fitted,
-            "max_error": TARGET_ERROR,
-            "threshold": choose_threshold(softmax(logits, fitted), labels, TARGET_ERROR),
+            "max_error": MAX_ERROR,
+            "confidence": CONFIDENCE,
+            "threshold": choose_threshold(softmax(logits, fitted), labels),
             "note": "fitted on this split (threshold on probabilities at this temperature); "
                     "only meaningful on validation, never on test",
         }
@@ -206,7 +206,8 @@ def _selective_section(metrics: dict[str, Any]) -> list[str]:
     if "suggested" in metrics:
         s = metrics["suggested"]
         lines += [f"Fitted on this validation split: temperature {s['temperature']:.4f}; at that temperature a "
-                  f"reject threshold of {s['threshold']:.4f} keeps the accepted error <= {_pct(s['max_error'])}.",
+                  f"reject threshold of {s['threshold']:.4f} keeps the accepted error <= {_pct(s['max_error'])} "
+                  f"({s['confidence']:.0%} upper bound).",
                   ""]
     return lines
 
@@ -326,7 +327,7 @@ def plot_risk_coverage(curve: dict[str, np.ndarray], metrics: dict[str, Any], pa
     scaled = f", T = {metrics['temperature']:.3f}" if metrics.get("temperature") else ""
     ax.step(curve["coverage"], 100 * np.asarray(curve["risk"]), where="post",
             label=f"model{scaled} (AURC {area_under_risk_coverage(curve):.5f})")
-    ax.axhline(100 * TARGET_ERROR, color="grey", linestyle="--", label=f"{_pct(TARGET_ERROR)} error target")
+    ax.axhline(100 * MAX_ERROR, color="grey", linestyle="--", label=f"{_pct(MAX_ERROR)} error target")
     if "selective" in metrics:
         s = metrics["selective"]
         ax.plot([s["coverage"]], [100 * s["risk"]], "ro", label=f"reject threshold {s['threshold']:.3f}")

@@ -43,7 +43,7 @@ def register(name: str, *, source: str, ours: bool = False, input_size: int = 32
 
 def _load_all() -> None:
     # Importing the modules runs their @register decorators.
-    from traffic_signs.models import classic, signnet  # noqa: F401
+    from traffic_signs.models import classic, signnet, stn  # noqa: F401
 
 
 def list_models() -> list[str]:

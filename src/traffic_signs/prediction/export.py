@@ -20,8 +20,6 @@ import shutil
 from pathlib import Path
 from typing import Any
 
-MAX_ERROR = 0.002  # accepted-set error on validation that the unknown threshold is chosen for
-
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.formatter_class = argparse.RawDescriptionHelpFormatter
@@ -76,7 +74,7 @@ def export(json_path: Path, data_dir: str | None = None, cache_dir: str | None =
            int8: bool = False) -> dict[str, Any]:
     """Calibrate on validation, write ``<stem>.onnx`` (and ``<stem>.int8.onnx``), record them in ``<stem>.json``."""
     from traffic_signs.data.cache import load_split
-    from traffic_signs.evaluation.calibration import choose_threshold, fit_temperature, softmax
+    from traffic_signs.evaluation.calibration import CONFIDENCE, MAX_ERROR, choose_threshold, fit_temperature, softmax
     from traffic_signs.evaluation.cli import validation_subset
     from traffic_signs.evaluation.logits import torch_logits
     from traffic_signs.files import atomic_write_json, file_digest
@@ -87,14 +85,14 @@ def export(json_path: Path, data_dir: str | None = None, cache_dir: str | None =
     val = validation_subset(meta, train_data, json_path)
     logits = torch_logits(model, val.images)
     temperature = fit_temperature(logits, val.labels)
-    threshold = choose_threshold(softmax(logits, temperature), val.labels, MAX_ERROR)
+    threshold = choose_threshold(softmax(logits, temperature), val.labels)
     onnx_path = json_path.with_suffix(".onnx")
     export_onnx(model, onnx_path, meta["input_size"])
     meta.update({
         "temperature": temperature,
         "threshold": threshold,
         "calibration": {"fitted_on": "validation tracks of the run", "images": len(val),
-                        "threshold_max_error": MAX_ERROR},
+                        "threshold_max_error": MAX_ERROR, "threshold_confidence": CONFIDENCE},
         "onnx": onnx_path.name,
         "onnx_sha256": file_digest(onnx_path),
     })

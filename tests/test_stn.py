@@ -1,0 +1,49 @@
+"""The spatial transformer's geometry: its sampling grid, its inverse, its starting point."""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+
+from traffic_signs.models.registry import create
+from traffic_signs.models.stn import affine_sample, inverse_affine, to_input_frame
+
+
+def _random_affines(n: int, seed: int = 0) -> torch.Tensor:
+    generator = torch.Generator().manual_seed(seed)
+    return torch.eye(2, 3) + 0.15 * torch.randn(n, 2, 3, generator=generator)
+
+
+def test_affine_sample_matches_torch_affine_grid():
+    images = torch.rand(4, 3, 32, 32, generator=torch.Generator().manual_seed(1))
+    theta = _random_affines(4)
+    expected = F.grid_sample(images, F.affine_grid(theta, list(images.shape), align_corners=False),
+                             padding_mode="border", align_corners=False)
+    torch.testing.assert_close(affine_sample(images, theta, 32, padding="border"), expected, atol=1e-5, rtol=0)
+
+
+def test_inverse_affine_undoes_the_map():
+    theta = _random_affines(8)
+    square = torch.cat([theta, torch.tensor([0.0, 0.0, 1.0]).expand(8, 1, 3)], dim=1)
+    inverse = torch.cat([inverse_affine(theta), torch.tensor([0.0, 0.0, 1.0]).expand(8, 1, 3)], dim=1)
+    torch.testing.assert_close(square @ inverse, torch.eye(3).expand(8, 3, 3), atol=1e-5, rtol=0)
+
+
+def test_untrained_transformer_is_the_identity():
+    """Training starts from the plain crop: the localisation net's last layer predicts the identity."""
+    model = create("signnet-stn").eval()
+    images = torch.rand(3, 3, 32, 32, generator=torch.Generator().manual_seed(2))
+    with torch.no_grad():
+        torch.testing.assert_close(model.transform(images), images, atol=1e-5, rtol=0)
+        torch.testing.assert_close(model(images), model.body(images), atol=1e-5, rtol=0)
+
+
+def test_maps_return_to_the_input_frame():
+    """A map drawn in the re-framed crop and carried back lands where the transformer looked:
+    a shift right by a quarter of the crop moves a one-hot map a quarter to the right."""
+    shift = torch.tensor([[[1.0, 0.0, 0.5], [0.0, 1.0, 0.0]]])  # output x reads input x + 0.5
+    frame_map = torch.zeros(1, 1, 8, 8)
+    frame_map[0, 0, 4, 2] = 1.0
+    back = to_input_frame(frame_map, shift, size=8)
+    assert back[0, 0].argmax().item() == 4 * 8 + 4  # two of eight columns = 0.5 in [-1, 1] units
+    torch.testing.assert_close(to_input_frame(frame_map, torch.eye(2, 3)[None], size=8), frame_map)
