@@ -3,11 +3,25 @@
 from __future__ import annotations
 
 import dataclasses
+import io
 
+import numpy as np
 import pytest
 import torch
+from PIL import Image
 
-from traffic_signs.data.augment import AugmentConfig, augment, to_float
+from traffic_signs.data.augment import (
+    AugmentConfig,
+    add_noise,
+    augment,
+    blur,
+    jitter_colour,
+    jpeg_compress,
+    occlude,
+    random_homographies,
+    to_float,
+    warp,
+)
 from traffic_signs.files import atomic_writer
 
 
@@ -31,6 +45,39 @@ def test_with_every_range_at_zero_the_batch_is_unchanged(train_set):
     out = augment(batch, off, torch.Generator().manual_seed(0))
     torch.testing.assert_close(out, batch, atol=1e-5, rtol=0)
     assert all(f.name != "flip" for f in dataclasses.fields(AugmentConfig))
+
+
+@pytest.mark.parametrize("quality", [8, 25, 60])
+def test_jpeg_augmentation_makes_the_artefacts_a_jpeg_encoder_makes(train_set, quality):
+    """Against Pillow's encoder at the same quality: the batch op lands far closer to the real
+    JPEG than either is to the original (their pixels differ by rounding and chroma filtering)."""
+    images = train_set.images[:64]
+    ours = jpeg_compress(to_float(torch.from_numpy(images)),
+                         AugmentConfig(jpeg_prob=1.0, jpeg_quality=(quality, quality)), torch.Generator())
+    encoded = []
+    for image in images:
+        buffer = io.BytesIO()
+        Image.fromarray(image).save(buffer, "JPEG", quality=quality)
+        encoded.append(np.asarray(Image.open(buffer)))
+    real = to_float(torch.from_numpy(np.stack(encoded)))
+    original = to_float(torch.from_numpy(images))
+    assert (ours - real).abs().mean() < 0.35 * (real - original).abs().mean()
+    assert (ours - original).abs().mean() > 0.5 * (real - original).abs().mean()
+
+
+def test_jpeg_off_by_default_leaves_the_random_stream_alone(train_set):
+    """The shipped recipe draws no JPEG numbers: the default batch and the generator's state after
+    it are exactly those of the five other transforms, so its runs reproduce as before."""
+    batch = to_float(torch.from_numpy(train_set.images[:32]))
+    cfg = AugmentConfig()
+    first = torch.Generator().manual_seed(3)
+    out = augment(batch, cfg, first)
+    second = torch.Generator().manual_seed(3)
+    expected = warp(batch, random_homographies(32, cfg, second))
+    for step in (jitter_colour, blur, add_noise, occlude):
+        expected = step(expected, cfg, second)
+    torch.testing.assert_close(out, expected.clamp(0.0, 1.0), atol=0, rtol=0)
+    assert torch.equal(torch.rand(4, generator=first), torch.rand(4, generator=second))
 
 
 def test_atomic_writer_keeps_the_old_file_when_writing_fails(tmp_path):

@@ -1,7 +1,8 @@
 """Batch augmentation as tensor ops: one call transforms a whole batch, no per-image Python.
 
 GTSRB's hard cases are what a camera in a moving car sees: signs turned, tilted, seen at
-an angle, too dark or washed out, blurred by motion, partly hidden. Each transform below
+an angle, too dark or washed out, blurred by motion, partly hidden, and the photos people
+send are JPEG-compressed. Each transform below
 draws its parameters per image from a seeded generator and applies them to the batch at
 once. There is deliberately no horizontal flip: "turn left" mirrored is "turn right".
 """
@@ -30,6 +31,8 @@ class AugmentConfig:
     noise_std: float = 0.04
     occlusion_prob: float = 0.2
     occlusion_size: tuple[float, float] = (0.1, 0.3)  # side of the patch, fraction of the image
+    jpeg_prob: float = 0.0  # off by default: the shipped recipe draws no JPEG parameters
+    jpeg_quality: tuple[float, float] = (8.0, 60.0)
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -160,7 +163,69 @@ def augment(images: torch.Tensor, cfg: AugmentConfig, generator: torch.Generator
     images = jitter_colour(images, cfg, generator)
     images = blur(images, cfg, generator)
     images = add_noise(images, cfg, generator)
-    return occlude(images, cfg, generator).clamp_(0.0, 1.0)  # blur's lerp can overshoot by an ulp
+    images = occlude(images, cfg, generator).clamp_(0.0, 1.0)  # blur's lerp can overshoot by an ulp
+    if cfg.jpeg_prob > 0:  # last, and only when on, so the other transforms draw the same numbers either way
+        images = jpeg_compress(images, cfg, generator)
+    return images
+
+
+# The JPEG standard's example quantisation tables (ITU T.81, Annex K), luminance and chrominance.
+_LUMA_TABLE = torch.tensor([
+    16, 11, 10, 16, 24, 40, 51, 61, 12, 12, 14, 19, 26, 58, 60, 55,
+    14, 13, 16, 24, 40, 57, 69, 56, 14, 17, 22, 29, 51, 87, 80, 62,
+    18, 22, 37, 56, 68, 109, 103, 77, 24, 35, 55, 64, 81, 104, 113, 92,
+    49, 64, 78, 87, 103, 121, 120, 101, 72, 92, 95, 98, 112, 100, 103, 99], dtype=torch.float32).view(8, 8)
+_CHROMA_TABLE = torch.full((8, 8), 99.0)
+_CHROMA_TABLE[:4, :4] = torch.tensor([[17, 18, 24, 47], [18, 21, 26, 66], [24, 26, 56, 99], [47, 66, 99, 99.0]])
+
+
+def _dct_matrix(n: int = 8) -> torch.Tensor:
+    """Orthonormal DCT-II: coefficients = D @ block @ D.T, and back with D.T @ c @ D."""
+    k = torch.arange(n, dtype=torch.float32)
+    matrix = torch.cos(math.pi * (2 * k[None, :] + 1) * k[:, None] / (2 * n)) * math.sqrt(2 / n)
+    matrix[0] /= math.sqrt(2)
+    return matrix
+
+
+def _quantise_blocks(plane: torch.Tensor, tables: torch.Tensor) -> torch.Tensor:
+    """Round the 8x8 DCT coefficients of N x H x W planes to multiples of per-image N x 8 x 8 tables."""
+    n, h, w = plane.shape
+    dct = _dct_matrix()
+    blocks = plane.reshape(n, h // 8, 8, w // 8, 8).transpose(2, 3)
+    steps = tables.view(n, 1, 1, 8, 8)
+    coefficients = torch.round(dct @ blocks @ dct.T / steps) * steps
+    return (dct.T @ coefficients @ dct).transpose(2, 3).reshape(n, h, w)
+
+
+def jpeg_compress(images: torch.Tensor, cfg: AugmentConfig, generator: torch.Generator) -> torch.Tensor:
+    """JPEG artefacts on a random subset, as a JPEG encoder makes them, in batch tensor ops.
+
+    RGB to YCbCr, chroma averaged over 2x2 pixels (4:2:0), every 8x8 block's DCT coefficients
+    rounded to the standard tables scaled for a random quality (the IJG formula), then back.
+    Sides that are not multiples of 16 are left alone.
+    """
+    n, _, h, w = images.shape
+    quality = _uniform(n, *cfg.jpeg_quality, generator)
+    chosen = torch.nonzero(_chance(n, cfg.jpeg_prob, generator)).flatten()
+    if not len(chosen) or h % 16 or w % 16:
+        return images
+    scale = torch.where(quality < 50, 5000 / quality, 200 - 2 * quality)[chosen].view(-1, 1, 1)
+
+    def table(base: torch.Tensor) -> torch.Tensor:
+        return ((base * scale + 50) / 100).floor().clamp(1, 255)
+
+    r, g, b = (images[chosen] * 255).unbind(1)
+    luma = _quantise_blocks(0.299 * r + 0.587 * g + 0.114 * b - 128, table(_LUMA_TABLE))
+    chroma = [
+        F.interpolate(_quantise_blocks(F.avg_pool2d(c[:, None], 2)[:, 0], table(_CHROMA_TABLE))[:, None],
+                      scale_factor=2, mode="nearest")[:, 0]
+        for c in (-0.168736 * r - 0.331264 * g + 0.5 * b, 0.5 * r - 0.418688 * g - 0.081312 * b)
+    ]
+    cb, cr = chroma
+    rgb = torch.stack([luma + 1.402 * cr, luma - 0.344136 * cb - 0.714136 * cr, luma + 1.772 * cb], 1) + 128
+    images = images.clone()
+    images[chosen] = (rgb / 255).clamp_(0.0, 1.0)
+    return images
 
 
 def to_float(batch_uint8_nhwc: torch.Tensor) -> torch.Tensor:

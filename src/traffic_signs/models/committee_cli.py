@@ -1,8 +1,8 @@
 """Average several trained runs into one committee model.
 
-  traffic-signs train --model signnet --seed 0 --out runs/signnet-seed0    # ...and seeds 1, 2
-  traffic-signs committee runs/signnet-seed0 runs/signnet-seed1 runs/signnet-seed2 --out runs/signnet-x3
-  traffic-signs export runs/signnet-x3
+  traffic-signs train --model signnet-stn --seed 0 --out runs/signnet-stn-seed0    # ...and seeds 1, 2
+  traffic-signs committee runs/signnet-stn-seed{0,1,2}/last.json --out runs/signnet-stn-x3
+  traffic-signs export runs/signnet-stn-x3
 
 Each member is a run folder (its best-on-validation weights), a model .json or a model name.
 The members must share the training data and validation split; the committee is written as

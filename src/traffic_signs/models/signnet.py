@@ -82,7 +82,7 @@ _SOURCE = "Designed for this product (see traffic_signs/models/signnet.py)."
 
 @register("signnet", source=_SOURCE, ours=True)
 def signnet(num_classes: int) -> nn.Module:
-    """SignNet, widths 32-64-128-256: our accurate model, the one that ships."""
+    """SignNet, widths 32-64-128-256: our accurate plain CNN (behind a spatial transformer it ships)."""
     return SignNet((32, 64, 128, 256), num_classes)
 
 

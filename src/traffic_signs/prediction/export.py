@@ -1,7 +1,7 @@
 """Export a trained run to ONNX, calibrated, ready for the torch-free runtime.
 
   traffic-signs export runs/signnet                       # writes runs/signnet/best.onnx, updates best.json
-  traffic-signs export runs/signnet-x3 --ship signnet-x3  # also installs it as the package's shipped model
+  traffic-signs export runs/signnet-stn-x3 --ship signnet-stn-x3  # also installs it as the shipped model
 
 Export fits the temperature and chooses the "unknown sign" threshold on the run's own
 validation tracks (never on test), writes the ONNX graph (dynamic batch, input N x 3 x S x S

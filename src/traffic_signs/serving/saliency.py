@@ -1,7 +1,8 @@
 """Where the model looks, computed with the torch-free runtime.
 
 Grad-CAM (Selvaraju et al., 2017) when the exported graph carries it (our SignNet models
-compute it in closed form in their forward pass, see ``SignNet.class_activation_maps``).
+compute it in closed form in their forward pass, see ``SignNet.class_activation_maps``;
+SignNet-STN carries it back through its spatial transformer).
 Other models fall back to occlusion sensitivity (Zeiler and Fergus, 2014), which needs only
 forward passes: grey out one patch at a time and measure how much the predicted class's
 probability drops; all patches go through the model in one batch.
