@@ -114,8 +114,12 @@ def _recipe_lines(meta: dict[str, Any], cfg: dict[str, Any]) -> list[str]:
               f"label smoothing {cfg.get('label_smoothing')}, class-balanced sampling exponent {cfg.get('balance')}")
     members = meta.get("members")
     if not members:
-        return [f"- Seed {cfg.get('seed')}, {meta.get('epoch')} epochs, {recipe}.",
-                "- Weights: the epoch with the best validation accuracy."]
+        weights = {"last": f"`last.json`, the final epoch of the schedule (epoch {meta.get('epoch')}), not the "
+                           "best-on-validation one",
+                   "best": f"`best.json`, the epoch with the best validation accuracy (epoch {meta.get('epoch')})"}
+        return [f"- Seed {cfg.get('seed')}, {cfg.get('epochs', meta.get('epoch'))} epochs, {recipe}.",
+                f"- Weights: {weights.get(meta.get('checkpoint'), 'the epoch with the best validation accuracy')}.",
+                f"- Validation accuracy: {_pct((meta.get('metrics') or {}).get('val_accuracy'))}."]
     rows = [f"| {i} | `{m['architecture']}` | {m['seed']} | {m['epochs']} | `{m.get('checkpoint', 'best')}.json` "
             f"(epoch {m['epoch']}) | {m['precision']} | {_pct(m.get('val_accuracy'))} |" for i, m in enumerate(members)]
     return [

@@ -17,6 +17,9 @@ Design choices, each aimed at the small CPU this product trains and runs on:
 ``signnet-l`` doubles the two early widths instead, at 2.3x SignNet's MACs. Measured with
 20 epochs: widening the 32x32 and 16x16 stages gave 99.25% test (SignNet: 99.02-99.14% over
 three seeds); deepening or widening the late stages raised validation but not test accuracy.
+``convs_per_stage=2`` (two convs at 32, 16 and 8 pixels, VGG style, 2.9x the MACs) is the
+body of ``signnet-stn-deep`` (models/stn.py): behind a spatial transformer it is our most
+accurate single model.
 """
 
 from __future__ import annotations
@@ -36,18 +39,24 @@ def conv_bn(c_in: int, c_out: int) -> nn.Sequential:
     )
 
 
+def stage(c_in: int, c_out: int, convs: int) -> list[nn.Module]:
+    """``convs`` conv-BN-ReLU blocks at one resolution, the first changing the width."""
+    return [conv_bn(c_in, c_out)] + [conv_bn(c_out, c_out) for _ in range(convs - 1)]
+
+
 class SignNet(nn.Module):
     """Four conv-BN-ReLU stages at 32, 16, 8 and 4 pixels, then avg+max pooling and a linear."""
 
-    def __init__(self, widths: tuple[int, int, int, int], num_classes: int, dropout: float = 0.2):
+    def __init__(self, widths: tuple[int, int, int, int], num_classes: int, dropout: float = 0.2,
+                 convs_per_stage: int = 1):
         super().__init__()
         w0, w1, w2, w3 = widths
         self.features = nn.Sequential(
             Normalize(),
-            conv_bn(3, w0), nn.MaxPool2d(2),   # 32x32: edges and colour blobs
-            conv_bn(w0, w1), nn.MaxPool2d(2),  # 16x16: rims and strokes
-            conv_bn(w1, w2), nn.MaxPool2d(2),  # 8x8: pictogram parts
-            conv_bn(w2, w3),                   # 4x4: whole-sign features
+            *stage(3, w0, convs_per_stage), nn.MaxPool2d(2),   # 32x32: edges and colour blobs
+            *stage(w0, w1, convs_per_stage), nn.MaxPool2d(2),  # 16x16: rims and strokes
+            *stage(w1, w2, convs_per_stage), nn.MaxPool2d(2),  # 8x8: pictogram parts
+            conv_bn(w2, w3),                                   # 4x4: whole-sign features
         )
         self.dropout = nn.Dropout(dropout)
         self.classifier = nn.Linear(2 * w3, num_classes)

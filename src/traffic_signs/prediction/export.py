@@ -186,6 +186,8 @@ def ship(json_path: Path, name: str, command: str, data_dir: str | None, cache_d
     val = evaluate_model(json_path, "val", evaluations / "val", data_dir, cache_dir)
     meta.update({"name": name, "weights": f"{name}.safetensors", "onnx": f"{name}.onnx",
                  "training_command": command})
+    if json_path.stem in ("best", "last"):  # which of a run's two checkpoints ships, for the card
+        meta["checkpoint"] = json_path.stem
     meta["metrics"] = {**meta.get("metrics", {}), "test_accuracy": test["accuracy"], "test_macro_f1": test["macro_f1"],
                        "test_ece": test["ece"], "test_ece_calibrated": test.get("calibrated", {}).get("ece"),
                        "test_images": test["n"]}
