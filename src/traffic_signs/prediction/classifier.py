@@ -22,7 +22,7 @@ from traffic_signs.files import file_digest
 from traffic_signs.imaging import open_image, to_model_input
 
 UNKNOWN_LABEL = "unknown sign"
-DEFAULT_MODEL = "signnet-stn-deep"  # a spatial transformer + deeper SignNet (see models/stn.py)
+DEFAULT_MODEL = "signnet-stn-x3"  # a committee of three SignNet-STNs (see models/committee.py, models/stn.py)
 SEARCH_MIN_SIDE_FACTOR = 4  # search when the short side exceeds 4x the model input (128 px)
 
 
