@@ -48,7 +48,7 @@ def show_prediction(classifier: Classifier, threshold: float, name: str, data: b
     if prediction.box:
         ImageDraw.Draw(shown).rectangle(prediction.box, outline=(255, 0, 0), width=max(2, shown.width // 150))
         crop_source = picture.crop(prediction.box)
-    left.image(shown, caption=name, use_container_width=True)
+    left.image(shown, caption=name, width="stretch")
     with right:
         if verdict_unknown:
             st.warning(f"**Unknown sign**: best guess {prediction.top_k[0]['label']} "
