@@ -7,7 +7,7 @@ import onnxruntime
 import torch
 
 from traffic_signs.models.io import load_model
-from traffic_signs.models.stn import affine_sample, to_input_frame
+from traffic_signs.models.stn import to_input_frame
 from traffic_signs.prediction.classifier import Classifier
 from traffic_signs.serving.saliency import heat_map
 
@@ -25,7 +25,7 @@ def _autograd_grad_cam(model, image: np.ndarray, class_id: int) -> np.ndarray:
     for member in members:
         theta = member.transform.theta(x) if hasattr(member, "transform") else None
         body = member.body if theta is not None else member
-        feature = body.features(x if theta is None else affine_sample(x, theta, x.shape[-1], padding="border"))
+        feature = body.features(x if theta is None else member.transform.reframe(x, theta))
         feature.retain_grad()
         pooled = torch.cat([feature.mean(dim=(2, 3)), feature.amax(dim=(2, 3))], dim=1)
         logits.append(body.classifier(pooled))

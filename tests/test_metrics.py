@@ -120,6 +120,8 @@ def test_risk_coverage_by_hand_with_ties():
     np.testing.assert_allclose(curve["threshold"], [0.9, 0.8, 0.5])
     np.testing.assert_allclose(curve["coverage"], [0.25, 0.75, 1.0])
     np.testing.assert_allclose(curve["risk"], [0.0, 1 / 3, 0.5])
+    np.testing.assert_array_equal(curve["accepted"], [1, 3, 4])
+    np.testing.assert_array_equal(curve["errors"], [0, 1, 2])
     assert area_under_risk_coverage(curve) == pytest.approx(0.25 * 0 + 0.5 / 3 + 0.25 * 0.5)
     assert coverage_at_risk(curve, 0.0) == 0.25
     assert coverage_at_risk(curve, 0.4) == 0.75

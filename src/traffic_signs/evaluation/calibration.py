@@ -131,8 +131,7 @@ def choose_threshold(probs: np.ndarray, labels: np.ndarray, max_error: float = M
     curve = risk_coverage(confidences, predictions == np.asarray(labels))
     risk = curve["risk"]
     if confidence is not None:
-        accepted = np.rint(curve["coverage"] * len(confidences)).astype(int)
-        errors = np.rint(risk * accepted).astype(int)
+        accepted, errors = curve["accepted"], curve["errors"]
         # For a fixed error count the bound falls as more images are accepted, so only the
         # lowest threshold at each count can be the answer: bound those, skip the rest.
         lowest_per_count = np.flatnonzero(np.append(errors[1:] != errors[:-1], True))

@@ -99,13 +99,15 @@ def risk_coverage(confidences: np.ndarray, correct: np.ndarray) -> dict[str, np.
     """Error rate of the accepted images for every distinct confidence threshold.
 
     Returns arrays ``threshold`` (descending), ``coverage`` (ascending) and ``risk``: accepting
-    every image with confidence >= threshold[i] keeps coverage[i] of the set at risk[i] error.
+    every image with confidence >= threshold[i] keeps coverage[i] of the set at risk[i] error;
+    ``accepted`` and ``errors`` are the counts behind coverage[i] and risk[i].
     """
     confidences = np.asarray(confidences, np.float64)
     errors = ~np.asarray(correct, bool)
     if len(confidences) == 0:
         empty = np.zeros(0)
-        return {"threshold": empty, "coverage": empty, "risk": empty}
+        return {"threshold": empty, "coverage": empty, "risk": empty, "accepted": empty.astype(int),
+                "errors": empty.astype(int)}
     order = np.argsort(-confidences, kind="stable")
     sorted_conf = confidences[order]
     cumulative_errors = np.cumsum(errors[order])
@@ -116,6 +118,8 @@ def risk_coverage(confidences: np.ndarray, correct: np.ndarray) -> dict[str, np.
         "threshold": sorted_conf[accepted - 1],
         "coverage": accepted / len(confidences),
         "risk": cumulative_errors[accepted - 1] / accepted,
+        "accepted": accepted,
+        "errors": cumulative_errors[accepted - 1],
     }
 
 

@@ -77,8 +77,13 @@ class SpatialTransformer(nn.Module):
         """N x 2 x 3 affine maps from output to input coordinates (both in [-1, 1])."""
         return self.localise(self.normalize(x)).float().view(-1, 2, 3)
 
+    @staticmethod
+    def reframe(x: torch.Tensor, theta: torch.Tensor) -> torch.Tensor:
+        """The crop resampled through ``theta`` at its own size, edges repeated where it looks outside."""
+        return affine_sample(x, theta, x.shape[-1], padding="border")
+
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return affine_sample(x, self.theta(x), x.shape[-1], padding="border")
+        return self.reframe(x, self.theta(x))
 
 
 class SignNetSTN(nn.Module):
@@ -99,7 +104,7 @@ class SignNetSTN(nn.Module):
         from the re-framed point theta^-1 @ (p, 1), zero where the transformer looked away.
         """
         theta = self.transform.theta(x)
-        logits, cams = self.body.class_activation_maps(affine_sample(x, theta, x.shape[-1], padding="border"))
+        logits, cams = self.body.class_activation_maps(self.transform.reframe(x, theta))
         return logits, to_input_frame(cams, theta)
 
 
