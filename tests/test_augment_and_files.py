@@ -13,6 +13,7 @@ from PIL import Image
 from traffic_signs.data.augment import (
     AugmentConfig,
     add_noise,
+    add_streaks,
     augment,
     blur,
     jitter_colour,
@@ -65,9 +66,30 @@ def test_jpeg_augmentation_makes_the_artefacts_a_jpeg_encoder_makes(train_set, q
     assert (ours - original).abs().mean() > 0.5 * (real - original).abs().mean()
 
 
-def test_jpeg_off_by_default_leaves_the_random_stream_alone(train_set):
-    """The shipped recipe draws no JPEG numbers: the default batch and the generator's state after
-    it are exactly those of the five other transforms, so its runs reproduce as before."""
+def test_streaks_are_light_slanted_lines_on_the_chosen_images_only():
+    """On black images, rain is grey lines at one slant per image; half the images are chosen, and
+    the others come back untouched."""
+    black = torch.zeros(64, 3, 16, 16)
+    cfg = AugmentConfig(streak_prob=0.5, streak_density=(0.02, 0.02))
+    out = add_streaks(black, cfg, torch.Generator().manual_seed(0))
+    lit = out.amax(dim=(1, 2, 3)) > 0
+    assert 20 <= int(lit.sum()) <= 44
+    assert torch.equal(out[:, 0], out[:, 1]) and torch.equal(out[:, 1], out[:, 2]), "streaks are grey"
+    assert out.max() <= 1.0 and out[lit].amax(dim=(1, 2, 3)).min() >= 0.6
+    padded = torch.nn.functional.pad(out[lit, 0] > 0, (1, 1, 1, 1))
+    centre = padded[:, 1:-1, 1:-1]
+
+    def along(dy: int, dx: int) -> torch.Tensor:  # lit pixels with a lit neighbour one way or the other
+        return padded[:, 1 + dy : 17 + dy, 1 + dx : 17 + dx] | padded[:, 1 - dy : 17 - dy, 1 - dx : 17 - dx]
+
+    slanted = torch.stack([(~centre | along(*step)).all(dim=(1, 2)) for step in ((1, 1), (1, 0), (1, -1))], 1)
+    assert slanted.any(1).all(), "every streak pixel continues its image's streak direction"
+    assert not slanted.all(1).all(), "and streaks are lines, not blobs"
+
+
+def test_jpeg_and_streaks_off_by_default_leave_the_random_stream_alone(train_set):
+    """The shipped recipe draws no JPEG or rain numbers: the default batch and the generator's state
+    after it are exactly those of the five other transforms, so its runs reproduce as before."""
     batch = to_float(torch.from_numpy(train_set.images[:32]))
     cfg = AugmentConfig()
     first = torch.Generator().manual_seed(3)

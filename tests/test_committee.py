@@ -73,6 +73,19 @@ def test_committee_training_command_retrains_every_member():
         "traffic-signs committee runs/signnet-seed0 runs/signnet-seed1/last.json --out runs/x2")
 
 
+def test_committee_members_with_one_seed_and_two_recipes_train_into_two_folders():
+    member = {"architecture": "signnet", "epochs": 20, "epoch": 20, "precision": "bf16", "seed": 0,
+              "checkpoint": "last"}
+    noisy = {"epochs": 20, "seed": 0, "augment": {"noise_std": 0.12}}
+    meta = {"architecture": "committee",
+            "members": [{**member, "train_config": {"epochs": 20, "seed": 0}}, {**member, "train_config": noisy}]}
+    assert training_command(meta, "runs/x2") == (
+        "traffic-signs train --model signnet --epochs 20 --seed 0 --precision bf16 --out runs/signnet-seed0 && "
+        "traffic-signs train --model signnet --epochs 20 --seed 0 --precision bf16 --augment noise_std=0.12 "
+        "--out runs/signnet-seed0-member1 && "
+        "traffic-signs committee runs/signnet-seed0/last.json runs/signnet-seed0-member1/last.json --out runs/x2")
+
+
 def test_exported_committee_runs_on_onnx_runtime_with_the_same_answers(committee, data_args, test_set):
     from traffic_signs.prediction.classifier import Classifier
 

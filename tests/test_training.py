@@ -156,3 +156,43 @@ def test_outlier_loss_is_zero_only_for_an_even_answer():
     image = torch.arange(2 * 3 * 3 * 3, dtype=torch.uint8).view(2, 3, 3, 3)
     assert torch.equal(upside_down(image)[:, 0, 0], image[:, 2, 2])
     assert torch.equal(upside_down(upside_down(image)), image)
+
+
+def test_jensen_shannon_is_zero_for_agreement_symmetric_and_at_most_log_2():
+    from traffic_signs.training.loop import jensen_shannon
+
+    a, b = torch.randn(8, 43), torch.randn(8, 43)
+    assert jensen_shannon(a, a).abs().item() < 1e-6
+    torch.testing.assert_close(jensen_shannon(a, b), jensen_shannon(b, a))
+    assert 0 < jensen_shannon(a, b).item() < np.log(2)
+    opposite = jensen_shannon(torch.eye(43)[:4] * 50, torch.eye(43)[1:5] * 50)
+    assert abs(opposite.item() - np.log(2)) < 1e-4, "two sure, different answers: log 2"
+
+
+def test_consistency_makes_answers_agree_on_corrupted_copies(tmp_path, gtsrb_dir, decoded_cache_dir):
+    """Two short runs alike but for --consistency: the trained one answers a harshly corrupted copy
+    of the validation images more like the clean images, and keeps more of its accuracy there."""
+    from traffic_signs.data.augment import HARSH, corrupt, to_float
+    from traffic_signs.data.cache import load_split
+    from traffic_signs.evaluation.cli import validation_subset
+    from traffic_signs.training.loop import jensen_shannon
+
+    agreement, kept = {}, {}
+    for weight in ("0", "4"):
+        run = tmp_path / f"consistency-{weight}"
+        _train(run, gtsrb_dir, decoded_cache_dir, "--model", "signnet-s", "--epochs", "2",
+               "--consistency", weight, "--harsh", "noise_std=0.2")
+        model, meta = load_model(run / "last.json")
+        val = validation_subset(meta, load_split("train", gtsrb_dir, 32, decoded_cache_dir))
+        clean = to_float(torch.from_numpy(val.images))
+        harsh = corrupt(clean, HARSH, torch.Generator().manual_seed(0))
+        with torch.no_grad():
+            model.eval()
+            clean_logits, harsh_logits = model(clean), model(harsh)
+        agreement[weight] = jensen_shannon(clean_logits, harsh_logits).item()
+        right = [(logits.argmax(1).numpy() == val.labels).mean() for logits in (harsh_logits, clean_logits)]
+        kept[weight] = right[0] / right[1]
+    assert agreement["4"] < 0.7 * agreement["0"], agreement
+    assert kept["4"] > kept["0"] + 0.05, kept
+    assert meta["train_config"]["harsh"]["noise_std"] == 0.2
+    assert training_command(meta).endswith("--batch-size 64 --consistency 4 --harsh noise_std=0.2")

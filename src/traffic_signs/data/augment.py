@@ -33,6 +33,8 @@ class AugmentConfig:
     occlusion_size: tuple[float, float] = (0.1, 0.3)  # side of the patch, fraction of the image
     jpeg_prob: float = 0.0  # off by default: the shipped recipe draws no JPEG parameters
     jpeg_quality: tuple[float, float] = (8.0, 60.0)
+    streak_prob: float = 0.0  # rain or snow; off by default like JPEG
+    streak_density: tuple[float, float] = (0.005, 0.05)  # fraction of pixels that start a streak
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -157,16 +159,51 @@ def occlude(images: torch.Tensor, cfg: AugmentConfig, generator: torch.Generator
     return torch.where(inside.unsqueeze(1), colour, images)
 
 
+# Streak shapes, one 3x3 kernel each: falling to the right, straight down, falling to the left.
+_STREAK_KERNELS = torch.stack([torch.eye(3), torch.zeros(3, 3).index_fill_(1, torch.tensor([1]), 1.0),
+                               torch.eye(3).flip(1)]).unsqueeze(1)
+
+
+def add_streaks(images: torch.Tensor, cfg: AugmentConfig, generator: torch.Generator) -> torch.Tensor:
+    """Rain or snow on a random subset: short light streaks at a random slant, density and brightness."""
+    n, _, h, w = images.shape
+    density = _uniform(n, *cfg.streak_density, generator)
+    shade = _uniform(n, 0.6, 1.0, generator)
+    slant = torch.randint(len(_STREAK_KERNELS), (n,), generator=generator)
+    chosen = torch.nonzero(_chance(n, cfg.streak_prob, generator)).flatten()
+    if not len(chosen):
+        return images
+    starts = (torch.rand(len(chosen), 1, h, w, generator=generator) < _per_image(density[chosen])).float()
+    trails = F.conv2d(starts, _STREAK_KERNELS, padding=1)  # one channel per slant
+    mask = trails.gather(1, slant[chosen].view(-1, 1, 1, 1).expand(-1, 1, h, w)).clamp_(max=1.0)
+    images = images.clone()
+    images[chosen] = torch.lerp(images[chosen], _per_image(shade[chosen]).expand(-1, 3, h, w), mask)
+    return images
+
+
+def corrupt(images: torch.Tensor, cfg: AugmentConfig, generator: torch.Generator) -> torch.Tensor:
+    """What the camera and the weather do to a framed sign: blur, noise, occlusion, rain, JPEG."""
+    images = blur(images, cfg, generator)
+    images = add_noise(images, cfg, generator)
+    images = occlude(images, cfg, generator).clamp_(0.0, 1.0)  # blur's lerp can overshoot by an ulp
+    # Streaks and JPEG come last, and only when on, so the others draw the same numbers either way.
+    if cfg.streak_prob > 0:
+        images = add_streaks(images, cfg, generator)
+    if cfg.jpeg_prob > 0:
+        images = jpeg_compress(images, cfg, generator)
+    return images
+
+
 def augment(images: torch.Tensor, cfg: AugmentConfig, generator: torch.Generator) -> torch.Tensor:
     """Augment a float batch N x 3 x H x W in [0, 1]; returns a new batch of the same shape."""
     images = warp(images, random_homographies(images.shape[0], cfg, generator))
     images = jitter_colour(images, cfg, generator)
-    images = blur(images, cfg, generator)
-    images = add_noise(images, cfg, generator)
-    images = occlude(images, cfg, generator).clamp_(0.0, 1.0)  # blur's lerp can overshoot by an ulp
-    if cfg.jpeg_prob > 0:  # last, and only when on, so the other transforms draw the same numbers either way
-        images = jpeg_compress(images, cfg, generator)
-    return images
+    return corrupt(images, cfg, generator)
+
+
+# The second view that ``--consistency`` trains on: every corruption on, and stronger.
+HARSH = AugmentConfig(blur_prob=0.3, noise_prob=0.4, noise_std=0.25, occlusion_prob=0.3,
+                      jpeg_prob=0.3, streak_prob=0.3)
 
 
 # The JPEG standard's example quantisation tables (ITU T.81, Annex K), luminance and chrominance.

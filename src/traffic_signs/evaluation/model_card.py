@@ -53,7 +53,8 @@ def build_model_card(
         f"- Command: `{command}`",
         *_recipe_lines(meta, cfg),
         "- Augmentation on whole batches: rotation, scale, shift, shear, perspective, brightness, contrast, "
-        "saturation, blur, noise, occluding patches; no flips (signs have a handedness).",
+        "saturation, blur, noise, occluding patches; no flips (signs have a handedness). Settings changed "
+        "from those defaults are named in the command above.",
         "",
         "## Official test set",
         "",
@@ -120,8 +121,15 @@ def _recipe_lines(meta: dict[str, Any], cfg: dict[str, Any]) -> list[str]:
         return [f"- Seed {cfg.get('seed')}, {cfg.get('epochs', meta.get('epoch'))} epochs, {recipe}.",
                 f"- Weights: {weights.get(meta.get('checkpoint'), 'the epoch with the best validation accuracy')}.",
                 f"- Validation accuracy: {_pct((meta.get('metrics') or {}).get('val_accuracy'))}."]
+    from traffic_signs.training.cli import changed_settings
+
+    def changes(member: dict[str, Any]) -> str:
+        flags = changed_settings(member.get("train_config") or {})
+        return " ".join(f"`{flag}`" for flag in flags) or "none"
+
     rows = [f"| {i} | `{m['architecture']}` | {m['seed']} | {m['epochs']} | `{m.get('checkpoint', 'best')}.json` "
-            f"(epoch {m['epoch']}) | {m['precision']} | {_pct(m.get('val_accuracy'))} |" for i, m in enumerate(members)]
+            f"(epoch {m['epoch']}) | {m['precision']} | {changes(m)} | {_pct(m.get('val_accuracy'))} |"
+            for i, m in enumerate(members)]
     return [
         f"- A committee of {len(members)} models trained independently on the same data and split, logits "
         f"averaged. Each member: {recipe}.",
@@ -129,8 +137,8 @@ def _recipe_lines(meta: dict[str, Any], cfg: dict[str, Any]) -> list[str]:
         "`last.json` the final epoch of the schedule; the table says which one the committee holds.",
         f"- Committee validation accuracy: {_pct((meta.get('metrics') or {}).get('val_accuracy'))}.",
         "",
-        "| member | architecture | seed | epochs | weights | precision | validation accuracy |",
-        "|---:|---|---:|---:|---|---|---:|",
+        "| member | architecture | seed | epochs | weights | precision | recipe changes | validation accuracy |",
+        "|---:|---|---:|---:|---|---|---|---:|",
         *rows,
         "",
     ]

@@ -114,6 +114,7 @@ def training_command(meta: dict[str, Any], out: str | None = None) -> str:
     A committee's command trains each member into its own folder, then averages them.
     """
     from traffic_signs.models.committee import ARCHITECTURE as COMMITTEE
+    from traffic_signs.training.cli import changed_settings
 
     if meta.get("architecture") == COMMITTEE:
         return _committee_command(meta["members"], out or "runs/committee")
@@ -121,39 +122,22 @@ def training_command(meta: dict[str, Any], out: str | None = None) -> str:
     epochs, seed = cfg.get("epochs", meta.get("epoch")), cfg.get("seed", 0)
     precision = meta.get("precision", "fp32")  # runs from before bf16 training were fp32
     return (f"traffic-signs train --model {meta['architecture']} --epochs {epochs} --seed {seed} "
-            f"--precision {precision}" + "".join(f" {flag}" for flag in _changed_settings(cfg))
+            f"--precision {precision}" + "".join(f" {flag}" for flag in changed_settings(cfg))
             + (f" --out {out}" if out else ""))
 
 
 def _committee_command(members: list[dict[str, Any]], out: str) -> str:
-    """Train every member into runs/ARCH-seedS, then average the checkpoints the committee holds."""
+    """Train every member into runs/ARCH-seedS (one folder each), then average the checkpoints the
+    committee holds."""
     steps, kept = [], []
-    for member in members:
+    for i, member in enumerate(members):
         folder = f"runs/{member['architecture']}-seed{member['seed']}"
+        if any(k == folder or k.startswith(f"{folder}/") for k in kept):  # same seed, another recipe
+            folder += f"-member{i}"
         steps.append(training_command(member, folder))
         checkpoint = member.get("checkpoint", "best")
         kept.append(folder if checkpoint == "best" else f"{folder}/{checkpoint}.json")
     return " && ".join([*steps, f"traffic-signs committee {' '.join(kept)} --out {out}"])
-
-
-def _changed_settings(cfg: dict[str, Any]) -> list[str]:
-    """Flags for the recorded settings that differ from the defaults (batch size, lr, outliers, augmentation)."""
-    from dataclasses import asdict, fields
-
-    from traffic_signs.data.augment import AugmentConfig
-    from traffic_signs.training.loop import TrainConfig
-
-    def numbers(value: Any) -> list[float]:
-        return [float(v) for v in (value if isinstance(value, (list, tuple)) else [value])]
-
-    defaults = {f.name: f.default for f in fields(TrainConfig)}
-    flags = [f"--{name.replace('_', '-')} {cfg[name]:g}" for name in ("batch_size", "lr", "outlier_weight")
-             if name in cfg and numbers(cfg[name]) != numbers(defaults[name])]
-    augment = cfg.get("augment") or {}
-    for key, default in asdict(AugmentConfig()).items():
-        if key in augment and numbers(augment[key]) != numbers(default):
-            flags.append(f"--augment {key}=" + ",".join(f"{v:g}" for v in numbers(augment[key])))
-    return flags
 
 
 def _robustness_table(json_path: Path, data_dir: str | None, cache_dir: str | None) -> str:

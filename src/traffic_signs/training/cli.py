@@ -30,6 +30,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--outlier-weight", type=float, default=0.0, metavar="W",
                         help="train on upside-down signs as 'no sign' examples with this loss weight "
                              "(outlier exposure; 0 = off)")
+    parser.add_argument("--consistency", type=float, default=0.0, metavar="W",
+                        help="also train on a harshly corrupted copy of every batch (noise, JPEG, rain, "
+                             "blur, occlusion), asking for the same answer on both with this loss weight "
+                             "(Jensen-Shannon consistency; 0 = off)")
+    parser.add_argument("--harsh", action="append", default=[], metavar="KEY=VALUE",
+                        help="change one setting of that corrupted copy, keys as for --augment "
+                             "(defaults: data.augment.HARSH)")
     parser.add_argument("--augment", action="append", default=[], metavar="KEY=VALUE",
                         help="change one augmentation setting, e.g. noise_prob=0.3 or scale=0.8,1.2 "
                              "(repeatable; the keys are the fields of data.augment.AugmentConfig)")
@@ -49,6 +56,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     import torch
 
+    from traffic_signs.data.augment import HARSH
     from traffic_signs.errors import TrafficSignsError
     from traffic_signs.models.registry import get_entry
     from traffic_signs.training.loop import TrainConfig, train
@@ -63,7 +71,8 @@ def run(args: argparse.Namespace) -> int:
                       seed=args.seed, batch_size=args.batch_size, data_dir=args.data_dir,
                       cache_dir=args.cache_dir, limit_train=args.limit_train,
                       precision=args.precision, augment=augment_config(args.augment),
-                      outlier_weight=args.outlier_weight)
+                      outlier_weight=args.outlier_weight, consistency=args.consistency,
+                      harsh=augment_config(args.harsh, base=HARSH, flag="--harsh"))
     if args.lr is not None:
         cfg.lr = args.lr
     run_dir = args.out or Path("runs") / args.model
@@ -75,27 +84,51 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def augment_config(settings: list[str]):
-    """AugmentConfig with ``KEY=VALUE`` overrides; a pair of numbers is written ``LOW,HIGH``."""
+def augment_config(settings: list[str], base=None, flag: str = "--augment"):
+    """``base`` (default: AugmentConfig()) with ``KEY=VALUE`` overrides; a pair of numbers is written
+    ``LOW,HIGH``."""
     from dataclasses import fields, replace
 
     from traffic_signs.data.augment import AugmentConfig
     from traffic_signs.errors import TrafficSignsError
 
-    defaults = AugmentConfig()
+    defaults = base or AugmentConfig()
     known = {f.name: getattr(defaults, f.name) for f in fields(AugmentConfig)}
     changes = {}
     for setting in settings:
         key, _, value = setting.partition("=")
         if key not in known:
-            raise TrafficSignsError(f"--augment {setting}: unknown key {key!r}; choose one of: {', '.join(known)}")
+            raise TrafficSignsError(f"{flag} {setting}: unknown key {key!r}; choose one of: {', '.join(known)}")
         try:
             numbers = tuple(float(v) for v in value.split(","))
         except ValueError:
-            raise TrafficSignsError(f"--augment {setting}: {value!r} is not a number") from None
+            raise TrafficSignsError(f"{flag} {setting}: {value!r} is not a number") from None
         if len(numbers) != (len(known[key]) if isinstance(known[key], tuple) else 1):
             shape = "LOW,HIGH" if isinstance(known[key], tuple) else "one number"
-            raise TrafficSignsError(f"--augment {setting}: {key} takes {shape}")
+            raise TrafficSignsError(f"{flag} {setting}: {key} takes {shape}")
         changes[key] = numbers if isinstance(known[key], tuple) else numbers[0]
     return replace(defaults, **changes)
 
+
+def changed_settings(cfg: dict) -> list[str]:
+    """The flags that repeat a recorded ``train_config``'s departures from the defaults (batch size,
+    lr, outliers, consistency, augmentation): the inverse of the parsing above."""
+    from dataclasses import asdict, fields
+
+    from traffic_signs.data.augment import HARSH, AugmentConfig
+    from traffic_signs.training.loop import TrainConfig
+
+    def numbers(value) -> list[float]:
+        return [float(v) for v in (value if isinstance(value, (list, tuple)) else [value])]
+
+    defaults = {f.name: f.default for f in fields(TrainConfig)}
+    flags = [f"--{name.replace('_', '-')} {cfg[name]:g}"
+             for name in ("batch_size", "lr", "outlier_weight", "consistency")
+             if name in cfg and numbers(cfg[name]) != numbers(defaults[name])]
+    views = [("augment", AugmentConfig())] + ([("harsh", HARSH)] if cfg.get("consistency") else [])
+    for view, base in views:
+        recorded = cfg.get(view) or {}
+        for key, default in asdict(base).items():
+            if key in recorded and numbers(recorded[key]) != numbers(default):
+                flags.append(f"--{view} {key}=" + ",".join(f"{v:g}" for v in numbers(recorded[key])))
+    return flags

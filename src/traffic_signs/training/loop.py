@@ -5,7 +5,10 @@ indices (class-balanced sampling against GTSRB's 210-to-2,250 imbalance), augmen
 with tensor ops, and takes one AdamW step on a warm-up + linear-decay schedule. With
 ``outlier_weight`` > 0 each batch also carries upside-down signs, and the loss pushes the
 model's answer on them towards "no class in particular" (outlier exposure, Hendrycks et al.
-2019), so that a confident answer means a sign it knows. After every
+2019), so that a confident answer means a sign it knows. With ``consistency`` > 0 each batch
+also carries a harshly corrupted copy of itself (noise, JPEG, rain, blur, occlusion), and the
+loss asks for the same answer on both copies (Jensen-Shannon consistency, as in AugMix,
+Hendrycks et al. 2020): the copy teaches robustness without a label of its own. After every
 epoch the model is scored on the track-held-out validation split and a complete,
 resumable checkpoint is written. Randomness is re-seeded from (seed, epoch) at every epoch
 start, so ``--resume`` continues exactly where an interrupted run stopped.
@@ -32,7 +35,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from traffic_signs.classes import CLASS_NAMES, HALF_TURN_SYMMETRIC
-from traffic_signs.data.augment import AugmentConfig, augment, to_float
+from traffic_signs.data.augment import HARSH, AugmentConfig, augment, corrupt, to_float
 from traffic_signs.data.cache import ImageSet, load_split
 from traffic_signs.data.split import DEFAULT_SPLIT_SEED, DEFAULT_VAL_FRACTION, track_split
 from traffic_signs.evaluation.logits import torch_logits
@@ -63,6 +66,8 @@ class TrainConfig:
     limit_train: int | None = None  # train on a random N-image subset (quick runs and tests)
     precision: str = "auto"  # "fp32", "bf16", or "auto": bf16 where the hardware computes it natively
     outlier_weight: float = 0.0  # weight of the "no sign" loss on upside-down signs (0: none drawn)
+    consistency: float = 0.0  # weight of the same-answer loss on a corrupted copy (0: none drawn)
+    harsh: AugmentConfig = field(default_factory=lambda: HARSH)  # corruptions of that copy
 
     def to_dict(self) -> dict[str, Any]:
         out = asdict(self)
@@ -149,6 +154,17 @@ def distance_from_uniform(logits: torch.Tensor) -> torch.Tensor:
     return (torch.logsumexp(logits, 1) - logits.mean(1)).mean() - math.log(logits.shape[1])
 
 
+def jensen_shannon(logits_a: torch.Tensor, logits_b: torch.Tensor) -> torch.Tensor:
+    """Mean Jensen-Shannon divergence between the softmax answers of two views of the same images.
+
+    Zero when both views get the same distribution; bounded by log 2, so a hopeless view
+    cannot dominate the loss the way a KL term could.
+    """
+    p, q = logits_a.softmax(1), logits_b.softmax(1)
+    log_mixture = ((p + q) / 2).clamp_min(1e-7).log()
+    return (F.kl_div(log_mixture, p, reduction="batchmean") + F.kl_div(log_mixture, q, reduction="batchmean")) / 2
+
+
 def sampling_weights(labels: np.ndarray, balance: float) -> torch.Tensor:
     """Per-image weights so class c is drawn with probability proportional to n_c^(1-balance)."""
     counts = np.bincount(labels, minlength=len(CLASS_NAMES)).astype(np.float64)
@@ -231,22 +247,26 @@ def train(cfg: TrainConfig, run_dir: Path, resume: bool = False, progress_bar: b
             global_step = epoch * steps_per_epoch + step
             batch = order[step * cfg.batch_size : (step + 1) * cfg.batch_size]
             images = augment(to_float(train_images[batch]), cfg.augment, generator)
-            batch = batch[ddp.rank :: ddp.world]  # each rank trains on its slice
-            images = images[ddp.rank :: ddp.world].to(device).contiguous(memory_format=torch.channels_last)
-            labels = train_labels[batch].to(device)
+            labels = train_labels[batch[ddp.rank :: ddp.world]].to(device)  # each rank trains on its slice
+            views = [images]
             if outliers_per_step:
                 picked = outlier_order[step * outliers_per_step : (step + 1) * outliers_per_step]
-                outliers = augment(to_float(upside_down(train_images[picked])), cfg.augment, generator)
-                outliers = outliers[ddp.rank :: ddp.world].to(device).contiguous(memory_format=torch.channels_last)
-                images = torch.cat([images, outliers])
+                views.append(augment(to_float(upside_down(train_images[picked])), cfg.augment, generator))
+            if cfg.consistency > 0:
+                views.append(corrupt(images, cfg.harsh, generator))
+            sizes = [len(view[ddp.rank :: ddp.world]) for view in views]
+            inputs = torch.cat([view[ddp.rank :: ddp.world] for view in views])
+            inputs = inputs.to(device).contiguous(memory_format=torch.channels_last)
             for group in optimizer.param_groups:
                 group["lr"] = learning_rate(cfg, global_step, state["epochs"] * steps_per_epoch)
             with torch.autocast(device.type, dtype=torch.bfloat16, enabled=precision == "bf16"):
-                logits = model_ddp(images).float()
-            logits, outlier_logits = logits[: len(labels)], logits[len(labels) :]
+                all_logits = list(model_ddp(inputs).float().split(sizes))
+            logits = all_logits.pop(0)
             loss = F.cross_entropy(logits, labels, label_smoothing=cfg.label_smoothing)
             if outliers_per_step:
-                loss = loss + cfg.outlier_weight * distance_from_uniform(outlier_logits)
+                loss = loss + cfg.outlier_weight * distance_from_uniform(all_logits.pop(0))
+            if cfg.consistency > 0:
+                loss = loss + cfg.consistency * jensen_shannon(logits, all_logits.pop(0))
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
             optimizer.step()
