@@ -55,6 +55,7 @@ def build_model_card(
         "- Augmentation on whole batches: rotation, scale, shift, shear, perspective, brightness, contrast, "
         "saturation, blur, noise, occluding patches; no flips (signs have a handedness). Settings changed "
         "from those defaults are named in the command above.",
+        *_consistency_lines(meta, cfg),
         "",
         "## Official test set",
         "",
@@ -142,6 +143,15 @@ def _recipe_lines(meta: dict[str, Any], cfg: dict[str, Any]) -> list[str]:
         *rows,
         "",
     ]
+
+
+def _consistency_lines(meta: dict[str, Any], cfg: dict[str, Any]) -> list[str]:
+    configs = [m.get("train_config") or {} for m in meta.get("members", [])] or [cfg]
+    if not any(c.get("consistency") for c in configs):
+        return []
+    return ["- `--consistency W`: each batch also carries a harshly corrupted copy of itself (noise, JPEG, "
+            "rain/snow streaks, blur, occlusion), and the loss adds W times the Jensen-Shannon divergence "
+            "between the answers on the two copies."]
 
 
 def _risk_coverage_rows(test: dict[str, Any]) -> list[str]:
