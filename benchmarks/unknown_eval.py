@@ -25,7 +25,7 @@ import numpy as np
 from PIL import Image
 
 from traffic_signs import Classifier
-from traffic_signs.classes import HALF_TURN_SYMMETRIC
+from traffic_signs.classes import turnable
 from traffic_signs.data.cache import load_split
 from traffic_signs.evaluation.metrics import coverage_at_risk, risk_coverage, top1
 
@@ -51,8 +51,7 @@ def non_signs(test: np.ndarray, labels: np.ndarray, n: int, rng: np.random.Gener
     picks = rng.choice(len(test), n, replace=False)
     corners = _resize(np.stack([test[i][:10, :10] if k % 2 else test[i][-10:, -10:]
                                 for k, i in enumerate(picks)]))
-    turnable = np.flatnonzero(~np.isin(labels, HALF_TURN_SYMMETRIC))
-    upside_down = test[rng.choice(turnable, n, replace=False)][:, ::-1, ::-1].copy()
+    upside_down = test[rng.choice(turnable(labels), n, replace=False)][:, ::-1, ::-1].copy()
     return {"uniform colour": colours, "noise": noise, "gradient": gradients, "stripes/checks": textures,
             "background crop": corners, "upside-down sign": upside_down}
 

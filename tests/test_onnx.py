@@ -7,7 +7,8 @@ import numpy as np
 from traffic_signs import Classifier
 from traffic_signs.evaluation.logits import torch_logits
 from traffic_signs.models.io import load_model
-from traffic_signs.prediction.classifier import DEFAULT_MODEL, shipped_dir
+from traffic_signs.models.resolve import shipped_dir
+from traffic_signs.prediction.classifier import DEFAULT_MODEL
 
 
 def test_shipped_onnx_matches_torch_on_the_whole_official_test_set(test_set):

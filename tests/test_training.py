@@ -127,7 +127,7 @@ def test_bad_augmentation_settings_are_refused_before_training(tmp_path, capsys,
 
 def test_outlier_exposure_lowers_confidence_on_upside_down_signs(tmp_path, gtsrb_dir, decoded_cache_dir):
     """Two short runs alike but for --outlier-weight: the exposed one is less sure of turned signs."""
-    from traffic_signs.classes import HALF_TURN_SYMMETRIC
+    from traffic_signs.classes import turnable
     from traffic_signs.data.cache import load_split
     from traffic_signs.evaluation.cli import validation_subset
     from traffic_signs.evaluation.logits import torch_logits
@@ -140,7 +140,7 @@ def test_outlier_exposure_lowers_confidence_on_upside_down_signs(tmp_path, gtsrb
         model, meta = load_model(run / "last.json")
         assert meta["train_config"]["outlier_weight"] == float(weight)
         val = validation_subset(meta, load_split("train", gtsrb_dir, 32, decoded_cache_dir))
-        turned = val.images[~np.isin(val.labels, HALF_TURN_SYMMETRIC)][:, ::-1, ::-1].copy()
+        turned = val.images[turnable(val.labels)][:, ::-1, ::-1].copy()
         probs = torch.from_numpy(torch_logits(model, turned)).softmax(1)
         confidence[weight] = float(probs.max(1).values.mean())
         assert state["history"][-1]["val_accuracy"] > 0.2, "outliers must not stop it learning the signs"

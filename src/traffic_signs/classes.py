@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import numpy as np
+
 CLASS_NAMES: tuple[str, ...] = (
     "Speed limit (20km/h)",
     "Speed limit (30km/h)",
@@ -56,3 +58,8 @@ assert NUM_CLASSES == 43
 # other sign turned upside down is not a valid sign, so training can use it as an example of
 # "no sign" and benchmarks can count it as an input that should be flagged unknown.
 HALF_TURN_SYMMETRIC: tuple[int, ...] = (12, 15, 17, 32, 40)
+
+
+def turnable(labels: np.ndarray) -> np.ndarray:
+    """Indices of the images whose sign is no valid sign once turned upside down."""
+    return np.flatnonzero(~np.isin(labels, HALF_TURN_SYMMETRIC))

@@ -20,6 +20,7 @@ from PIL import Image
 from traffic_signs.errors import ModelFileError
 from traffic_signs.files import file_digest
 from traffic_signs.imaging import open_image, to_model_input
+from traffic_signs.models.resolve import shipped_dir
 
 UNKNOWN_LABEL = "unknown sign"
 DEFAULT_MODEL = "signnet-stn-x3"  # a committee of three SignNet-STNs (see models/committee.py, models/stn.py)
@@ -48,10 +49,6 @@ class Prediction:
         if self.box is not None:
             out["box"] = list(self.box)
         return out
-
-
-def shipped_dir() -> Path:
-    return Path(__file__).resolve().parent.parent / "shipped"
 
 
 def find_model_json(model: str | Path | None) -> Path:

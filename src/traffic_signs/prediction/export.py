@@ -158,7 +158,7 @@ def ship(json_path: Path, name: str, command: str, data_dir: str | None, cache_d
     from traffic_signs.evaluation.cli import evaluate_model
     from traffic_signs.evaluation.model_card import build_model_card
     from traffic_signs.files import atomic_write_json
-    from traffic_signs.prediction.classifier import shipped_dir
+    from traffic_signs.models.resolve import shipped_dir
 
     meta = json.loads(json_path.read_text())
     target = shipped_dir()

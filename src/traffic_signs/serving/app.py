@@ -12,7 +12,8 @@ from PIL import ImageDraw
 
 from traffic_signs.errors import ImageError, TrafficSignsError
 from traffic_signs.imaging import open_image, to_model_input
-from traffic_signs.prediction.classifier import Classifier, shipped_dir
+from traffic_signs.models.resolve import shipped_dir
+from traffic_signs.prediction.classifier import Classifier
 from traffic_signs.serving.saliency import heat_map, overlay
 
 

@@ -34,7 +34,7 @@ import torch.distributed as dist
 import torch.nn.functional as F
 from torch import nn
 
-from traffic_signs.classes import CLASS_NAMES, HALF_TURN_SYMMETRIC
+from traffic_signs.classes import CLASS_NAMES, turnable
 from traffic_signs.data.augment import HARSH, AugmentConfig, augment, corrupt, to_float
 from traffic_signs.data.cache import ImageSet, load_split
 from traffic_signs.data.split import DEFAULT_SPLIT_SEED, DEFAULT_VAL_FRACTION, track_split
@@ -205,7 +205,7 @@ def train(cfg: TrainConfig, run_dir: Path, resume: bool = False, progress_bar: b
     weights = sampling_weights(data.labels[train_index], cfg.balance)
     steps_per_epoch = max(1, len(train_index) // cfg.batch_size)
     outliers_per_step = cfg.batch_size // 4 if cfg.outlier_weight > 0 else 0
-    turnable = torch.from_numpy(np.flatnonzero(~np.isin(data.labels[train_index], HALF_TURN_SYMMETRIC)))
+    turnable_index = torch.from_numpy(turnable(data.labels[train_index]))
 
     # --- model and optimizer --------------------------------------------------------------
     torch.manual_seed(cfg.seed)
@@ -235,7 +235,7 @@ def train(cfg: TrainConfig, run_dir: Path, resume: bool = False, progress_bar: b
         order = torch.multinomial(weights, steps_per_epoch * cfg.batch_size, replacement=True,
                                   generator=generator)
         if outliers_per_step:
-            outlier_order = turnable[torch.randint(len(turnable), (steps_per_epoch * outliers_per_step,),
+            outlier_order = turnable_index[torch.randint(len(turnable_index), (steps_per_epoch * outliers_per_step,),
                                                    generator=generator)]
         model_ddp.train()
         seen = correct = 0
