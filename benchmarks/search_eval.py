@@ -1,11 +1,12 @@
 """Whole-photo mode: GTSRB test signs pasted into larger scenes; how often the search finds
 the sign and reads it right, and how well its box overlaps the true one (IoU).
 
-    python benchmarks/search_eval.py [--count 300]
+    python benchmarks/search_eval.py [--count 300] [--model M]
 
 Scenes (seeded) are 320-640 px and hold no other sign: smooth colour gradients with noise,
 or a blurred patchwork of street background cut from the margins of other test crops. The
-sign (an official test crop, enlarged 3-6x) lands at a random place. Writes benchmarks/results/search_eval.json.
+sign (an official test crop, enlarged 3-6x) lands at a random place. Writes benchmarks/results/search_eval.json,
+with each scene's outcome, so two models can be compared scene by scene (the scenes are the same).
 """
 
 from __future__ import annotations
@@ -56,11 +57,12 @@ def iou(a: tuple[int, int, int, int], b: tuple[int, int, int, int]) -> float:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--count", type=int, default=300)
+    parser.add_argument("--model", default=None, help="exported run folder or model .json (default: the shipped model)")
     parser.add_argument("--data-dir", default=None)
     parser.add_argument("--cache-dir", default=None)
     parser.add_argument("--out", type=Path, default=RESULTS / "search_eval.json")
     args = parser.parse_args()
-    classifier = Classifier.load()
+    classifier = Classifier.load(args.model)
     test = load_split("test", args.data_dir, 32, args.cache_dir)
     rng = np.random.default_rng(0)
     correct, ious = [], []
@@ -77,7 +79,8 @@ def main() -> None:
                "iou_at_least_0.5": float(np.mean(np.array(ious) >= 0.5))}
     print(json.dumps(summary))
     args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(summary, indent=2) + "\n")
+    scenes = {"model": classifier.name, "scene_correct": [int(c) for c in correct]}
+    args.out.write_text(json.dumps({**summary, **scenes}, indent=2) + "\n")
 
 
 if __name__ == "__main__":
