@@ -129,11 +129,12 @@ def training_command(meta: dict[str, Any], out: str | None = None) -> str:
 def _committee_command(members: list[dict[str, Any]], out: str) -> str:
     """Train every member into runs/ARCH-seedS (one folder each), then average the checkpoints the
     committee holds."""
-    steps, kept = [], []
+    steps, kept, folders = [], [], set()
     for i, member in enumerate(members):
         folder = f"runs/{member['architecture']}-seed{member['seed']}"
-        if any(k == folder or k.startswith(f"{folder}/") for k in kept):  # same seed, another recipe
+        if folder in folders:  # same seed, another recipe
             folder += f"-member{i}"
+        folders.add(folder)
         steps.append(training_command(member, folder))
         checkpoint = member.get("checkpoint", "best")
         kept.append(folder if checkpoint == "best" else f"{folder}/{checkpoint}.json")

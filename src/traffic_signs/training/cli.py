@@ -11,8 +11,12 @@ from __future__ import annotations
 import argparse
 import json
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from traffic_signs.training import PRECISIONS
+
+if TYPE_CHECKING:
+    from traffic_signs.data.augment import AugmentConfig
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -84,7 +88,7 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def augment_config(settings: list[str], base=None, flag: str = "--augment"):
+def augment_config(settings: list[str], base: AugmentConfig | None = None, flag: str = "--augment") -> AugmentConfig:
     """``base`` (default: AugmentConfig()) with ``KEY=VALUE`` overrides; a pair of numbers is written
     ``LOW,HIGH``."""
     from dataclasses import fields, replace
