@@ -36,6 +36,7 @@ class Prediction:
     unknown: bool
     top_k: list[dict[str, Any]] = field(default_factory=list)
     box: tuple[int, int, int, int] | None = None  # x0, y0, x1, y1 in original pixels, when searched
+    image_size: tuple[int, int] | None = None  # width, height of the decoded picture
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {
@@ -171,7 +172,9 @@ class Classifier:
             probs, box = find_sign(self, picture)
         else:
             probs = self.probabilities(to_model_input(picture, self.input_size)[None])[0]
-        return self.decide(probs, label, top_k, box)
+        prediction = self.decide(probs, label, top_k, box)
+        prediction.image_size = picture.size
+        return prediction
 
     def decide(self, probs: np.ndarray, file: str | None, top_k: int = 5,
                box: tuple[int, int, int, int] | None = None) -> Prediction:

@@ -1,0 +1,182 @@
+"""Real photos: how `predict` does on the pictures people actually take.
+
+    python benchmarks/real_photos.py [--model M] [--threshold T] [--no-search] [--int8]
+                                     [--photos DIR] [--out FILE]
+
+Scores the product's own `predict` (decode included) on a folder of labelled real photos and
+web images of signs: ``labels.csv`` with ``file,set,class_id,framing,box`` (``class_id`` -1 for a
+sign with no GTSRB class, whose right answer is "unknown sign"; ``set`` german|nongerman;
+``framing`` crop|medium|scene; ``box`` the main sign as fractions "x1 y1 x2 y2"). The default
+folder is ``$TRAFFIC_SIGNS_REAL_PHOTOS`` or ``../shared/data/real-photos`` beside the project.
+
+For each set and framing: answered right / answered wrong / unknown (signs with a GTSRB class),
+top-1 (the best sign's first class, threshold ignored), no-class signs flagged unknown, and the
+share of labelled boxes that the answer's box overlaps with IoU >= 0.5 (the answer's box is the
+whole picture when it has none). Latency is per photo, file read and decode included, one
+photo at a time. Writes the summary and every photo's outcome to
+``benchmarks/results/real_photos.json`` so two designs can be compared photo by photo.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import os
+import platform
+import statistics
+import time
+from collections import defaultdict
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from traffic_signs import Classifier
+from traffic_signs.errors import ImageError
+
+RESULTS = Path(__file__).parent / "results"
+DEFAULT_PHOTOS = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "real-photos"
+FRAMINGS = ("crop", "medium", "scene")
+
+
+def photo_folder(given: Path | None) -> Path:
+    folder = given or Path(os.environ.get("TRAFFIC_SIGNS_REAL_PHOTOS", DEFAULT_PHOTOS))
+    if not (folder / "labels.csv").is_file():
+        raise SystemExit(f"{folder}: no labels.csv (pass --photos DIR or set TRAFFIC_SIGNS_REAL_PHOTOS)")
+    return folder
+
+
+def iou(a: tuple[float, ...], b: tuple[float, ...]) -> float:
+    """Intersection over union of two (x0, y0, x1, y1) boxes."""
+    w = max(0.0, min(a[2], b[2]) - max(a[0], b[0]))
+    h = max(0.0, min(a[3], b[3]) - max(a[1], b[1]))
+    inter = w * h
+    union = (a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - inter
+    return inter / union if union > 0 else 0.0
+
+
+def score_photo(classifier: Classifier, folder: Path, row: dict[str, str], predict_options: dict) -> dict[str, Any]:
+    """One photo through `predict`, timed, and its outcome against the label."""
+    path = folder / row["file"]
+    start = time.perf_counter()
+    try:
+        prediction = classifier.predict(path, **predict_options)
+    except ImageError as exc:
+        return {"file": row["file"], "error": str(exc)}
+    seconds = time.perf_counter() - start
+    truth = int(row["class_id"])
+    answer = prediction.class_id
+    outcome = ("right" if answer == truth else "wrong") if truth >= 0 else ("flagged" if answer is None else "wrong")
+    if truth >= 0 and answer is None:
+        outcome = "unknown"
+    size = prediction.image_size
+    box = prediction.box or (0, 0, size[0], size[1])
+    box_iou = None
+    if row.get("box"):
+        x0, y0, x1, y1 = (float(v) for v in row["box"].split())
+        box_iou = iou(box, (x0 * size[0], y0 * size[1], x1 * size[0], y1 * size[1]))
+    signs = getattr(prediction, "signs", None) or []
+    return {
+        "file": row["file"], "set": row["set"], "framing": row["framing"], "class_id": truth,
+        "answer": answer, "confidence": round(prediction.confidence, 4), "outcome": outcome,
+        "top1": prediction.top_k[0]["class_id"] == truth if truth >= 0 else None,
+        "iou": None if box_iou is None else round(box_iou, 3), "signs": len(signs),
+        "any_sign_right": any(s.class_id == truth for s in signs) if truth >= 0 else None,
+        "seconds": round(seconds, 5),
+    }
+
+
+def summarise(outcomes: list[dict[str, Any]]) -> dict[str, Any]:
+    """Shares per group: right / wrong / unknown, top-1, flagged, box IoU >= 0.5."""
+    def shares(rows: list[dict[str, Any]]) -> dict[str, Any]:
+        known = [r for r in rows if r["class_id"] >= 0]
+        no_class = [r for r in rows if r["class_id"] < 0]
+        boxed = [r for r in rows if r["iou"] is not None and r["framing"] != "crop"]
+        out: dict[str, Any] = {"photos": len(rows), "with_class": len(known), "no_class": len(no_class)}
+        if known:
+            for outcome in ("right", "wrong", "unknown"):
+                out[outcome] = round(sum(r["outcome"] == outcome for r in known) / len(known), 4)
+            out["top1"] = round(sum(r["top1"] for r in known) / len(known), 4)
+        if no_class:
+            out["no_class_flagged"] = round(sum(r["outcome"] == "flagged" for r in no_class) / len(no_class), 4)
+        if boxed:
+            out["box_iou_0.5"] = round(sum(r["iou"] >= 0.5 for r in boxed) / len(boxed), 4)
+            out["boxes"] = len(boxed)
+        return out
+
+    groups: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    for r in outcomes:
+        for key in ("all", r["set"], f"{r['set']}/{r['framing']}", f"framing/{r['framing']}"):
+            groups[key].append(r)
+        if r["framing"] != "crop":
+            groups[f"{r['set']}/medium+scene"].append(r)
+    summary = {key: shares(rows) for key, rows in sorted(groups.items())}
+    seconds = sorted(r["seconds"] for r in outcomes)
+    summary["latency_ms"] = {
+        "p50": round(1000 * statistics.median(seconds), 2),
+        "p99": round(1000 * float(np.percentile(seconds, 99)), 2),
+        "max": round(1000 * seconds[-1], 2),
+        "total_s": round(sum(seconds), 2),
+    }
+    return summary
+
+
+def print_table(summary: dict[str, Any]) -> None:
+    print(f"{'group':<26}{'photos':>7}{'right':>8}{'wrong':>8}{'unknown':>9}{'top-1':>8}{'flagged':>9}{'IoU>=.5':>9}")
+    for key, s in summary.items():
+        if key == "latency_ms":
+            continue
+        def pct(name: str, s: dict = s) -> str:
+            return f"{100 * s[name]:.1f}%" if name in s else "-"
+        print(f"{key:<26}{s['photos']:>7}{pct('right'):>8}{pct('wrong'):>8}{pct('unknown'):>9}{pct('top1'):>8}"
+              f"{pct('no_class_flagged'):>9}{pct('box_iou_0.5'):>9}")
+    lat = summary["latency_ms"]
+    print(f"latency per photo: p50 {lat['p50']} ms, p99 {lat['p99']} ms, max {lat['max']} ms, total {lat['total_s']} s")
+
+
+def cpu_name() -> str:
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                name = line.split(":", 1)[1].strip()
+                flags = Path("/proc/cpuinfo").read_text().split("flags", 1)[1].split("\n", 1)[0].split()
+                vector = sorted({f for f in flags if f.startswith(("avx512", "amx")) or f in ("avx2", "avx_vnni")})
+                return f"{name}, {os.cpu_count()} cores, {' '.join(vector)}"
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--model", default=None, help="shipped model name, run folder, model .json or .onnx")
+    parser.add_argument("--threshold", type=float, default=None, help="unknown-sign threshold (default: the model's)")
+    parser.add_argument("--no-search", action="store_true", help="classify every picture whole, as `predict` does")
+    parser.add_argument("--int8", action="store_true")
+    parser.add_argument("--photos", type=Path, default=None, help="folder with labels.csv and the images")
+    parser.add_argument("--limit", type=int, default=None, help="score only the first N photos")
+    parser.add_argument("--out", type=Path, default=RESULTS / "real_photos.json")
+    args = parser.parse_args()
+    folder = photo_folder(args.photos)
+    rows = list(csv.DictReader((folder / "labels.csv").open(newline="")))[: args.limit]
+    classifier = Classifier.load(args.model, threshold=args.threshold, int8=args.int8)
+    options = {"search": False} if args.no_search else {}
+    classifier.predict(folder / rows[0]["file"], **options)  # warm-up: the first run allocates
+    outcomes = [score_photo(classifier, folder, row, options) for row in rows]
+    errors = [o for o in outcomes if "error" in o]
+    outcomes = [o for o in outcomes if "error" not in o]
+    summary = summarise(outcomes)
+    print_table(summary)
+    result = {
+        "model": classifier.name, "threshold": classifier.threshold, "options": vars(args) | {"out": str(args.out),
+                                                                                            "photos": str(folder)},
+        "cpu": cpu_name(), "errors": errors, "summary": summary, "photos": outcomes,
+    }
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps(result, indent=1, default=str) + "\n")
+    print(f"→ {args.out}  ({result['cpu']})")
+
+
+if __name__ == "__main__":
+    main()
