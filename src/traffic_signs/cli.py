@@ -20,6 +20,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "evaluate": ("traffic_signs.evaluation.cli", "evaluate a run or model on val or test"),
     "compare": ("traffic_signs.evaluation.compare", "train and compare every registered model"),
     "predict": ("traffic_signs.prediction.cli", "classify image files"),
+    "train-detector": ("traffic_signs.training.detector", "train the sign detector on synthetic scenes"),
     "committee": ("traffic_signs.models.committee_cli", "average several trained runs into one model"),
     "export": ("traffic_signs.prediction.export", "export a run to ONNX"),
     "serve": ("traffic_signs.serving.cli", "run the web app or the HTTP API"),

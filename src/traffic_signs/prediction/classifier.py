@@ -2,14 +2,14 @@
 
 ``Classifier.load()`` opens the model shipped inside the package; ``predict`` takes a path,
 bytes or a PIL image and answers with the sign, a calibrated confidence, the top-k, and
-"unknown sign" when the confidence is below the threshold chosen on validation. Large
-photos are searched for the sign first (see :mod:`traffic_signs.prediction.search`).
+"unknown sign" when the confidence is below the threshold chosen on validation. Every sign
+in a photo is found first by the shipped detector and each is classified on its own crop
+(see :mod:`traffic_signs.prediction.signs`).
 """
 
 from __future__ import annotations
 
 import json
-import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -19,23 +19,44 @@ from PIL import Image
 
 from traffic_signs.errors import ModelFileError
 from traffic_signs.files import file_digest
-from traffic_signs.imaging import open_image, to_model_input
+from traffic_signs.imaging import open_image
 from traffic_signs.models.resolve import shipped_dir
+from traffic_signs.prediction.detect import SignDetector
+from traffic_signs.prediction.runtime import onnx_session
+from traffic_signs.prediction.signs import classify_detections, merge, whole_picture
 
 UNKNOWN_LABEL = "unknown sign"
 DEFAULT_MODEL = "signnet-stn-x3"  # a committee of three SignNet-STNs (see models/committee.py, models/stn.py)
-SEARCH_MIN_SIDE_FACTOR = 4  # search when the short side exceeds 4x the model input (128 px)
+
+
+@dataclass
+class Sign:
+    """One sign found in a picture, and what the classifier makes of it."""
+
+    box: tuple[int, int, int, int]  # x0, y0, x1, y1 in the picture's pixels
+    class_id: int | None  # None when unknown
+    label: str
+    confidence: float  # calibrated probability of the top class
+    unknown: bool
+    top_k: list[dict[str, Any]] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"box": list(self.box), "class_id": self.class_id, "label": self.label,
+                "confidence": round(self.confidence, 6), "unknown": self.unknown, "top_k": self.top_k}
 
 
 @dataclass
 class Prediction:
+    """The answer for one picture: the best sign at the top level, every sign found in ``signs``."""
+
     file: str | None
     class_id: int | None  # None when unknown
     label: str
     confidence: float  # calibrated probability of the top class
     unknown: bool
     top_k: list[dict[str, Any]] = field(default_factory=list)
-    box: tuple[int, int, int, int] | None = None  # x0, y0, x1, y1 in original pixels, when searched
+    box: tuple[int, int, int, int] | None = None  # x0, y0, x1, y1 of the best sign, when one was found
+    signs: list[Sign] = field(default_factory=list)  # most confident first, unknown signs included
     image_size: tuple[int, int] | None = None  # width, height of the decoded picture
 
     def to_dict(self) -> dict[str, Any]:
@@ -49,6 +70,7 @@ class Prediction:
         }
         if self.box is not None:
             out["box"] = list(self.box)
+        out["signs"] = [sign.to_dict() for sign in self.signs]
         return out
 
 
@@ -71,16 +93,6 @@ def find_model_json(model: str | Path | None) -> Path:
     return path
 
 
-def _session(onnx_path: Path):
-    import onnxruntime as ort
-
-    options = ort.SessionOptions()
-    options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
-    options.intra_op_num_threads = int(os.environ.get("TRAFFIC_SIGNS_THREADS", "0")) or min(4, os.cpu_count() or 1)
-    options.inter_op_num_threads = 1
-    return ort.InferenceSession(str(onnx_path), options, providers=["CPUExecutionProvider"])
-
-
 def model_input(images: np.ndarray) -> np.ndarray:
     """uint8 N x H x W x 3 -> float32 N x 3 x H x W in [0, 1], the exported graphs' input."""
     return np.ascontiguousarray(np.asarray(images).transpose(0, 3, 1, 2), dtype=np.float32) / np.float32(255.0)
@@ -89,7 +101,8 @@ def model_input(images: np.ndarray) -> np.ndarray:
 class Classifier:
     """An exported model plus its calibration: temperature and unknown threshold."""
 
-    def __init__(self, json_path: Path, threshold: float | None = None, int8: bool = False):
+    def __init__(self, json_path: Path, threshold: float | None = None, int8: bool = False,
+                 detector: SignDetector | None = None):
         self.json_path = Path(json_path)
         try:
             self.metadata: dict[str, Any] = json.loads(self.json_path.read_text())
@@ -112,14 +125,17 @@ class Classifier:
         self.input_size: int = int(self.metadata.get("input_size", 32))
         self.temperature: float = float(self.metadata.get("temperature", 1.0))
         self.threshold: float = float(threshold if threshold is not None else self.metadata.get("threshold", 0.0))
-        self._session = _session(onnx_path)
+        self._session = onnx_session(onnx_path)
         self._input_name = self._session.get_inputs()[0].name
+        self.detector = detector
 
     @classmethod
-    def load(cls, model: str | Path | None = None, threshold: float | None = None, int8: bool = False) -> Classifier:
+    def load(cls, model: str | Path | None = None, threshold: float | None = None, int8: bool = False,
+             detector: str | Path | None = None) -> Classifier:
         """``None`` is the shipped model; else a name, run folder, model .json or .onnx.
-        ``int8`` runs the model's 8-bit integer export (``traffic-signs export --int8``)."""
-        return cls(find_model_json(model), threshold, int8)
+        ``int8`` runs the model's 8-bit integer export (``traffic-signs export --int8``).
+        ``detector`` names the sign detector (default: the shipped one)."""
+        return cls(find_model_json(model), threshold, int8, SignDetector.load(detector))
 
     @property
     def name(self) -> str:
@@ -157,24 +173,24 @@ class Classifier:
         e = np.exp(z)
         return e / e.sum(axis=1, keepdims=True)
 
-    def should_search(self, image: Image.Image) -> bool:
-        return min(image.size) > SEARCH_MIN_SIDE_FACTOR * self.input_size
-
     def predict(self, image: str | Path | bytes | Image.Image, top_k: int = 5, search: bool | None = None,
                 name: str | None = None) -> Prediction:
-        """Classify one image; raises :class:`traffic_signs.errors.ImageError` if it cannot be read."""
+        """Find and name every sign in one image; ``search=False`` classifies the whole picture as
+        one crop. Raises :class:`traffic_signs.errors.ImageError` if the image cannot be read."""
         label = name or (str(image) if isinstance(image, (str, Path)) else None)
         picture = open_image(image, label)
-        box = None
-        if search if search is not None else self.should_search(picture):
-            from traffic_signs.prediction.search import find_sign
-
-            probs, box = find_sign(self, picture)
-        else:
-            probs = self.probabilities(to_model_input(picture, self.input_size)[None])[0]
-        prediction = self.decide(probs, label, top_k, box)
-        prediction.image_size = picture.size
-        return prediction
+        whole = whole_picture(picture, self.probabilities, self.input_size)
+        found = self.detector.detect(picture) if search is not False and self.detector is not None else []
+        candidates = merge([whole, *classify_detections(picture, found, self.probabilities, self.input_size)])
+        answers = [self.decide(c.probs, label, top_k, c.box) for c in candidates]
+        # A sign is a box the detector found (named or not), or the whole picture when it is named.
+        signs = [a for a, c in zip(answers, candidates, strict=True) if c.detector_score is not None or not a.unknown]
+        named = [a for a in signs if not a.unknown]
+        # Nothing found: the whole picture's answer, without a box.
+        best = (named or signs or [self.decide(whole.probs, label, top_k)])[0]
+        best.signs = [Sign(a.box, a.class_id, a.label, a.confidence, a.unknown, a.top_k) for a in signs]
+        best.image_size = picture.size
+        return best
 
     def decide(self, probs: np.ndarray, file: str | None, top_k: int = 5,
                box: tuple[int, int, int, int] | None = None) -> Prediction:

@@ -2,10 +2,12 @@
 
   traffic-signs predict photo.jpg
   traffic-signs predict photos/ 'more/*.png' --format json --top-k 3
-  traffic-signs predict street.jpg --no-search      # classify the whole picture as is
+  traffic-signs predict street.jpg --no-search      # classify the whole picture as one crop
 
-A file that cannot be read is reported (`{"file", "error"}` in JSON) and the others still
-run; the exit code is 1 if any file failed.
+Every sign in a picture is found and named: the table prints one line per sign when there
+are several, JSON lists them under "signs" (most confident first) while the top-level fields
+describe the best one. A file that cannot be read is reported (`{"file", "error"}` in JSON)
+and the others still run; the exit code is 1 if any file failed.
 """
 
 from __future__ import annotations
@@ -31,7 +33,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--threshold", type=float, default=None,
                         help="unknown-sign threshold on calibrated confidence (default: the model's)")
     parser.add_argument("--no-search", action="store_true",
-                        help="classify the whole image as is (never search a large photo for the sign)")
+                        help="classify the whole image as one crop (do not look for the signs in it)")
+    parser.add_argument("--detector", default=None,
+                        help="sign detector: shipped name, run folder or .json (default: the shipped one)")
 
 
 def expand_paths(patterns: list[str]) -> list[str]:
@@ -64,7 +68,7 @@ def classify_files(classifier, files: list[str], top_k: int, search: bool | None
 def run(args: argparse.Namespace) -> int:
     from traffic_signs.prediction.classifier import Classifier
 
-    classifier = Classifier.load(args.model, threshold=args.threshold, int8=args.int8)
+    classifier = Classifier.load(args.model, threshold=args.threshold, int8=args.int8, detector=args.detector)
     results = classify_files(classifier, expand_paths(args.paths), args.top_k, False if args.no_search else None)
     {"json": _print_json, "csv": _print_csv, "table": _print_table}[args.format](results)
     return 1 if any("error" in r for r in results) else 0
@@ -76,11 +80,11 @@ def _print_json(results: list[dict[str, Any]]) -> None:
 
 def _print_csv(results: list[dict[str, Any]]) -> None:
     writer = csv.writer(sys.stdout)
-    writer.writerow(["file", "class_id", "label", "confidence", "unknown", "box", "error"])
+    writer.writerow(["file", "class_id", "label", "confidence", "unknown", "box", "signs", "error"])
     for r in results:
         box = " ".join(map(str, r["box"])) if r.get("box") else ""
         writer.writerow([r["file"], r.get("class_id", ""), r.get("label", ""), r.get("confidence", ""),
-                         r.get("unknown", ""), box, r.get("error", "")])
+                         r.get("unknown", ""), box, len(r.get("signs", [])), r.get("error", "")])
 
 
 def _print_table(results: list[dict[str, Any]]) -> None:
@@ -88,6 +92,17 @@ def _print_table(results: list[dict[str, Any]]) -> None:
         if "error" in r:
             print(f"{r['file']}: ERROR {r['error']}")
             continue
-        where = f"  box {tuple(r['box'])}" if r.get("box") else ""
-        ident = "  ?" if r["unknown"] else f"{r['class_id']:>3}"
-        print(f"{r['file']}: {ident} {r['label']} ({100 * r['confidence']:.1f}%){where}")
+        signs = r.get("signs", [])
+        if len(signs) > 1:
+            print(f"{r['file']}: {len(signs)} signs")
+            for sign in signs:
+                print(f"    {_describe(sign)}")
+        else:
+            print(f"{r['file']}: {_describe(r)}")
+
+
+def _describe(answer: dict[str, Any]) -> str:
+    """' 14 Stop (99.2%)  box (x0, y0, x1, y1)', or '  ? unknown sign (...)'."""
+    where = f"  box {tuple(answer['box'])}" if answer.get("box") else ""
+    ident = "  ?" if answer["unknown"] else f"{answer['class_id']:>3}"
+    return f"{ident} {answer['label']} ({100 * answer['confidence']:.1f}%){where}"

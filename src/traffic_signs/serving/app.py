@@ -8,12 +8,12 @@ from __future__ import annotations
 import os
 
 import streamlit as st
-from PIL import ImageDraw
+from PIL import Image, ImageDraw, ImageFont
 
 from traffic_signs.errors import ImageError, TrafficSignsError
 from traffic_signs.imaging import open_image, to_model_input
 from traffic_signs.models.resolve import shipped_dir
-from traffic_signs.prediction.classifier import Classifier
+from traffic_signs.prediction.classifier import Classifier, Sign
 from traffic_signs.serving.saliency import heat_map, overlay
 
 
@@ -42,24 +42,48 @@ def show_prediction(classifier: Classifier, threshold: float, name: str, data: b
         st.error(str(exc))
         return
     prediction = classifier.predict(picture, top_k=5, name=name)
-    verdict_unknown = prediction.confidence < threshold
     left, right = st.columns(2)
-    shown = picture.copy()
-    crop_source = picture
-    if prediction.box:
-        ImageDraw.Draw(shown).rectangle(prediction.box, outline=(255, 0, 0), width=max(2, shown.width // 150))
-        crop_source = picture.crop(prediction.box)
-    left.image(shown, caption=name, width="stretch")
+    left.image(draw_signs(picture, prediction.signs, threshold), caption=name, width="stretch")
     with right:
-        if verdict_unknown:
-            st.warning(f"**Unknown sign**: best guess {prediction.top_k[0]['label']} "
-                       f"at {prediction.confidence:.1%}, below the {threshold:.0%} threshold.")
+        best = prediction.top_k[0]
+        if prediction.confidence < threshold:
+            st.warning(f"**Unknown sign**: best guess {best['label']} at {prediction.confidence:.1%}, "
+                       f"below the {threshold:.0%} threshold.")
         else:
-            st.success(f"**{prediction.top_k[0]['label']}** ({prediction.confidence:.1%})")
+            st.success(f"**{best['label']}** ({prediction.confidence:.1%})")
+        if len(prediction.signs) > 1:
+            st.caption(f"{len(prediction.signs)} signs in this picture, most confident first:")
+            for number, sign in enumerate(prediction.signs, 1):
+                st.write(f"{number}. {sign_caption(sign, threshold)}")
         top5_bars(prediction.top_k)
+        crop_source = picture.crop(prediction.box) if prediction.box else picture
         crop = to_model_input(crop_source, classifier.input_size)
-        heat, method = heat_map(classifier, crop, prediction.top_k[0]["class_id"])
+        heat, method = heat_map(classifier, crop, best["class_id"])
         st.image(overlay(crop_source, heat), caption=f"{method}: red = what drove this answer", width=220)
+
+
+def sign_caption(sign: Sign, threshold: float) -> str:
+    """"Stop (99.2%)", or "unknown sign (best guess Stop, 61.0%)" below the threshold."""
+    best = sign.top_k[0]["label"] if sign.top_k else sign.label
+    if sign.confidence < threshold:
+        return f"unknown sign (best guess {best}, {sign.confidence:.1%})"
+    return f"{best} ({sign.confidence:.1%})"
+
+
+def draw_signs(picture: Image.Image, signs: list[Sign], threshold: float) -> Image.Image:
+    """The picture with every sign's box and name: green when named, orange when unknown."""
+    shown = picture.copy()
+    draw = ImageDraw.Draw(shown)
+    line = max(2, min(shown.size) // 150)
+    font = ImageFont.load_default(size=max(12, min(shown.size) // 30))
+    for number, sign in enumerate(signs, 1):
+        colour = (255, 140, 0) if sign.confidence < threshold else (0, 200, 0)
+        draw.rectangle(sign.box, outline=colour, width=line)
+        text = f"{number}. {sign_caption(sign, threshold)}"
+        x, y = sign.box[0], max(0, sign.box[1] - font.size - 2 * line)
+        draw.rectangle(draw.textbbox((x, y), text, font=font), fill=colour)
+        draw.text((x, y), text, fill=(0, 0, 0), font=font)
+    return shown
 
 
 def top5_bars(top_k: list[dict]) -> None:
@@ -71,8 +95,9 @@ def top5_bars(top_k: list[dict]) -> None:
 
 def classify_page() -> None:
     st.title("Traffic sign recognition")
-    st.write("Upload photos of traffic signs (German signs: the 43 GTSRB classes). Large photos are "
-             "searched for the sign; the red box shows where it was found.")
+    st.write("Upload photos of traffic signs (German signs: the 43 GTSRB classes), from a tight crop to a "
+             "street scene. Every sign found is boxed and named; signs the model does not know are marked "
+             "unknown.")
     try:
         classifier, threshold = sidebar()
     except TrafficSignsError as exc:

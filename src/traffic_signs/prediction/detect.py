@@ -1,0 +1,129 @@
+"""Where are the signs? SignFinder on ONNX Runtime (torch-free): one pass over the photo.
+
+The photo is shrunk so its long side is 256 px (signs people photograph stay above ~8 px
+there, and the pass costs a few milliseconds), padded with grey to a multiple of 32, and the
+heat map's peaks become boxes in the original photo's pixels. See
+:mod:`traffic_signs.models.detector` for the network and :mod:`traffic_signs.data.scenes` for
+what it learnt from.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+
+from traffic_signs.errors import ModelFileError
+from traffic_signs.files import file_digest
+from traffic_signs.models.resolve import shipped_dir
+from traffic_signs.prediction.runtime import onnx_session
+
+DEFAULT_DETECTOR = "signfinder"
+LONG_SIDE = 256  # the photo's long side during detection
+MULTIPLE = 32  # the network halves the resolution five times
+PAD_GREY = 128
+MIN_SCORE = 0.25  # a peak below this sign probability is not a sign
+MAX_SIGNS = 8  # at most this many boxes per photo go on to the classifier
+OVERLAP = 0.5  # boxes overlapping a stronger one this much (IoU) are the same sign
+
+
+@dataclass(frozen=True)
+class Detection:
+    box: tuple[int, int, int, int]  # x0, y0, x1, y1 in the photo's pixels
+    score: float  # the detector's probability that a sign is centred there
+
+
+def box_iou(a: tuple[float, ...], b: tuple[float, ...]) -> float:
+    """Intersection over union of two (x0, y0, x1, y1) boxes."""
+    w = max(0.0, min(a[2], b[2]) - max(a[0], b[0]))
+    h = max(0.0, min(a[3], b[3]) - max(a[1], b[1]))
+    inter = w * h
+    union = (a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - inter
+    return inter / union if union > 0 else 0.0
+
+
+def find_detector_json(model: str | Path | None = None) -> Path:
+    """The detector's JSON for a name (shipped or in runs/), run folder or .json/.onnx path."""
+    path = Path(model or DEFAULT_DETECTOR)
+    if path.is_dir():
+        path = path / "last.json"
+    elif path.suffix == ".onnx":
+        path = path.with_suffix(".json")
+    elif path.suffix != ".json":
+        for candidate in (Path("runs") / path / "last.json", shipped_dir() / f"{path}.json"):
+            if candidate.is_file():
+                return candidate
+        raise ModelFileError(f"{model!r}: no detector of that name (shipped or in runs/)")
+    if not path.is_file():
+        raise ModelFileError(f"{path}: detector file not found")
+    return path
+
+
+class SignDetector:
+    """An exported SignFinder: photo in, sign boxes with scores out."""
+
+    def __init__(self, json_path: Path, min_score: float = MIN_SCORE):
+        self.json_path = Path(json_path)
+        try:
+            self.metadata = json.loads(self.json_path.read_text())
+            onnx_path = self.json_path.with_name(str(self.metadata["onnx"]))
+            stride = int(self.metadata.get("stride", 4))
+        except (OSError, ValueError, KeyError, TypeError) as exc:
+            raise ModelFileError(f"{self.json_path}: not an exported detector ({exc})") from exc
+        if not onnx_path.is_file() or file_digest(onnx_path) != self.metadata.get("onnx_sha256"):
+            raise ModelFileError(f"{onnx_path}: missing, or its checksum differs from {self.json_path.name}")
+        self.stride = stride
+        self.min_score = min_score
+        self._session = onnx_session(onnx_path)
+
+    @classmethod
+    def load(cls, model: str | Path | None = None) -> SignDetector:
+        return cls(find_detector_json(model))
+
+    def maps(self, image: Image.Image) -> tuple[np.ndarray, float]:
+        """The raw output (5 x rows x cols) for ``image`` and the scale applied to it."""
+        scale = LONG_SIDE / max(image.size)
+        width, height = max(1, round(image.width * scale)), max(1, round(image.height * scale))
+        small = np.asarray(image.resize((width, height), Image.Resampling.BILINEAR), dtype=np.float32)
+        padded_h, padded_w = -(-height // MULTIPLE) * MULTIPLE, -(-width // MULTIPLE) * MULTIPLE
+        canvas = np.full((padded_h, padded_w, 3), PAD_GREY, np.float32)
+        canvas[:height, :width] = small
+        batch = (canvas.transpose(2, 0, 1)[None] / np.float32(255.0)).astype(np.float32)
+        return self._session.run(["maps"], {"images": batch})[0][0], scale
+
+    def detect(self, image: Image.Image, max_signs: int = MAX_SIGNS) -> list[Detection]:
+        """Boxes of the signs in ``image`` (an RGB PIL image), strongest first."""
+        maps, scale = self.maps(image)
+        heat = 1.0 / (1.0 + np.exp(-maps[0]))
+        peaks = heat >= _max3x3(heat)
+        rows, cols = np.nonzero(peaks & (heat >= self.min_score))
+        order = np.argsort(-heat[rows, cols])[: 4 * max_signs]
+        found: list[Detection] = []
+        for r, c in zip(rows[order], cols[order], strict=True):
+            cx, cy = (c + maps[3, r, c]) * self.stride, (r + maps[4, r, c]) * self.stride
+            w, h = np.exp(maps[1, r, c]) * self.stride, np.exp(maps[2, r, c]) * self.stride
+            box = _clip((cx - w / 2) / scale, (cy - h / 2) / scale, (cx + w / 2) / scale, (cy + h / 2) / scale,
+                        image.size)
+            if box[2] - box[0] < 2 or box[3] - box[1] < 2:
+                continue
+            if all(box_iou(box, kept.box) < OVERLAP for kept in found):
+                found.append(Detection(box, float(heat[r, c])))
+            if len(found) == max_signs:
+                break
+        return found
+
+
+def _max3x3(heat: np.ndarray) -> np.ndarray:
+    """Each cell's maximum over its 3 x 3 neighbourhood (a peak equals it)."""
+    padded = np.pad(heat, 1, constant_values=-np.inf)
+    rows, cols = heat.shape
+    return np.max([padded[dy : dy + rows, dx : dx + cols] for dy in range(3) for dx in range(3)], axis=0)
+
+
+def _clip(x0: float, y0: float, x1: float, y1: float, size: tuple[int, int]) -> tuple[int, int, int, int]:
+    width, height = size
+    return (int(round(min(max(x0, 0), width))), int(round(min(max(y0, 0), height))),
+            int(round(min(max(x1, 0), width))), int(round(min(max(y1, 0), height))))
