@@ -1,8 +1,10 @@
-"""Inference speed on this CPU: torch vs ONNX Runtime for every registered model, and the
-end-to-end latency of one image (PNG bytes -> decode -> model -> top-k) with the shipped model.
-ONNX Runtime is timed twice: the float export and its 8-bit integer copy (export --int8).
+"""Inference speed on this CPU: torch vs ONNX Runtime for every registered model, the
+end-to-end latency of one image (PNG bytes -> decode -> model -> top-k) with the shipped model,
+and of whole photos (file -> decode -> detector -> every sign named): every photo of the
+real-photo folder, and a 12-megapixel JPEG. ONNX Runtime is timed twice: the float export and
+its 8-bit integer copy (export --int8).
 
-    python benchmarks/inference.py [--threads 2] [--batch 256] [--repeats 7]
+    python benchmarks/inference.py [--threads 2] [--batch 256] [--repeats 7] [--photos-only]
 
 Throughput is the median of ``--repeats`` timed batches after warm-up (speed does not depend
 on the weights, so untrained models are timed; the shipped model is timed as shipped).
@@ -24,6 +26,7 @@ import torch
 from PIL import Image
 
 from traffic_signs import Classifier
+from traffic_signs.benchmarking import cpu_name
 from traffic_signs.models.registry import create, list_models
 from traffic_signs.prediction.export import export_onnx
 from traffic_signs.prediction.quantize import quantize_int8
@@ -87,12 +90,61 @@ def single_image_latency(classifier: Classifier, image: Image.Image, count: int)
     return {"p50_ms": float(np.percentile(times_ms, 50)), "p99_ms": float(np.percentile(times_ms, 99))}
 
 
+def photo_latency(classifier: Classifier, photos: list[Path], repeats: int = 3) -> dict[str, float]:
+    """Per photo, file bytes to every sign named: median of ``repeats`` runs of each photo, then p50/p99."""
+    medians = []
+    for path in photos:
+        data = path.read_bytes()
+        classifier.predict(data)
+        times = []
+        for _ in range(repeats):
+            start = time.perf_counter()
+            classifier.predict(data)
+            times.append(time.perf_counter() - start)
+        medians.append(statistics.median(times))
+    ms = np.array(medians) * 1000
+    return {"photos": len(photos), "p50_ms": float(np.percentile(ms, 50)), "p99_ms": float(np.percentile(ms, 99)),
+            "max_ms": float(ms.max())}
+
+
+def twelve_megapixel_jpeg() -> bytes:
+    """A 4000 x 3000 street photo (the drawn test scene with three signs, enlarged), as a camera saves it."""
+    scene = Path(__file__).resolve().parents[1] / "tests" / "data" / "scenes" / "three_signs.jpg"
+    image = Image.open(scene).convert("RGB").resize((4000, 3000), Image.Resampling.BICUBIC)
+    buffer = io.BytesIO()
+    image.save(buffer, "JPEG", quality=92)
+    return buffer.getvalue()
+
+
+def photo_figures(classifier: Classifier, count: int) -> dict:
+    """Real-photo folder and 12-megapixel JPEG latencies (skipped when the folder is absent)."""
+    out: dict = {}
+    folder = Path(__file__).resolve().parents[2] / "shared" / "data" / "real-photos" / "images"
+    if folder.is_dir():
+        out["real_photos"] = photo_latency(classifier, sorted(folder.iterdir()))
+        print(f"real photos ({out['real_photos']['photos']}): p50 {out['real_photos']['p50_ms']:.1f} ms, "
+              f"p99 {out['real_photos']['p99_ms']:.1f} ms, max {out['real_photos']['max_ms']:.1f} ms", flush=True)
+    data = twelve_megapixel_jpeg()
+    classifier.predict(data)
+    times = []
+    for _ in range(count):
+        start = time.perf_counter()
+        signs = classifier.predict(data).signs
+        times.append(time.perf_counter() - start)
+    out["jpeg_12mp"] = {"bytes": len(data), "p50_ms": 1000 * statistics.median(times),
+                        "max_ms": 1000 * max(times), "signs": len(signs)}
+    print(f"12-megapixel JPEG ({len(data):,} bytes, {len(signs)} signs): p50 {out['jpeg_12mp']['p50_ms']:.1f} ms",
+          flush=True)
+    return out
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--batch", type=int, default=256)
     parser.add_argument("--repeats", type=int, default=7)
     parser.add_argument("--latency-count", type=int, default=500)
+    parser.add_argument("--photos-only", action="store_true", help="time whole photos only (not every model)")
     parser.add_argument("--out", type=Path, default=RESULTS / "inference.json")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
@@ -101,6 +153,11 @@ def main() -> None:
     os.environ["TRAFFIC_SIGNS_THREADS"] = str(args.threads)
     batch = np.random.default_rng(0).integers(0, 256, (args.batch, 32, 32, 3), dtype=np.uint8)
     rows = []
+    shipped = Classifier.load()
+    photos = photo_figures(shipped, 11)
+    if args.photos_only:
+        write(args.out, {"threads": args.threads, "cpu": cpu_name(), "photos": photos})
+        return
     print(f"{'model':<16} {'torch img/s':>12} {'onnxruntime img/s':>18} {'onnxruntime int8 img/s':>23}")
     with tempfile.TemporaryDirectory() as tmp:
         for name in list_models():
@@ -111,16 +168,19 @@ def main() -> None:
             rows.append(row)
             print(f"{name:<16} {row['torch_images_per_s']:>12.0f} {row['onnx_images_per_s']:>18.0f} "
                   f"{row['onnx_int8_images_per_s']:>23.0f}", flush=True)
-    shipped = Classifier.load()
     shipped_row = {"model": f"shipped ({shipped.metadata.get('name', shipped.metadata['architecture'])})",
                    "onnx_images_per_s": onnx_throughput(shipped, batch, args.repeats),
                    **single_image_latency(shipped, Image.fromarray(batch[0]).resize((64, 64)), args.latency_count)}
     print(f"shipped model: {shipped_row['onnx_images_per_s']:.0f} img/s batched (ONNX Runtime), single image "
           f"end to end p50 {shipped_row['p50_ms']:.2f} ms, p99 {shipped_row['p99_ms']:.2f} ms")
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps({"threads": args.threads, "batch": args.batch, "models": rows,
-                                    "shipped": shipped_row}, indent=2) + "\n")
-    print(f"written to {args.out}")
+    write(args.out, {"threads": args.threads, "cpu": cpu_name(), "batch": args.batch, "models": rows,
+                     "shipped": shipped_row, "photos": photos})
+
+
+def write(path: Path, figures: dict) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(figures, indent=2) + "\n")
+    print(f"written to {path} ({figures['cpu']})")
 
 
 if __name__ == "__main__":

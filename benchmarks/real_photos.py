@@ -23,7 +23,6 @@ import argparse
 import csv
 import json
 import os
-import platform
 import statistics
 import time
 from collections import defaultdict
@@ -33,6 +32,7 @@ from typing import Any
 import numpy as np
 
 from traffic_signs import Classifier
+from traffic_signs.benchmarking import cpu_name
 from traffic_signs.errors import ImageError
 
 RESULTS = Path(__file__).parent / "results"
@@ -133,19 +133,6 @@ def print_table(summary: dict[str, Any]) -> None:
               f"{pct('no_class_flagged'):>9}{pct('box_iou_0.5'):>9}")
     lat = summary["latency_ms"]
     print(f"latency per photo: p50 {lat['p50']} ms, p99 {lat['p99']} ms, max {lat['max']} ms, total {lat['total_s']} s")
-
-
-def cpu_name() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                name = line.split(":", 1)[1].strip()
-                flags = Path("/proc/cpuinfo").read_text().split("flags", 1)[1].split("\n", 1)[0].split()
-                vector = sorted({f for f in flags if f.startswith(("avx512", "amx")) or f in ("avx2", "avx_vnni")})
-                return f"{name}, {os.cpu_count()} cores, {' '.join(vector)}"
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
 
 
 def main() -> None:

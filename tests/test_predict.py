@@ -75,7 +75,8 @@ def test_cli_json_folder_glob_and_a_broken_file(tmp_path, capsys, samples):
     assert len(broken) == 1 and broken[0]["file"].endswith("broken.png")
     for r in results:
         if "error" not in r:
-            assert set(r) == {"file", "class_id", "label", "confidence", "unknown", "top_k"}
+            assert set(r) - {"box"} == {"file", "class_id", "label", "confidence", "unknown", "top_k", "signs"}
+            assert ("box" in r) == bool(r["signs"])
             assert len(r["top_k"]) == 3
     assert main(["predict", str(tmp_path / "sign*.png"), "--format", "csv"]) == 0
     assert len(capsys.readouterr().out.strip().splitlines()) == 4  # header + 3 rows

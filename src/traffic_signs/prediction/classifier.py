@@ -180,17 +180,24 @@ class Classifier:
         label = name or (str(image) if isinstance(image, (str, Path)) else None)
         picture = open_image(image, label)
         whole = whole_picture(picture, self.probabilities, self.input_size)
-        found = self.detector.detect(picture) if search is not False and self.detector is not None else []
-        candidates = merge([whole, *classify_detections(picture, found, self.probabilities, self.input_size)])
-        answers = [self.decide(c.probs, label, top_k, c.box) for c in candidates]
-        # A sign is a box the detector found (named or not), or the whole picture when it is named.
-        signs = [a for a, c in zip(answers, candidates, strict=True) if c.detector_score is not None or not a.unknown]
-        named = [a for a in signs if not a.unknown]
-        # Nothing found: the whole picture's answer, without a box.
-        best = (named or signs or [self.decide(whole.probs, label, top_k)])[0]
-        best.signs = [Sign(a.box, a.class_id, a.label, a.confidence, a.unknown, a.top_k) for a in signs]
-        best.image_size = picture.size
-        return best
+        answer = self.decide(whole.probs, label, top_k, whole.box)
+        found: list[Prediction] = []
+        if search is not False and self.detector is not None:
+            boxes = self.detector.detect(picture)
+            candidates = classify_detections(picture, boxes, self.probabilities, self.input_size)
+            found = [self.decide(c.probs, label, top_k, c.box) for c in merge(candidates)]
+        if not answer.unknown:  # the picture is one sign the model names (a crop): the detector only frames it
+            same = [s for s in found if s.class_id == answer.class_id]
+            answer.box = same[0].box if same else answer.box
+            signs = [answer]
+        else:
+            signs = found
+            answer = next((s for s in found if not s.unknown), found[0] if found else answer)
+        if not signs:
+            answer.box = None
+        answer.signs = [Sign(a.box, a.class_id, a.label, a.confidence, a.unknown, a.top_k) for a in signs]
+        answer.image_size = picture.size
+        return answer
 
     def decide(self, probs: np.ndarray, file: str | None, top_k: int = 5,
                box: tuple[int, int, int, int] | None = None) -> Prediction:

@@ -25,15 +25,29 @@ DEFAULT_DETECTOR = "signfinder"
 LONG_SIDE = 256  # the photo's long side during detection
 MULTIPLE = 32  # the network halves the resolution five times
 PAD_GREY = 128
-MIN_SCORE = 0.25  # a peak below this sign probability is not a sign
+MIN_SCORE = 0.3  # a peak below this sign probability is not a sign (chosen on the real-photo folder)
 MAX_SIGNS = 8  # at most this many boxes per photo go on to the classifier
 OVERLAP = 0.5  # boxes overlapping a stronger one this much (IoU) are the same sign
+INSIDE = 0.7  # a box lying this much inside a stronger one is a part of that sign (its text, its symbol)
 
 
 @dataclass(frozen=True)
 class Detection:
     box: tuple[int, int, int, int]  # x0, y0, x1, y1 in the photo's pixels
     score: float  # the detector's probability that a sign is centred there
+
+
+def same_sign(box: tuple[float, ...], stronger: tuple[float, ...]) -> bool:
+    """Whether ``box`` is the sign ``stronger`` already names: a near copy of it, or a part of it."""
+    return box_iou(box, stronger) > OVERLAP or _inside(box, stronger) > INSIDE
+
+
+def _inside(box: tuple[float, ...], outer: tuple[float, ...]) -> float:
+    """The share of ``box`` that lies inside ``outer``."""
+    w = max(0.0, min(box[2], outer[2]) - max(box[0], outer[0]))
+    h = max(0.0, min(box[3], outer[3]) - max(box[1], outer[1]))
+    area = (box[2] - box[0]) * (box[3] - box[1])
+    return w * h / area if area > 0 else 0.0
 
 
 def box_iou(a: tuple[float, ...], b: tuple[float, ...]) -> float:
@@ -109,7 +123,7 @@ class SignDetector:
                         image.size)
             if box[2] - box[0] < 2 or box[3] - box[1] < 2:
                 continue
-            if all(box_iou(box, kept.box) < OVERLAP for kept in found):
+            if not any(same_sign(box, kept.box) for kept in found):
                 found.append(Detection(box, float(heat[r, c])))
             if len(found) == max_signs:
                 break

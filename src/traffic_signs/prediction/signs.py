@@ -1,11 +1,11 @@
 """Every sign in a photo: the detector finds them, the classifier names each one.
 
-SignFinder (:mod:`traffic_signs.prediction.detect`) proposes boxes; each box is cut out the
-way GTSRB crops were made (the sign plus a ~10% border, stretched to a square) and
-classified, a few framings averaged so that a box a few pixels off does not change the
-answer. The whole picture is classified too, as one more candidate: a photo that is all sign
-must stay right even if the detector misses it. Candidates that name the same place are
-merged, the most confident first.
+The whole picture is classified first: when the model names it, the picture is one sign (a
+crop, as most uploads are) and stays right whatever the detector would say. Otherwise SignFinder
+(:mod:`traffic_signs.prediction.detect`) proposes boxes; each box is cut out the way GTSRB
+crops were made (the sign plus a ~10% border, stretched to a square) and classified, three
+framings averaged so that a box a few pixels off does not change the answer. Boxes that name
+the same place are merged, the most confident first.
 
 Nothing here is a search for "the most confident window": only boxes the detector believes
 are signs are classified, so a patch of sky or foliage is never asked what sign it is.

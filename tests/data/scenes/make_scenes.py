@@ -24,13 +24,7 @@ def font(size: int) -> ImageFont.ImageFont:
     return ImageFont.load_default(size=size)
 
 
-def speed_limit(draw: ImageDraw.ImageDraw, box: tuple[int, int, int, int], text: str) -> None:
-    x0, y0, x1, y1 = box
-    ring = (x1 - x0) // 8
-    draw.ellipse(box, fill=RED)
-    draw.ellipse((x0 + ring, y0 + ring, x1 - ring, y1 - ring), fill=WHITE)
-    size = int((x1 - x0) * 0.42)
-    draw.text(((x0 + x1) / 2, (y0 + y1) / 2), text, fill=BLACK, font=font(size), anchor="mm")
+HEIGHT = {18: 0.9}  # a warning triangle is 0.9 of its width high
 
 
 def no_entry(draw: ImageDraw.ImageDraw, box: tuple[int, int, int, int]) -> None:
@@ -78,8 +72,19 @@ def ahead_only(draw: ImageDraw.ImageDraw, box: tuple[int, int, int, int]) -> Non
                  fill=WHITE)
 
 
-DRAW = {1: lambda d, b: speed_limit(d, b, "30"), 2: lambda d, b: speed_limit(d, b, "50"), 12: priority_road,
-        13: yield_sign, 14: stop_sign, 17: no_entry, 35: ahead_only}
+def general_caution(draw: ImageDraw.ImageDraw, box: tuple[int, int, int, int]) -> None:
+    x0, y0, x1, y1 = box
+    side, cx = x1 - x0, (x0 + x1) / 2
+    draw.polygon([(cx, y0), (x1, y0 + side * 0.9), (x0, y0 + side * 0.9)], fill=RED)
+    inset = side * 0.14
+    draw.polygon([(cx, y0 + inset * 1.6), (x1 - inset, y0 + side * 0.9 - inset * 0.6),
+                  (x0 + inset, y0 + side * 0.9 - inset * 0.6)], fill=WHITE)
+    draw.rectangle((cx - side * 0.04, y0 + side * 0.33, cx + side * 0.04, y0 + side * 0.62), fill=BLACK)
+    draw.ellipse((cx - side * 0.05, y0 + side * 0.67, cx + side * 0.05, y0 + side * 0.77), fill=BLACK)
+
+
+# Signs whose German design needs no special font (speed limits use the DIN typeface).
+DRAW = {12: priority_road, 13: yield_sign, 14: stop_sign, 17: no_entry, 18: general_caution, 35: ahead_only}
 
 
 def street(width: int, height: int, seed: int) -> Image.Image:
@@ -98,9 +103,9 @@ def street(width: int, height: int, seed: int) -> Image.Image:
 
 
 SCENES = [  # (file, width, height, [(class_id, x0, y0, side)])
-    ("two_signs.jpg", 640, 480, [(2, 120, 140, 90), (12, 420, 160, 96)]),
+    ("two_signs.jpg", 640, 480, [(18, 120, 140, 96), (12, 420, 160, 96)]),
     ("three_signs.jpg", 800, 600, [(14, 90, 180, 110), (17, 360, 120, 80), (13, 600, 200, 100)]),
-    ("stacked.jpg", 480, 640, [(35, 200, 150, 90), (1, 200, 245, 90)]),
+    ("stacked.jpg", 480, 640, [(35, 200, 150, 90), (17, 200, 245, 90)]),
 ]
 
 
@@ -116,7 +121,7 @@ def main() -> None:
         for class_id, x0, y0, side in signs:
             box = (x0, y0, x0 + side, y0 + side)
             DRAW[class_id](draw, box)
-            boxes.append({"class_id": class_id, "box": list(box)})
+            boxes.append({"class_id": class_id, "box": [x0, y0, x0 + side, y0 + round(side * HEIGHT.get(class_id, 1))]})
         image.save(HERE / name, quality=92)
         records.append({"file": name, "signs": boxes})
     (HERE / "scenes.json").write_text(json.dumps(records, indent=1) + "\n")
