@@ -21,6 +21,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "compare": ("traffic_signs.evaluation.compare", "train and compare every registered model"),
     "predict": ("traffic_signs.prediction.cli", "classify image files"),
     "train-detector": ("traffic_signs.training.detector", "train the sign detector on synthetic scenes"),
+    "ship-detector": ("traffic_signs.release.detector", "score the sign detector and install it as shipped"),
     "committee": ("traffic_signs.models.committee_cli", "average several trained runs into one model"),
     "export": ("traffic_signs.prediction.export", "export a run to ONNX"),
     "serve": ("traffic_signs.serving.cli", "run the web app or the HTTP API"),

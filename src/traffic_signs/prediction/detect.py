@@ -101,10 +101,10 @@ class SignDetector:
         """The raw output (5 x rows x cols) for ``image`` and the scale applied to it."""
         scale = LONG_SIDE / max(image.size)
         width, height = max(1, round(image.width * scale)), max(1, round(image.height * scale))
-        small = np.asarray(image.resize((width, height), Image.Resampling.BILINEAR), dtype=np.float32)
+        small = image.resize((width, height), Image.Resampling.BILINEAR, reducing_gap=3.0)
         padded_h, padded_w = -(-height // MULTIPLE) * MULTIPLE, -(-width // MULTIPLE) * MULTIPLE
         canvas = np.full((padded_h, padded_w, 3), PAD_GREY, np.float32)
-        canvas[:height, :width] = small
+        canvas[:height, :width] = np.asarray(small, dtype=np.float32)
         batch = (canvas.transpose(2, 0, 1)[None] / np.float32(255.0)).astype(np.float32)
         return self._session.run(["maps"], {"images": batch})[0][0], scale
 

@@ -60,7 +60,10 @@ def classify_detections(image: Image.Image, detections: list[Detection], probabi
 
 
 def whole_picture(image: Image.Image, probabilities: Callable, size: int) -> Candidate:
-    return Candidate((0, 0, image.width, image.height), probabilities(to_model_input(image, size)[None])[0], None)
+    """The picture as one crop. A large photo is first shrunk by whole factors (``reducing_gap``):
+    the same antialiased result for a 32 px input, at a fraction of the cost."""
+    small = image.resize((size, size), Image.Resampling.BILINEAR, reducing_gap=3.0)
+    return Candidate((0, 0, image.width, image.height), probabilities(to_model_input(small, size)[None])[0], None)
 
 
 def merge(candidates: list[Candidate]) -> list[Candidate]:

@@ -189,7 +189,7 @@ def run(args: argparse.Namespace) -> int:
                             seed=args.seed, threads=args.threads)
     images, boxes = scenes_for(config, args.data_dir, args.cache_dir, args.backgrounds)
     model = train_detector(config, args.out, images, boxes, resume=args.resume)
-    from traffic_signs.prediction.detector_export import export_detector
+    from traffic_signs.release.detector import export_detector
 
     print(f"exported {export_detector(model, args.out / 'last.json')}")
     return 0
