@@ -135,6 +135,32 @@ def print_table(summary: dict[str, Any]) -> None:
     print(f"latency per photo: p50 {lat['p50']} ms, p99 {lat['p99']} ms, max {lat['max']} ms, total {lat['total_s']} s")
 
 
+def failure_gallery(folder: Path, outcomes: list[dict[str, Any]], path: Path, side: int = 160) -> int:
+    """A contact sheet of every photo answered wrong (red) or not answered (orange), with the truth
+    (green) and the answer. Kept out of the repository: the photos are other people's work."""
+    from PIL import Image, ImageDraw
+
+    from traffic_signs.classes import CLASS_NAMES
+
+    failed = [o for o in outcomes if o["outcome"] in ("wrong", "unknown")]
+    columns = 8
+    sheet = Image.new("RGB", (columns * side, max(1, -(-len(failed) // columns)) * (side + 28)), "white")
+    draw = ImageDraw.Draw(sheet)
+    for i, o in enumerate(failed):
+        photo = Image.open(folder / o["file"]).convert("RGB")
+        photo.thumbnail((side, side))
+        x, y = (i % columns) * side, (i // columns) * (side + 28)
+        sheet.paste(photo, (x, y))
+        truth = CLASS_NAMES[o["class_id"]] if o["class_id"] >= 0 else "no class"
+        answer = CLASS_NAMES[o["answer"]] if o["answer"] is not None else "unknown"
+        colour = (200, 0, 0) if o["outcome"] == "wrong" else (230, 120, 0)
+        draw.text((x + 2, y + side), f"{truth[:26]}", fill=(0, 120, 0))
+        draw.text((x + 2, y + side + 12), f"-> {answer[:23]} {o['confidence']:.2f}", fill=colour)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    sheet.save(path)
+    return len(failed)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--model", default=None, help="shipped model name, run folder, model .json or .onnx")
@@ -144,6 +170,7 @@ def main() -> None:
     parser.add_argument("--photos", type=Path, default=None, help="folder with labels.csv and the images")
     parser.add_argument("--limit", type=int, default=None, help="score only the first N photos")
     parser.add_argument("--out", type=Path, default=RESULTS / "real_photos.json")
+    parser.add_argument("--gallery", type=Path, default=None, help="also draw the failures into this image file")
     args = parser.parse_args()
     folder = photo_folder(args.photos)
     rows = list(csv.DictReader((folder / "labels.csv").open(newline="")))[: args.limit]
@@ -163,6 +190,8 @@ def main() -> None:
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(result, indent=1, default=str) + "\n")
     print(f"→ {args.out}  ({result['cpu']})")
+    if args.gallery:
+        print(f"{failure_gallery(folder, outcomes, args.gallery)} failures drawn → {args.gallery}")
 
 
 if __name__ == "__main__":
