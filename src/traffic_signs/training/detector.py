@@ -115,9 +115,10 @@ def scenes_for(config: DetectorConfig, data_dir: str | None, cache_dir: str | No
 
 
 def train_detector(config: DetectorConfig, out: Path, images: np.ndarray, boxes: list[np.ndarray],
-                   resume: bool = False) -> SignFinder:
+                   resume: bool = False, stop_after: int | None = None) -> SignFinder:
     """The training loop, top to bottom: batches, loss, AdamW with a cosine decay, a checkpoint per epoch."""
-    from traffic_signs.models.io import load_state, save_model
+    from traffic_signs.models.io import load_state
+    from traffic_signs.training.checkpoint import load_optimizer, load_progress
 
     torch.manual_seed(config.seed)
     torch.set_num_threads(config.threads)
@@ -125,19 +126,24 @@ def train_detector(config: DetectorConfig, out: Path, images: np.ndarray, boxes:
     optimizer = torch.optim.AdamW(model.parameters(), lr=config.lr, weight_decay=config.weight_decay)
     steps_per_epoch = len(images) // config.batch_size
     total = steps_per_epoch * config.epochs
-    schedule = torch.optim.lr_scheduler.LambdaLR(
-        optimizer, lambda s: min(1.0, (s + 1) / 200) * 0.5 * (1 + math.cos(math.pi * min(s, total) / total)))
+
+    def lr_factor(step: int) -> float:  # 200 warm-up steps, then a cosine decay to zero
+        return min(1.0, (step + 1) / 200) * 0.5 * (1 + math.cos(math.pi * min(step, total) / total))
+
+    schedule = torch.optim.lr_scheduler.LambdaLR(optimizer, lr_factor)
     start_epoch, history = 0, []
-    checkpoint = out / "last.json"
-    if resume and checkpoint.is_file():
-        weights, state = load_state(checkpoint)
+    progress = load_progress(out) if resume else None
+    if progress:
+        weights, _ = load_state(out / "last.json")
         model.load_state_dict(weights)
-        start_epoch, history = state["epoch"], state["history"]
-        for _ in range(start_epoch * steps_per_epoch):
-            schedule.step()
+        load_optimizer(out, optimizer)
+        start_epoch, history = progress["epoch"], progress["history"]
+        schedule.last_epoch = start_epoch * steps_per_epoch
+        for group, base in zip(optimizer.param_groups, schedule.base_lrs, strict=True):
+            group["lr"] = base * lr_factor(schedule.last_epoch)
         print(f"resumed after epoch {start_epoch}")
     pixels = torch.from_numpy(images)
-    for epoch in range(start_epoch, config.epochs):
+    for epoch in range(start_epoch, min(config.epochs, stop_after or config.epochs)):
         generator = torch.Generator().manual_seed(config.seed * 1000 + epoch)
         order = torch.randperm(len(images), generator=generator)
         model.train()
@@ -157,15 +163,27 @@ def train_detector(config: DetectorConfig, out: Path, images: np.ndarray, boxes:
             for key, value in parts.items():
                 sums[key] = sums.get(key, 0.0) + value
             if step % 100 == 0:
-                print(f"epoch {epoch + 1} step {step}/{steps_per_epoch} loss {float(loss):.3f} "
+                print(f"epoch {epoch + 1} step {step}/{steps_per_epoch} loss {loss.item():.3f} "
                       f"{(step + 1) * config.batch_size / (time.perf_counter() - started):.0f} scenes/s", flush=True)
         history.append({k: round(v / steps_per_epoch, 4) for k, v in sums.items()} |
                        {"epoch": epoch + 1, "seconds": round(time.perf_counter() - started, 1)})
-        out.mkdir(parents=True, exist_ok=True)
-        save_model(out / "last", model, {"architecture": "signfinder", "task": "detection", "epoch": epoch + 1,
-                                          "history": history, "config": asdict(config), "stride": STRIDE})
+        save_checkpoint(out, model, optimizer, config, history)
         print(json.dumps(history[-1]), flush=True)
     return model
+
+
+def save_checkpoint(out: Path, model: SignFinder, optimizer: torch.optim.Optimizer, config: DetectorConfig,
+                    history: list[dict]) -> None:
+    """Weights, then optimizer, then the progress file that names the epoch: a run killed while
+    writing resumes from the previous complete epoch."""
+    from traffic_signs.models.io import save_model
+    from traffic_signs.training.checkpoint import save_optimizer, save_progress
+
+    out.mkdir(parents=True, exist_ok=True)
+    save_model(out / "last", model, {"architecture": "signfinder", "task": "detection", "epoch": len(history),
+                                     "history": history, "config": asdict(config), "stride": STRIDE})
+    save_optimizer(out, optimizer)
+    save_progress(out, {"epoch": len(history), "history": history})
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:

@@ -1,0 +1,84 @@
+"""Synthetic scenes and SignFinder training: short real runs on real GTSRB signs."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+from traffic_signs.data.scenes import SceneMaker, shape_extent, shape_mask, sign_shape
+from traffic_signs.models.detector import STRIDE
+from traffic_signs.training.detector import DetectorConfig, detector_loss, targets, train_detector
+
+
+def test_each_class_has_its_outline():
+    assert sign_shape(14) == "octagon" and sign_shape(13) == "triangle_down" and sign_shape(12) == "diamond"
+    assert sign_shape(25) == "triangle_up" and sign_shape(1) == "circle" and sign_shape(38) == "circle"
+    circle, triangle = shape_mask("circle", 64), shape_mask("triangle_up", 64)
+    assert abs(circle.mean() - np.pi / 4) < 0.02  # a disc fills pi/4 of its square
+    assert triangle[2, 32] > 0.5 and triangle[2, 2] == 0 and triangle[60, 32] == 0  # apex up, bottom edge at 0.9
+    assert shape_extent("triangle_up") == (0.0, 0.0, 1.0, 0.9)
+
+
+@pytest.fixture(scope="module")
+def maker(train_set) -> SceneMaker:
+    """Scenes on two real-looking photographs made here (the tests do not need wallpaper packages)."""
+    rng = np.random.default_rng(0)
+    sky = np.broadcast_to(np.linspace(90, 230, 480)[:, None, None], (480, 640, 3)).astype(np.uint8)
+    foliage = np.clip(rng.normal(90, 40, (480, 640, 3)), 0, 255).astype(np.uint8)
+    return SceneMaker([sky, foliage], train_set.images[:2000], train_set.labels[:2000], side=96, seed=0)
+
+
+def test_scenes_hold_signs_inside_the_frame(maker):
+    boxes = [maker.make().boxes for _ in range(50)]
+    counts = [len(b) for b in boxes]
+    assert 0 in counts and max(counts) >= 2  # empty scenes teach what is not a sign
+    every = np.concatenate([b for b in boxes if len(b)])
+    assert (every[:, :2] >= 0).all() and (every[:, 2:] <= 96).all() and (every[:, 2:] > every[:, :2]).all()
+
+
+def test_targets_put_a_peak_on_each_centre():
+    heat, size, offset, mask = targets([np.array([[8.0, 8.0, 40.0, 24.0]], np.float32)], 64)
+    assert heat.shape == (1, 1, 16, 16) and mask.sum() == 1
+    row, col = np.argwhere(mask[0, 0])[0]
+    assert (row, col) == (16 // STRIDE, 24 // STRIDE) and heat[0, 0, row, col] == 1
+    assert np.allclose(np.exp(size[0, :, row, col]) * STRIDE, [32, 16])
+    perfect = torch.cat([torch.logit(torch.from_numpy(heat).clamp(1e-4, 1 - 1e-4)), torch.from_numpy(size),
+                         torch.from_numpy(offset)], 1)
+    wrong = torch.cat([torch.zeros_like(perfect[:, :1]), torch.zeros_like(perfect[:, 1:])], 1)
+    args = [torch.from_numpy(t) for t in (heat, size, offset, mask)]
+    assert detector_loss(perfect, *args)[0] < 0.2 * detector_loss(wrong, *args)[0]
+
+
+def test_training_learns_and_resumes_exactly(maker, tmp_path):
+    """Two epochs in one go, and one epoch then --resume, end with the same weights; the loss falls."""
+    images, boxes = zip(*((s.image, s.boxes) for s in (maker.make() for _ in range(96))), strict=True)
+    images = np.stack(images)
+    config = DetectorConfig(scenes=96, side=96, epochs=2, batch_size=16, lr=3e-3)
+    whole = train_detector(config, tmp_path / "whole", images, list(boxes))
+    train_detector(config, tmp_path / "cut", images, list(boxes), stop_after=1)  # as if killed after epoch 1
+    resumed = train_detector(config, tmp_path / "cut", images, list(boxes), resume=True)
+    for a, b in zip(whole.state_dict().values(), resumed.state_dict().values(), strict=True):
+        assert torch.equal(a, b)
+    history = json.loads((tmp_path / "whole" / "state.json").read_text())["history"]
+    assert history[1]["loss"] < history[0]["loss"]
+
+
+def test_exported_detector_finds_a_pasted_sign(maker, tmp_path, test_set):
+    """A briefly trained detector, exported to ONNX, runs torch-free on a picture of any size."""
+    from traffic_signs.prediction.detect import SignDetector
+    from traffic_signs.release.detector import export_detector
+
+    images, boxes = zip(*((s.image, s.boxes) for s in (maker.make() for _ in range(32))), strict=True)
+    model = train_detector(DetectorConfig(scenes=32, side=96, epochs=1, batch_size=16), tmp_path / "run",
+                           np.stack(images), list(boxes))
+    export_detector(model, tmp_path / "run" / "last.json")
+    detector = SignDetector(tmp_path / "run" / "last.json", min_score=0.0)
+    picture = Image.new("RGB", (300, 200), (90, 140, 200))
+    picture.paste(Image.fromarray(test_set.images[0]).resize((60, 60)), (200, 40))
+    found = detector.detect(picture)
+    assert found and all(0 <= d.box[0] < d.box[2] <= 300 and 0 <= d.box[1] < d.box[3] <= 200 for d in found)
+    assert found == sorted(found, key=lambda d: -d.score)
