@@ -93,3 +93,15 @@ def test_concurrent_requests_all_answer_correctly(base_url, real_signs):
     with ThreadPoolExecutor(16) as pool:
         assert all(pool.map(ask, range(64)))
     assert httpx.get(f"{base_url}/healthz").status_code == 200
+
+
+def test_every_sign_of_a_street_photo_comes_back(base_url):
+    """A drawn street with three signs: one answer per file, with every sign boxed and named."""
+    from pathlib import Path
+
+    scene = Path(__file__).parent / "data" / "scenes" / "three_signs.jpg"
+    response = httpx.post(f"{base_url}/v1/predict", files=[("files", ("street.jpg", scene.read_bytes()))])
+    assert response.status_code == 200
+    [result] = response.json()
+    assert sorted(s["label"] for s in result["signs"]) == ["No entry", "Stop", "Yield"]
+    assert result["label"] == result["signs"][0]["label"] and result["box"] == result["signs"][0]["box"]

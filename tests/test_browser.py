@@ -76,3 +76,26 @@ def test_upload_a_real_sign_and_read_its_name(app_url, gtsrb_dir, tmp_path_facto
         finally:
             browser.close()
     assert (out / "app.png").stat().st_size > 10_000
+
+
+def test_a_street_photo_shows_every_sign_by_name(app_url, tmp_path):
+    from playwright.sync_api import sync_playwright
+
+    scene = Path(__file__).parent / "data" / "scenes" / "three_signs.jpg"
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=str(CHROMIUM), headless=True,
+            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"],
+        )
+        try:
+            page = browser.new_page(viewport={"width": 1280, "height": 1000})
+            page.goto(app_url)
+            page.get_by_text("Traffic sign recognition").first.wait_for(timeout=60_000)
+            page.locator("input[type=file]").first.set_input_files(str(scene))
+            page.get_by_text("3 signs in this picture").first.wait_for(timeout=60_000)
+            for name in ("Stop", "No entry", "Yield"):
+                page.get_by_text(name).first.wait_for(timeout=10_000)
+            page.screenshot(path=str(tmp_path / "street.png"), full_page=True)
+        finally:
+            browser.close()
+    assert (tmp_path / "street.png").stat().st_size > 10_000
