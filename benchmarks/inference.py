@@ -24,7 +24,7 @@ import torch
 from PIL import Image
 
 from traffic_signs import Classifier
-from traffic_signs.models.registry import create, list_models
+from traffic_signs.models.catalog import create, list_models
 from traffic_signs.prediction.export import export_onnx
 from traffic_signs.prediction.quantize import quantize_int8
 

@@ -19,8 +19,8 @@ import pytest
 import torch
 
 from test_data_layouts import _official_zip
+from traffic_signs.models.catalog import create
 from traffic_signs.models.io import load_state, save_model
-from traffic_signs.models.registry import create
 
 
 @pytest.fixture()
@@ -96,7 +96,7 @@ def test_a_failed_checkpoint_write_keeps_the_previous_pair(shared_dir):
     save_model(stem, model, {"architecture": "lenet5", "epoch": 1})
     before = {k: v.clone() for k, v in load_state(stem.with_suffix(".json"))[0].items()}
     overwrite = ("import torch; from traffic_signs.models.io import save_model; "
-                 "from traffic_signs.models.registry import create; torch.manual_seed(1); "
+                 "from traffic_signs.models.catalog import create; torch.manual_seed(1); "
                  f"save_model({str(stem)!r}, create('lenet5'), {{'architecture': 'lenet5', 'epoch': 2}})")
     done = subprocess.run([sys.executable, "-c", overwrite], capture_output=True, text=True,
                           preexec_fn=_file_size_limit(50_000), timeout=120)

@@ -59,16 +59,13 @@ def run(args: argparse.Namespace) -> int:
     import torch
 
     from traffic_signs.errors import TrafficSignsError
-    from traffic_signs.models.registry import get_entry, list_models
+    from traffic_signs.models.catalog import get_entry, list_models
 
     names = [n.strip() for n in args.models.split(",") if n.strip()] if args.models else list_models()
     if not names:
         raise TrafficSignsError("--models names no model")
     for name in names:
-        try:
-            get_entry(name)  # fail fast on a typo, before hours of training
-        except KeyError as exc:
-            raise TrafficSignsError(exc.args[0]) from None
+        get_entry(name)  # fail fast on a typo, before hours of training
     threads = torch.get_num_threads()
     if args.threads:
         torch.set_num_threads(args.threads)
@@ -138,9 +135,9 @@ def measure(name: str, run_dir: Path, state: dict[str, Any], data_dir: str | Non
             cache_dir: str | None) -> dict[str, Any]:
     """One table row: size, cost, training time, val and test metrics, inference speed."""
     from traffic_signs.evaluation.cli import evaluate_model
+    from traffic_signs.models.catalog import get_entry
     from traffic_signs.models.complexity import count_macs, count_parameters
     from traffic_signs.models.io import load_model
-    from traffic_signs.models.registry import get_entry
 
     entry = get_entry(name)
     best = run_dir / "best.json"

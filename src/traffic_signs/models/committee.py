@@ -55,7 +55,7 @@ def committee_of(members: list[nn.Module]) -> Committee:
 
 def build_model(meta: dict[str, Any]) -> nn.Module:
     """The untrained module a model file describes: a registered architecture or a committee."""
-    from traffic_signs.models.registry import create
+    from traffic_signs.models.catalog import create
 
     num_classes = len(meta["class_names"])
     if meta["architecture"] == ARCHITECTURE:

@@ -18,7 +18,7 @@ from safetensors import SafetensorError
 from safetensors.torch import load_file, save
 from torch import nn
 
-from traffic_signs.errors import ModelFileError
+from traffic_signs.errors import ModelFileError, UnknownModelError
 from traffic_signs.files import file_digest, staged
 
 FORMAT = "traffic-signs-model/1"
@@ -96,7 +96,7 @@ def load_model(path: Path) -> tuple[nn.Module, dict[str, Any]]:
     try:
         model = build_model(meta)
         model.load_state_dict(state)
-    except (KeyError, TypeError, RuntimeError) as exc:
+    except (UnknownModelError, KeyError, TypeError, RuntimeError) as exc:
         raise ModelFileError(f"{path}: weights do not fit the architecture ({exc})") from exc
     return model.eval(), meta
 

@@ -61,14 +61,10 @@ def run(args: argparse.Namespace) -> int:
     import torch
 
     from traffic_signs.data.augment import HARSH
-    from traffic_signs.errors import TrafficSignsError
-    from traffic_signs.models.registry import get_entry
+    from traffic_signs.models.catalog import get_entry
     from traffic_signs.training.loop import TrainConfig, train
 
-    try:
-        get_entry(args.model)  # fail fast on an unknown name
-    except KeyError as exc:
-        raise TrafficSignsError(exc.args[0]) from None
+    get_entry(args.model)  # fail fast on an unknown name
     if args.threads:
         torch.set_num_threads(args.threads)
     cfg = TrainConfig(model=args.model, epochs=args.epochs, time_budget=args.time_budget,

@@ -39,10 +39,10 @@ from traffic_signs.data.augment import HARSH, AugmentConfig, augment, corrupt, t
 from traffic_signs.data.cache import ImageSet, load_split
 from traffic_signs.data.split import DEFAULT_SPLIT_SEED, DEFAULT_VAL_FRACTION, track_split
 from traffic_signs.evaluation.logits import torch_logits
+from traffic_signs.models.catalog import create, get_entry
 from traffic_signs.models.complexity import count_macs, count_parameters
 from traffic_signs.models.io import save_model
 from traffic_signs.models.layers import GTSRB_MEAN, GTSRB_STD
-from traffic_signs.models.registry import create, get_entry
 from traffic_signs.training import PRECISIONS, checkpoint
 
 
