@@ -27,8 +27,8 @@ import torch
 
 from traffic_signs.data.cache import load_split
 from traffic_signs.data.gtsrb import resolve_data_dir
-from traffic_signs.evaluation.logits import torch_logits
 from traffic_signs.models.catalog import list_models
+from traffic_signs.models.inference import torch_logits
 from traffic_signs.models.io import load_model
 from traffic_signs.training.loop import TrainConfig, train
 

@@ -10,7 +10,7 @@ import pytest
 from PIL import Image
 
 from traffic_signs.cli import main
-from traffic_signs.evaluation.logits import torch_logits
+from traffic_signs.models.inference import torch_logits
 from traffic_signs.models.io import load_model
 from traffic_signs.prediction.export import training_command
 

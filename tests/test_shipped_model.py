@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 import traffic_signs
-from traffic_signs.evaluation.logits import torch_logits
+from traffic_signs.models.inference import torch_logits
 from traffic_signs.models.io import load_model
 from traffic_signs.prediction.classifier import DEFAULT_MODEL
 

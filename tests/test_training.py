@@ -130,7 +130,7 @@ def test_outlier_exposure_lowers_confidence_on_upside_down_signs(tmp_path, gtsrb
     from traffic_signs.classes import turnable
     from traffic_signs.data.cache import load_split
     from traffic_signs.evaluation.cli import validation_subset
-    from traffic_signs.evaluation.logits import torch_logits
+    from traffic_signs.models.inference import torch_logits
 
     confidence = {}
     for weight in ("0", "1"):

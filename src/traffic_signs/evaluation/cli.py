@@ -91,8 +91,8 @@ def evaluate_model(
     ``temperature`` overrides the model file's own (compare uses it to apply a temperature
     fitted on validation to the test logits); ``temperature_source`` says where it came from.
     """
-    from traffic_signs.evaluation.logits import torch_logits
     from traffic_signs.evaluation.report import write_report
+    from traffic_signs.models.inference import torch_logits
     from traffic_signs.models.io import load_model
 
     model, meta = load_model(model_path)

@@ -39,8 +39,8 @@ def build_committee(paths: list[Path], out: Path, data_dir: str | None = None,
     """Assemble, score on the shared validation tracks, and save; returns what was measured."""
     from traffic_signs.data.cache import load_split
     from traffic_signs.evaluation.cli import validation_subset
-    from traffic_signs.evaluation.logits import torch_logits
     from traffic_signs.models.committee import assemble
+    from traffic_signs.models.inference import torch_logits
     from traffic_signs.models.io import save_model
 
     _refuse_to_overwrite_a_run(out)

@@ -76,8 +76,8 @@ def export(json_path: Path, data_dir: str | None = None, cache_dir: str | None =
     from traffic_signs.data.cache import load_split
     from traffic_signs.evaluation.calibration import CONFIDENCE, MAX_ERROR, choose_threshold, fit_temperature, softmax
     from traffic_signs.evaluation.cli import validation_subset
-    from traffic_signs.evaluation.logits import torch_logits
     from traffic_signs.files import atomic_write_json, file_digest
+    from traffic_signs.models.inference import torch_logits
     from traffic_signs.models.io import load_model
 
     model, meta = load_model(json_path)

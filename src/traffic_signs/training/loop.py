@@ -38,9 +38,9 @@ from traffic_signs.classes import CLASS_NAMES, turnable
 from traffic_signs.data.augment import HARSH, AugmentConfig, augment, corrupt, to_float
 from traffic_signs.data.cache import ImageSet, load_split
 from traffic_signs.data.split import DEFAULT_SPLIT_SEED, DEFAULT_VAL_FRACTION, track_split
-from traffic_signs.evaluation.logits import torch_logits
 from traffic_signs.models.catalog import create, get_entry
 from traffic_signs.models.complexity import count_macs, count_parameters
+from traffic_signs.models.inference import torch_logits
 from traffic_signs.models.io import save_model
 from traffic_signs.models.layers import GTSRB_MEAN, GTSRB_STD
 from traffic_signs.training import PRECISIONS, checkpoint
