@@ -125,11 +125,10 @@ def test_bad_augmentation_settings_are_refused_before_training(tmp_path, capsys,
     assert not (tmp_path / "run").exists()
 
 
-def test_outlier_exposure_lowers_confidence_on_upside_down_signs(tmp_path, gtsrb_dir, decoded_cache_dir):
+def test_outlier_exposure_lowers_confidence_on_upside_down_signs(tmp_path, gtsrb_dir, decoded_cache_dir, train_set):
     """Two short runs alike but for --outlier-weight: the exposed one is less sure of turned signs."""
     from traffic_signs.classes import turnable
-    from traffic_signs.data.cache import load_split
-    from traffic_signs.evaluation.cli import validation_subset
+    from traffic_signs.data.split import SplitSpec, validation_subset
     from traffic_signs.models.inference import torch_logits
 
     confidence = {}
@@ -139,7 +138,7 @@ def test_outlier_exposure_lowers_confidence_on_upside_down_signs(tmp_path, gtsrb
                        "--outlier-weight", weight)
         model, meta = load_model(run / "last.json")
         assert meta["train_config"]["outlier_weight"] == float(weight)
-        val = validation_subset(meta, load_split("train", gtsrb_dir, 32, decoded_cache_dir))
+        val = validation_subset(train_set, SplitSpec.of(meta["train_config"]))
         turned = val.images[turnable(val.labels)][:, ::-1, ::-1].copy()
         probs = torch.from_numpy(torch_logits(model, turned)).softmax(1)
         confidence[weight] = float(probs.max(1).values.mean())
@@ -169,12 +168,11 @@ def test_jensen_shannon_is_zero_for_agreement_symmetric_and_at_most_log_2():
     assert abs(opposite.item() - np.log(2)) < 1e-4, "two sure, different answers: log 2"
 
 
-def test_consistency_makes_answers_agree_on_corrupted_copies(tmp_path, gtsrb_dir, decoded_cache_dir):
+def test_consistency_makes_answers_agree_on_corrupted_copies(tmp_path, gtsrb_dir, decoded_cache_dir, train_set):
     """Two short runs alike but for --consistency: the trained one answers a harshly corrupted copy
     of the validation images more like the clean images, and keeps more of its accuracy there."""
     from traffic_signs.data.augment import HARSH, corrupt, to_float
-    from traffic_signs.data.cache import load_split
-    from traffic_signs.evaluation.cli import validation_subset
+    from traffic_signs.data.split import SplitSpec, validation_subset
     from traffic_signs.training.loop import jensen_shannon
 
     agreement, kept = {}, {}
@@ -183,7 +181,7 @@ def test_consistency_makes_answers_agree_on_corrupted_copies(tmp_path, gtsrb_dir
         _train(run, gtsrb_dir, decoded_cache_dir, "--model", "signnet-s", "--epochs", "2",
                "--consistency", weight, "--harsh", "noise_std=0.2")
         model, meta = load_model(run / "last.json")
-        val = validation_subset(meta, load_split("train", gtsrb_dir, 32, decoded_cache_dir))
+        val = validation_subset(train_set, SplitSpec.of(meta["train_config"]))
         clean = to_float(torch.from_numpy(val.images))
         harsh = corrupt(clean, HARSH, torch.Generator().manual_seed(0))
         with torch.no_grad():

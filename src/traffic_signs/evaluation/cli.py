@@ -110,35 +110,16 @@ def load_eval_set(meta: dict[str, Any], split: str, data_dir: str | None, cache_
                   model_path: Path | str = "model"):
     """The images of ``split`` at the model's input size; for val, the run's own held-out tracks."""
     from traffic_signs.data.cache import load_split
+    from traffic_signs.data.split import validation_subset
+    from traffic_signs.models.io import held_out_split
 
     size = int(meta.get("input_size", 32))
     if split == "test":
         return load_split("test", data_dir, size, cache_dir)
     if split != "val":
         raise ValueError(f"unknown split {split!r}")
-    return validation_subset(meta, load_split("train", data_dir, size, cache_dir), model_path)
-
-
-def validation_subset(meta: dict[str, Any], data, model_path: Path | str = "model"):
-    """Rebuild the run's validation split exactly as ``training.loop.train`` drew it.
-
-    Same training images (checked by checksum), same seeded ``--limit-train`` subset, same
-    ``track_split`` fraction and seed. Any difference would leak training tracks into
-    validation and inflate the score, so a mismatch is an error, not a warning.
-    """
-    from traffic_signs.errors import DataError, ModelFileError
-    from traffic_signs.training.loop import split_training_data
-
-    cfg = meta.get("train_config")
-    if not isinstance(cfg, dict):
-        raise ModelFileError(f"{model_path}: no train_config, so its validation split is unknown; use --split test")
-    if meta.get("data_checksum") and meta["data_checksum"] != data.checksum:
-        raise DataError(
-            f"{model_path} was trained on other training data (checksum {meta['data_checksum']}, "
-            f"these files give {data.checksum}); its validation split cannot be rebuilt, use --split test"
-        )
-    data, _, val_index = split_training_data(data, cfg)
-    return data.subset(val_index)
+    return validation_subset(load_split("train", data_dir, size, cache_dir), held_out_split(meta, model_path),
+                             meta.get("data_checksum"), str(model_path))
 
 
 def _number(value: Any) -> float | None:

@@ -28,7 +28,6 @@ from typing import Any
 DEFAULT_RUNS_DIR = Path("runs/compare")
 DEFAULT_OUT = Path("results/compare")
 BATCH = 256  # images per timed inference batch
-SPLIT_KEYS = ("val_fraction", "split_seed", "limit_train")  # what must match for a fair comparison
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -119,14 +118,15 @@ def ensure_trained(name: str, args: argparse.Namespace) -> dict[str, Any]:
 
 def _check_same_split(run_dir: Path, old: dict[str, Any], new: dict[str, Any]) -> None:
     """Refuse to reuse a run trained on other images or another split: the table would lie."""
+    from traffic_signs.data.split import SplitSpec
     from traffic_signs.errors import TrafficSignsError
 
-    keys = SPLIT_KEYS + (("seed",) if new.get("limit_train") or old.get("limit_train") else ())
-    different = [k for k in keys if old.get(k) != new.get(k)]
+    was, now = SplitSpec.of(old), SplitSpec.of(new)
+    different = [(k, getattr(was, k), getattr(now, k)) for k in was.differing(now)]
     if old.get("model") not in (None, new["model"]):
-        different.append("model")
+        different.append(("model", old.get("model"), new["model"]))
     if different:
-        detail = ", ".join(f"{k}: run {old.get(k)!r} vs now {new.get(k)!r}" for k in different)
+        detail = ", ".join(f"{k}: run {a!r} vs now {b!r}" for k, a, b in different)
         raise TrafficSignsError(f"{run_dir}: cannot reuse, trained on another data split ({detail}); "
                                 "drop --reuse to retrain, or use another --runs-dir")
 

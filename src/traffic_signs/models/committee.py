@@ -20,10 +20,10 @@ from typing import Any
 import torch
 from torch import nn
 
+from traffic_signs.data.split import SplitSpec
 from traffic_signs.errors import ModelFileError
 
 ARCHITECTURE = "committee"
-SPLIT_KEYS = ("val_fraction", "split_seed", "limit_train")  # together they fix the validation tracks
 
 
 class Committee(nn.Module):
@@ -63,15 +63,6 @@ def build_model(meta: dict[str, Any]) -> nn.Module:
     return create(meta["architecture"], num_classes)
 
 
-def split_of(meta: dict[str, Any]) -> dict[str, Any]:
-    """What decides a run's validation tracks (the subset seed matters only with --limit-train)."""
-    cfg = meta.get("train_config") or {}
-    split = {key: cfg.get(key) for key in SPLIT_KEYS}
-    if split["limit_train"]:
-        split["seed"] = cfg.get("seed", 0)
-    return split
-
-
 def check_compatible(paths: list[Path], metas: list[dict[str, Any]]) -> None:
     """Refuse members that could not be averaged or calibrated together, naming the odd one out."""
     if len(metas) < 2:
@@ -84,7 +75,7 @@ def check_compatible(paths: list[Path], metas: list[dict[str, Any]]) -> None:
         "class names": lambda m: m["class_names"],
         "input size": lambda m: m.get("input_size"),
         "training data (checksum)": lambda m: m.get("data_checksum"),
-        "validation split": split_of,
+        "validation split": lambda m: SplitSpec.of(m.get("train_config") or {}),
     }
     for path, meta in zip(paths[1:], metas[1:], strict=True):
         for what, value in checks.items():

@@ -38,14 +38,15 @@ def build_committee(paths: list[Path], out: Path, data_dir: str | None = None,
                     cache_dir: str | None = None) -> dict:
     """Assemble, score on the shared validation tracks, and save; returns what was measured."""
     from traffic_signs.data.cache import load_split
-    from traffic_signs.evaluation.cli import validation_subset
+    from traffic_signs.data.split import validation_subset
     from traffic_signs.models.committee import assemble
     from traffic_signs.models.inference import torch_logits
-    from traffic_signs.models.io import save_model
+    from traffic_signs.models.io import held_out_split, save_model
 
     _refuse_to_overwrite_a_run(out)
     committee, meta = assemble(paths)
-    val = validation_subset(meta, load_split("train", data_dir, meta["input_size"], cache_dir), out)
+    val = validation_subset(load_split("train", data_dir, meta["input_size"], cache_dir),
+                            held_out_split(meta, out), meta.get("data_checksum"), str(out))
     val_accuracy = float((torch_logits(committee, val.images).argmax(1) == val.labels).mean())
     meta["metrics"] = {"val_accuracy": val_accuracy, "val_images": len(val)}
     out.mkdir(parents=True, exist_ok=True)

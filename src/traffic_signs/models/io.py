@@ -18,6 +18,7 @@ from safetensors import SafetensorError
 from safetensors.torch import load_file, save
 from torch import nn
 
+from traffic_signs.data.split import SplitSpec
 from traffic_signs.errors import ModelFileError, UnknownModelError
 from traffic_signs.files import file_digest, staged
 
@@ -68,6 +69,14 @@ def read_metadata(path: Path) -> dict[str, Any]:
     if not isinstance(meta, dict) or meta.get("format") != FORMAT:
         raise ModelFileError(f"{json_path}: not a traffic-signs model file (format {FORMAT})")
     return meta
+
+
+def held_out_split(meta: dict[str, Any], model_path: Path | str = "model") -> SplitSpec:
+    """The split a model file's run trained on; a file without a recorded recipe has none."""
+    cfg = meta.get("train_config")
+    if not isinstance(cfg, dict):
+        raise ModelFileError(f"{model_path}: no train_config, so its validation split is unknown; use --split test")
+    return SplitSpec.of(cfg)
 
 
 def load_state(path: Path) -> tuple[dict[str, torch.Tensor], dict[str, Any]]:

@@ -74,15 +74,16 @@ def export(json_path: Path, data_dir: str | None = None, cache_dir: str | None =
            int8: bool = False) -> dict[str, Any]:
     """Calibrate on validation, write ``<stem>.onnx`` (and ``<stem>.int8.onnx``), record them in ``<stem>.json``."""
     from traffic_signs.data.cache import load_split
+    from traffic_signs.data.split import split_training_data, validation_subset
     from traffic_signs.evaluation.calibration import CONFIDENCE, MAX_ERROR, choose_threshold, fit_temperature, softmax
-    from traffic_signs.evaluation.cli import validation_subset
     from traffic_signs.files import atomic_write_json, file_digest
     from traffic_signs.models.inference import torch_logits
-    from traffic_signs.models.io import load_model
+    from traffic_signs.models.io import held_out_split, load_model
 
     model, meta = load_model(json_path)
     train_data = load_split("train", data_dir, meta["input_size"], cache_dir)
-    val = validation_subset(meta, train_data, json_path)
+    split = held_out_split(meta, json_path)
+    val = validation_subset(train_data, split, meta.get("data_checksum"), str(json_path))
     logits = torch_logits(model, val.images)
     temperature = fit_temperature(logits, val.labels)
     threshold = choose_threshold(softmax(logits, temperature), val.labels)
@@ -98,9 +99,8 @@ def export(json_path: Path, data_dir: str | None = None, cache_dir: str | None =
     })
     if int8:
         from traffic_signs.prediction.quantize import calibration_sample, quantize_int8
-        from traffic_signs.training.loop import split_training_data
 
-        data, train_index, _ = split_training_data(train_data, meta["train_config"])
+        data, train_index, _ = split_training_data(train_data, split)
         int8_path = quantize_int8(onnx_path, json_path.with_suffix(".int8.onnx"),
                                   calibration_sample(data.images[train_index]))
         meta.update({"onnx_int8": int8_path.name, "onnx_int8_sha256": file_digest(int8_path)})

@@ -37,7 +37,7 @@ from torch import nn
 from traffic_signs.classes import CLASS_NAMES, turnable
 from traffic_signs.data.augment import HARSH, AugmentConfig, augment, corrupt, to_float
 from traffic_signs.data.cache import ImageSet, load_split
-from traffic_signs.data.split import DEFAULT_SPLIT_SEED, DEFAULT_VAL_FRACTION, track_split
+from traffic_signs.data.split import DEFAULT_SPLIT_SEED, DEFAULT_VAL_FRACTION, SplitSpec, split_training_data
 from traffic_signs.models.catalog import create, get_entry
 from traffic_signs.models.complexity import count_macs, count_parameters
 from traffic_signs.models.inference import torch_logits
@@ -127,20 +127,6 @@ def resolve_precision(requested: str, device: torch.device) -> str:
     return "bf16" if native else "fp32"
 
 
-def split_training_data(data: ImageSet, cfg: dict[str, Any]) -> tuple[ImageSet, np.ndarray, np.ndarray]:
-    """The images a run trains on and its (train, val) indices, from its recorded config.
-
-    Training and evaluation both call this, so ``evaluate --split val`` scores exactly the
-    tracks the run held out: the seeded ``limit_train`` subset first, then ``track_split``.
-    """
-    if cfg.get("limit_train"):  # a seeded random subset, so every class stays represented
-        keep = np.random.default_rng(cfg.get("seed", 0)).permutation(len(data))[: cfg["limit_train"]]
-        data = data.subset(np.sort(keep))
-    train_index, val_index = track_split(data.labels, data.tracks, cfg.get("val_fraction", DEFAULT_VAL_FRACTION),
-                                         cfg.get("split_seed", DEFAULT_SPLIT_SEED))
-    return data, train_index, val_index
-
-
 def upside_down(images_nhwc: torch.Tensor) -> torch.Tensor:
     """A half turn of uint8 N x H x W x 3 images."""
     return images_nhwc.flip(1, 2)
@@ -198,7 +184,7 @@ def train(cfg: TrainConfig, run_dir: Path, resume: bool = False, progress_bar: b
     # --- data: the whole split as one uint8 tensor, validation held out by track -----------
     data = load_split("train", cfg.data_dir, get_entry(cfg.model).input_size, cfg.cache_dir,
                       progress=ddp.main and progress_bar)
-    data, train_index, val_index = split_training_data(data, cfg.to_dict())
+    data, train_index, val_index = split_training_data(data, SplitSpec.of(cfg.to_dict()))
     train_images = torch.from_numpy(data.images[train_index])
     train_labels = torch.from_numpy(data.labels[train_index])
     val = data.subset(val_index)
