@@ -12,7 +12,7 @@ from PIL import Image
 from traffic_signs.cli import main
 from traffic_signs.models.inference import torch_logits
 from traffic_signs.models.io import load_model
-from traffic_signs.prediction.export import training_command
+from traffic_signs.training.recipe import training_command
 
 SUBSET = ["--model", "signnet-s", "--limit-train", "8000", "--batch-size", "64", "--no-progress"]
 

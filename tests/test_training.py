@@ -16,8 +16,8 @@ import torch
 
 from traffic_signs.cli import main
 from traffic_signs.models.io import load_model, load_state
-from traffic_signs.prediction.export import training_command
 from traffic_signs.training.loop import resolve_precision
+from traffic_signs.training.recipe import training_command
 
 SUBSET = ["--limit-train", "8000", "--batch-size", "64", "--no-progress"]
 
@@ -171,7 +171,8 @@ def test_jensen_shannon_is_zero_for_agreement_symmetric_and_at_most_log_2():
 def test_consistency_makes_answers_agree_on_corrupted_copies(tmp_path, gtsrb_dir, decoded_cache_dir, train_set):
     """Two short runs alike but for --consistency: the trained one answers a harshly corrupted copy
     of the validation images more like the clean images, and keeps more of its accuracy there."""
-    from traffic_signs.data.augment import HARSH, corrupt, to_float
+    from traffic_signs.data.augment import corrupt, to_float
+    from traffic_signs.data.augment_config import HARSH
     from traffic_signs.data.split import SplitSpec, validation_subset
     from traffic_signs.training.loop import jensen_shannon
 

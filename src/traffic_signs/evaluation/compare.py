@@ -25,6 +25,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from traffic_signs.training.recipe import default
+
 DEFAULT_RUNS_DIR = Path("runs/compare")
 DEFAULT_OUT = Path("results/compare")
 BATCH = 256  # images per timed inference batch
@@ -35,7 +37,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--models", default=None, metavar="A,B,...",
                         help="comma-separated registered models (default: all)")
     length = parser.add_mutually_exclusive_group()
-    length.add_argument("--epochs", type=int, default=30, help="epochs per model (default 30)")
+    length.add_argument("--epochs", type=int, default=default("epochs"),
+                        help=f"epochs per model (default {default('epochs')})")
     length.add_argument("--time-budget", type=float, default=None, metavar="SECONDS",
                         help="training wall time per model instead of a fixed number of epochs")
     parser.add_argument("--runs-dir", type=Path, default=DEFAULT_RUNS_DIR, help=f"default {DEFAULT_RUNS_DIR}")
@@ -44,7 +47,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--out", type=Path, default=DEFAULT_OUT, help=f"default {DEFAULT_OUT}")
     parser.add_argument("--limit-train", type=int, default=None, metavar="N",
                         help="train on a seeded N-image subset (quick checks; not for published numbers)")
-    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--seed", type=int, default=default("seed"))
     parser.add_argument("--threads", type=int, default=None,
                         help="torch CPU threads for training and timing (default: torch's choice)")
     parser.add_argument("--data-dir", default=None,
@@ -92,7 +95,7 @@ def measure_model(name: str, args: argparse.Namespace) -> dict[str, Any]:
 
 def train_config(name: str, args: argparse.Namespace):
     """The same TrainConfig for every model but the architecture: same data, split, seed."""
-    from traffic_signs.training.loop import TrainConfig
+    from traffic_signs.training.recipe import TrainConfig
 
     return TrainConfig(model=name, epochs=args.epochs, time_budget=args.time_budget, seed=args.seed,
                        data_dir=args.data_dir, cache_dir=args.cache_dir, limit_train=args.limit_train)
@@ -198,12 +201,12 @@ def command_line(args: argparse.Namespace, names: list[str]) -> str:
         parts += ["--time-budget", f"{args.time_budget:g}"]
     else:
         parts += ["--epochs", str(args.epochs)]
-    options = [("--limit-train", args.limit_train, None), ("--seed", args.seed, 0),
+    options = [("--limit-train", args.limit_train, None), ("--seed", args.seed, default("seed")),
                ("--threads", args.threads, None), ("--runs-dir", args.runs_dir, DEFAULT_RUNS_DIR),
                ("--out", args.out, DEFAULT_OUT), ("--data-dir", args.data_dir, None),
                ("--cache-dir", args.cache_dir, None)]
-    for flag, value, default in options:
-        if value is not None and value != default:
+    for flag, value, unset in options:
+        if value is not None and value != unset:
             parts += [flag, str(value)]
     if args.reuse:
         parts.append("--reuse")

@@ -122,7 +122,7 @@ def _recipe_lines(meta: dict[str, Any], cfg: dict[str, Any]) -> list[str]:
         return [f"- Seed {cfg.get('seed')}, {cfg.get('epochs', meta.get('epoch'))} epochs, {recipe}.",
                 f"- Weights: {weights.get(meta.get('checkpoint'), 'the epoch with the best validation accuracy')}.",
                 f"- Validation accuracy: {_pct((meta.get('metrics') or {}).get('val_accuracy'))}."]
-    from traffic_signs.training.cli import changed_settings
+    from traffic_signs.training.recipe import changed_settings
 
     def changes(member: dict[str, Any]) -> str:
         flags = changed_settings(member.get("train_config") or {})

@@ -36,6 +36,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from traffic_signs.models.resolve import resolve_model_path
+    from traffic_signs.training.recipe import training_command
 
     json_path = resolve_model_path(args.model)
     meta = export(json_path, args.data_dir, args.cache_dir, int8=args.int8)
@@ -106,39 +107,6 @@ def export(json_path: Path, data_dir: str | None = None, cache_dir: str | None =
         meta.update({"onnx_int8": int8_path.name, "onnx_int8_sha256": file_digest(int8_path)})
     atomic_write_json(json_path, meta)
     return meta
-
-
-def training_command(meta: dict[str, Any], out: str | None = None) -> str:
-    """The command that retrains this model; names the arithmetic, since bf16 and fp32 runs differ.
-
-    A committee's command trains each member into its own folder, then averages them.
-    """
-    from traffic_signs.models.committee import ARCHITECTURE as COMMITTEE
-    from traffic_signs.training.cli import changed_settings
-
-    if meta.get("architecture") == COMMITTEE:
-        return _committee_command(meta["members"], out or "runs/committee")
-    cfg = meta.get("train_config", {})
-    epochs, seed = cfg.get("epochs", meta.get("epoch")), cfg.get("seed", 0)
-    precision = meta.get("precision", "fp32")  # runs from before bf16 training were fp32
-    return (f"traffic-signs train --model {meta['architecture']} --epochs {epochs} --seed {seed} "
-            f"--precision {precision}" + "".join(f" {flag}" for flag in changed_settings(cfg))
-            + (f" --out {out}" if out else ""))
-
-
-def _committee_command(members: list[dict[str, Any]], out: str) -> str:
-    """Train every member into runs/ARCH-seedS (one folder each), then average the checkpoints the
-    committee holds."""
-    steps, kept, folders = [], [], set()
-    for i, member in enumerate(members):
-        folder = f"runs/{member['architecture']}-seed{member['seed']}"
-        if folder in folders:  # same seed, another recipe
-            folder += f"-member{i}"
-        folders.add(folder)
-        steps.append(training_command(member, folder))
-        checkpoint = member.get("checkpoint", "best")
-        kept.append(folder if checkpoint == "best" else f"{folder}/{checkpoint}.json")
-    return " && ".join([*steps, f"traffic-signs committee {' '.join(kept)} --out {out}"])
 
 
 def _robustness_table(json_path: Path, data_dir: str | None, cache_dir: str | None) -> str:

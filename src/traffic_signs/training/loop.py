@@ -24,7 +24,7 @@ import os
 import platform
 import sys
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -35,44 +35,16 @@ import torch.nn.functional as F
 from torch import nn
 
 from traffic_signs.classes import CLASS_NAMES, turnable
-from traffic_signs.data.augment import HARSH, AugmentConfig, augment, corrupt, to_float
+from traffic_signs.data.augment import augment, corrupt, to_float
 from traffic_signs.data.cache import ImageSet, load_split
-from traffic_signs.data.split import DEFAULT_SPLIT_SEED, DEFAULT_VAL_FRACTION, SplitSpec, split_training_data
+from traffic_signs.data.split import split_training_data
 from traffic_signs.models.catalog import create, get_entry
 from traffic_signs.models.complexity import count_macs, count_parameters
 from traffic_signs.models.inference import torch_logits
 from traffic_signs.models.io import save_model
 from traffic_signs.models.layers import GTSRB_MEAN, GTSRB_STD
-from traffic_signs.training import PRECISIONS, checkpoint
-
-
-@dataclass
-class TrainConfig:
-    model: str
-    epochs: int = 30
-    time_budget: float | None = None  # seconds; the schedule is sized to fit, then stops
-    batch_size: int = 256
-    lr: float = 1e-2
-    weight_decay: float = 5e-2
-    warmup_steps: int = 100
-    label_smoothing: float = 0.1
-    balance: float = 0.5  # 0 = natural class frequencies, 1 = uniform over classes
-    seed: int = 0
-    val_fraction: float = DEFAULT_VAL_FRACTION
-    split_seed: int = DEFAULT_SPLIT_SEED
-    augment: AugmentConfig = field(default_factory=AugmentConfig)
-    data_dir: str | None = None
-    cache_dir: str | None = None
-    limit_train: int | None = None  # train on a random N-image subset (quick runs and tests)
-    precision: str = "auto"  # "fp32", "bf16", or "auto": bf16 where the hardware computes it natively
-    outlier_weight: float = 0.0  # weight of the "no sign" loss on upside-down signs (0: none drawn)
-    consistency: float = 0.0  # weight of the same-answer loss on a corrupted copy (0: none drawn)
-    harsh: AugmentConfig = field(default_factory=lambda: HARSH)  # corruptions of that copy
-
-    def to_dict(self) -> dict[str, Any]:
-        out = asdict(self)
-        out.pop("data_dir"), out.pop("cache_dir")
-        return out
+from traffic_signs.training import checkpoint
+from traffic_signs.training.recipe import PRECISIONS, TrainConfig
 
 
 @dataclass
@@ -184,7 +156,7 @@ def train(cfg: TrainConfig, run_dir: Path, resume: bool = False, progress_bar: b
     # --- data: the whole split as one uint8 tensor, validation held out by track -----------
     data = load_split("train", cfg.data_dir, get_entry(cfg.model).input_size, cfg.cache_dir,
                       progress=ddp.main and progress_bar)
-    data, train_index, val_index = split_training_data(data, SplitSpec.of(cfg.to_dict()))
+    data, train_index, val_index = split_training_data(data, cfg.split)
     train_images = torch.from_numpy(data.images[train_index])
     train_labels = torch.from_numpy(data.labels[train_index])
     val = data.subset(val_index)
