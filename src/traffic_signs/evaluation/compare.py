@@ -137,7 +137,7 @@ def _check_same_split(run_dir: Path, old: dict[str, Any], new: dict[str, Any]) -
 def measure(name: str, run_dir: Path, state: dict[str, Any], data_dir: str | None,
             cache_dir: str | None) -> dict[str, Any]:
     """One table row: size, cost, training time, val and test metrics, inference speed."""
-    from traffic_signs.evaluation.cli import evaluate_model
+    from traffic_signs.evaluation.evaluate import evaluate_model
     from traffic_signs.models.catalog import get_entry
     from traffic_signs.models.complexity import count_macs, count_parameters
     from traffic_signs.models.io import load_model

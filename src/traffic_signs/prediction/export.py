@@ -124,7 +124,7 @@ def _robustness_table(json_path: Path, data_dir: str | None, cache_dir: str | No
 
 def ship(json_path: Path, name: str, command: str, data_dir: str | None, cache_dir: str | None) -> Path:
     """Copy the exported model into the package and write its model card from fresh evaluations."""
-    from traffic_signs.evaluation.cli import evaluate_model
+    from traffic_signs.evaluation.evaluate import evaluate_model
     from traffic_signs.evaluation.model_card import build_model_card
     from traffic_signs.files import atomic_write_json
     from traffic_signs.models.resolve import shipped_dir
