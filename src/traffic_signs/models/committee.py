@@ -53,16 +53,6 @@ def committee_of(members: list[nn.Module]) -> Committee:
     return (GradCamCommittee if with_cams else Committee)(members)
 
 
-def build_model(meta: dict[str, Any]) -> nn.Module:
-    """The untrained module a model file describes: a registered architecture or a committee."""
-    from traffic_signs.models.catalog import create
-
-    num_classes = len(meta["class_names"])
-    if meta["architecture"] == ARCHITECTURE:
-        return committee_of([create(member["architecture"], num_classes) for member in meta["members"]])
-    return create(meta["architecture"], num_classes)
-
-
 def check_compatible(paths: list[Path], metas: list[dict[str, Any]]) -> None:
     """Refuse members that could not be averaged or calibrated together, naming the odd one out."""
     if len(metas) < 2:
@@ -85,36 +75,3 @@ def check_compatible(paths: list[Path], metas: list[dict[str, Any]]) -> None:
                     f"{path}: its {what} differs from {paths[0]}'s{shown}; "
                     "committee members must be trained on the same data and split"
                 )
-
-
-def assemble(paths: list[Path]) -> tuple[Committee, dict[str, Any]]:
-    """Load verified member files and return the committee with its metadata."""
-    from traffic_signs.models.io import load_model
-
-    loaded = [load_model(path) for path in paths]
-    metas = [meta for _, meta in loaded]
-    check_compatible(paths, metas)
-    committee = committee_of([model for model, _ in loaded]).eval()
-    first = metas[0]
-    meta = {
-        "architecture": ARCHITECTURE,
-        "class_names": first["class_names"],
-        "input_size": first["input_size"],
-        "input": first.get("input"),
-        "normalisation": first.get("normalisation"),
-        "data_checksum": first.get("data_checksum"),
-        "train_config": first.get("train_config"),  # the shared split (and member 0's recipe)
-        "parameters": sum(m.get("parameters", 0) for m in metas),
-        "macs": sum(m.get("macs", 0) for m in metas),
-        "members": [_member_record(path, m) for path, m in zip(paths, metas, strict=True)],
-    }
-    return committee, meta
-
-
-def _member_record(path: Path, meta: dict[str, Any]) -> dict[str, Any]:
-    cfg = meta.get("train_config") or {}
-    return {"architecture": meta["architecture"], "source": str(path), "checkpoint": Path(path).stem,
-            "seed": cfg.get("seed"), "epochs": cfg.get("epochs"), "epoch": meta.get("epoch"),
-            "precision": meta.get("precision", "fp32"),
-            "train_config": cfg, "sha256": meta.get("sha256"),
-            "val_accuracy": (meta.get("metrics") or {}).get("val_accuracy")}

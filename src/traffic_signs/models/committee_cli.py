@@ -15,6 +15,10 @@ from __future__ import annotations
 import argparse
 import json
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from traffic_signs.models.committee import Committee
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -39,7 +43,6 @@ def build_committee(paths: list[Path], out: Path, data_dir: str | None = None,
     """Assemble, score on the shared validation tracks, and save; returns what was measured."""
     from traffic_signs.data.cache import load_split
     from traffic_signs.data.split import validation_subset
-    from traffic_signs.models.committee import assemble
     from traffic_signs.models.inference import torch_logits
     from traffic_signs.models.io import held_out_split, save_model
 
@@ -65,3 +68,36 @@ def _refuse_to_overwrite_a_run(out: Path) -> None:
     if existing.is_file() and read_metadata(existing).get("architecture") != ARCHITECTURE:
         raise ModelFileError(f"{existing}: holds a trained run, not a committee; choose another --out folder")
 
+
+def assemble(paths: list[Path]) -> tuple[Committee, dict[str, Any]]:
+    """Load verified member files and return the committee with its metadata."""
+    from traffic_signs.models.committee import ARCHITECTURE, check_compatible, committee_of
+    from traffic_signs.models.io import load_model
+
+    loaded = [load_model(path) for path in paths]
+    metas = [meta for _, meta in loaded]
+    check_compatible(paths, metas)
+    committee = committee_of([model for model, _ in loaded]).eval()
+    first = metas[0]
+    meta = {
+        "architecture": ARCHITECTURE,
+        "class_names": first["class_names"],
+        "input_size": first["input_size"],
+        "input": first.get("input"),
+        "normalisation": first.get("normalisation"),
+        "data_checksum": first.get("data_checksum"),
+        "train_config": first.get("train_config"),  # the shared split (and member 0's recipe)
+        "parameters": sum(m.get("parameters", 0) for m in metas),
+        "macs": sum(m.get("macs", 0) for m in metas),
+        "members": [_member_record(path, m) for path, m in zip(paths, metas, strict=True)],
+    }
+    return committee, meta
+
+
+def _member_record(path: Path, meta: dict[str, Any]) -> dict[str, Any]:
+    cfg = meta.get("train_config") or {}
+    return {"architecture": meta["architecture"], "source": str(path), "checkpoint": Path(path).stem,
+            "seed": cfg.get("seed"), "epochs": cfg.get("epochs"), "epoch": meta.get("epoch"),
+            "precision": meta.get("precision", "fp32"),
+            "train_config": cfg, "sha256": meta.get("sha256"),
+            "val_accuracy": (meta.get("metrics") or {}).get("val_accuracy")}

@@ -21,6 +21,9 @@ from torch import nn
 from traffic_signs.data.split import SplitSpec
 from traffic_signs.errors import ModelFileError, UnknownModelError
 from traffic_signs.files import file_digest, staged
+from traffic_signs.models.catalog import create
+from traffic_signs.models.committee import ARCHITECTURE as COMMITTEE
+from traffic_signs.models.committee import committee_of
 
 FORMAT = "traffic-signs-model/1"
 
@@ -97,10 +100,16 @@ def load_state(path: Path) -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
         raise ModelFileError(f"{weights}: unreadable safetensors file ({exc})") from exc
 
 
+def build_model(meta: dict[str, Any]) -> nn.Module:
+    """The untrained module a model file describes: a registered architecture or a committee."""
+    num_classes = len(meta["class_names"])
+    if meta["architecture"] == COMMITTEE:
+        return committee_of([create(member["architecture"], num_classes) for member in meta["members"]])
+    return create(meta["architecture"], num_classes)
+
+
 def load_model(path: Path) -> tuple[nn.Module, dict[str, Any]]:
     """Build the architecture the metadata names (a registered model or a committee) and load verified weights."""
-    from traffic_signs.models.committee import build_model
-
     state, meta = load_state(path)
     try:
         model = build_model(meta)
