@@ -21,6 +21,7 @@ from traffic_signs.errors import ModelFileError
 from traffic_signs.files import file_digest
 from traffic_signs.imaging import open_image, to_model_input
 from traffic_signs.models.resolve import shipped_dir
+from traffic_signs.prediction.search import find_sign
 
 UNKNOWN_LABEL = "unknown sign"
 DEFAULT_MODEL = "signnet-stn-x3"  # a committee of three SignNet-STNs (see models/committee.py, models/stn.py)
@@ -166,9 +167,7 @@ class Classifier:
         picture = open_image(image, label)
         box = None
         if search if search is not None else self.should_search(picture):
-            from traffic_signs.prediction.search import find_sign
-
-            probs, box = find_sign(self, picture)
+            probs, box = find_sign(self.probabilities, self.input_size, picture)
         else:
             probs = self.probabilities(to_model_input(picture, self.input_size)[None])[0]
         return self.decide(probs, label, top_k, box)
