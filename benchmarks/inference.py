@@ -25,8 +25,8 @@ from PIL import Image
 
 from traffic_signs import Classifier
 from traffic_signs.models.catalog import create, list_models
-from traffic_signs.prediction.export import export_onnx
-from traffic_signs.prediction.quantize import quantize_int8
+from traffic_signs.release.export import export_onnx
+from traffic_signs.release.quantize import quantize_int8
 
 RESULTS = Path(__file__).parent / "results"
 
