@@ -13,7 +13,8 @@ from traffic_signs.data.cache import ImageSet, load_split
 from traffic_signs.data.split import validation_subset
 from traffic_signs.evaluation.report import write_report
 from traffic_signs.models.inference import torch_logits
-from traffic_signs.models.io import held_out_split, load_model
+from traffic_signs.models.io import load_model
+from traffic_signs.models.model_file import ModelFile
 
 
 def evaluate_model(
@@ -30,28 +31,22 @@ def evaluate_model(
     ``temperature`` overrides the model file's own (compare uses it to apply a temperature
     fitted on validation to the test logits); ``temperature_source`` says where it came from.
     """
-    model, meta = load_model(model_path)
-    data = load_eval_set(meta, split, data_dir, cache_dir, model_path)
+    model, model_file = load_model(model_path)
+    data = load_eval_set(model_file, split, data_dir, cache_dir)
     logits = torch_logits(model, data.images)
     if temperature is None:
-        temperature, temperature_source = _number(meta.get("temperature")), "the model file"
-    context = {"model": str(model_path), "architecture": meta.get("architecture"), "split": split,
-               "class_names": meta["class_names"], "temperature_source": temperature_source}
+        temperature, temperature_source = model_file.temperature, "the model file"
+    context = {"model": str(model_path), "architecture": model_file.architecture, "split": split,
+               "class_names": model_file.class_names, "temperature_source": temperature_source}
     return write_report(out_dir, logits, data.labels, data.images, data.names, context,
-                        temperature=temperature, threshold=_number(meta.get("threshold")))
+                        temperature=temperature, threshold=model_file.threshold)
 
 
-def load_eval_set(meta: dict[str, Any], split: str, data_dir: str | None, cache_dir: str | None,
-                  model_path: Path | str = "model") -> ImageSet:
+def load_eval_set(model_file: ModelFile, split: str, data_dir: str | None, cache_dir: str | None) -> ImageSet:
     """The images of ``split`` at the model's input size; for val, the run's own held-out tracks."""
-    size = int(meta.get("input_size", 32))
     if split == "test":
-        return load_split("test", data_dir, size, cache_dir)
+        return load_split("test", data_dir, model_file.input_size, cache_dir)
     if split != "val":
         raise ValueError(f"unknown split {split!r}")
-    return validation_subset(load_split("train", data_dir, size, cache_dir), held_out_split(meta, model_path),
-                             meta.get("data_checksum"), str(model_path))
-
-
-def _number(value: Any) -> float | None:
-    return float(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else None
+    return validation_subset(load_split("train", data_dir, model_file.input_size, cache_dir), model_file.split,
+                             model_file.data_checksum, model_file.source)

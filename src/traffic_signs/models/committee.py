@@ -15,15 +15,12 @@ trained on those tracks would make them look easy.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
 import torch
 from torch import nn
 
-from traffic_signs.data.split import SplitSpec
 from traffic_signs.errors import ModelFileError
-
-ARCHITECTURE = "committee"
+from traffic_signs.models.model_file import ModelFile
 
 
 class Committee(nn.Module):
@@ -53,24 +50,24 @@ def committee_of(members: list[nn.Module]) -> Committee:
     return (GradCamCommittee if with_cams else Committee)(members)
 
 
-def check_compatible(paths: list[Path], metas: list[dict[str, Any]]) -> None:
+def check_compatible(paths: list[Path], model_files: list[ModelFile]) -> None:
     """Refuse members that could not be averaged or calibrated together, naming the odd one out."""
-    if len(metas) < 2:
+    if len(model_files) < 2:
         raise ModelFileError("a committee needs at least two member models")
-    for path, meta in zip(paths, metas, strict=True):
-        if meta["architecture"] == ARCHITECTURE:
+    for path, model_file in zip(paths, model_files, strict=True):
+        if model_file.is_committee:
             raise ModelFileError(f"{path}: is itself a committee; list its members instead")
-    first = metas[0]
+    first = model_files[0]
     checks = {
-        "class names": lambda m: m["class_names"],
-        "input size": lambda m: m.get("input_size"),
-        "training data (checksum)": lambda m: m.get("data_checksum"),
-        "validation split": lambda m: SplitSpec.of(m.get("train_config") or {}),
+        "class names": lambda m: m.class_names,
+        "input size": lambda m: m.input_size,
+        "training data (checksum)": lambda m: m.data_checksum,
+        "validation split": lambda m: m.split,
     }
-    for path, meta in zip(paths[1:], metas[1:], strict=True):
+    for path, model_file in zip(paths[1:], model_files[1:], strict=True):
         for what, value in checks.items():
-            if value(meta) != value(first):
-                shown = "" if isinstance(value(meta), list) else f" ({value(meta)} vs {value(first)})"
+            if value(model_file) != value(first):
+                shown = "" if isinstance(value(model_file), list) else f" ({value(model_file)} vs {value(first)})"
                 raise ModelFileError(
                     f"{path}: its {what} differs from {paths[0]}'s{shown}; "
                     "committee members must be trained on the same data and split"

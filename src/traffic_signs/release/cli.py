@@ -38,11 +38,11 @@ def run(args: argparse.Namespace) -> int:
     from traffic_signs.training.recipe import training_command
 
     json_path = resolve_model_path(args.model)
-    meta = export(json_path, args.data_dir, args.cache_dir, int8=args.int8)
-    print(json.dumps({"model": str(json_path), "onnx": meta["onnx"], "onnx_int8": meta.get("onnx_int8"),
-                      "temperature": meta["temperature"], "threshold": meta["threshold"]}))
+    model_file = export(json_path, args.data_dir, args.cache_dir, int8=args.int8)
+    print(json.dumps({"model": str(json_path), "onnx": model_file.onnx, "onnx_int8": model_file.onnx_int8,
+                      "temperature": model_file.temperature, "threshold": model_file.threshold}))
     if args.ship:
-        command = args.command or training_command(meta, f"runs/{args.ship}")
+        command = args.command or training_command(model_file, f"runs/{args.ship}")
         card = ship(json_path, args.ship, command, args.data_dir, args.cache_dir)
         print(f"shipped as {card.parent / args.ship}.json with {card}")
     return 0

@@ -7,18 +7,19 @@ model's JSON, which the torch-free runtime then trusts and verifies.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
-from typing import Any
 
 import torch
 
 from traffic_signs.data.cache import load_split
 from traffic_signs.data.split import split_training_data, validation_subset
 from traffic_signs.evaluation.calibration import CONFIDENCE, MAX_ERROR, choose_threshold, fit_temperature, softmax
-from traffic_signs.files import atomic_write_json, file_digest, staged
+from traffic_signs.files import file_digest, staged
 from traffic_signs.models.inference import torch_logits
-from traffic_signs.models.io import held_out_split, load_model
+from traffic_signs.models.io import load_model
 from traffic_signs.models.layers import WithCams
+from traffic_signs.models.model_file import Calibration, ModelFile, write_model_file
 from traffic_signs.release.quantize import calibration_sample, quantize_int8
 
 
@@ -40,29 +41,25 @@ def export_onnx(model, path: Path, input_size: int) -> None:
 
 
 def export(json_path: Path, data_dir: str | None = None, cache_dir: str | None = None,
-           int8: bool = False) -> dict[str, Any]:
+           int8: bool = False) -> ModelFile:
     """Calibrate on validation, write ``<stem>.onnx`` (and ``<stem>.int8.onnx``), record them in ``<stem>.json``."""
-    model, meta = load_model(json_path)
-    train_data = load_split("train", data_dir, meta["input_size"], cache_dir)
-    split = held_out_split(meta, json_path)
-    val = validation_subset(train_data, split, meta.get("data_checksum"), str(json_path))
+    model, model_file = load_model(json_path)
+    train_data = load_split("train", data_dir, model_file.input_size, cache_dir)
+    val = validation_subset(train_data, model_file.split, model_file.data_checksum, str(json_path))
     logits = torch_logits(model, val.images)
     temperature = fit_temperature(logits, val.labels)
     threshold = choose_threshold(softmax(logits, temperature), val.labels)
     onnx_path = json_path.with_suffix(".onnx")
-    export_onnx(model, onnx_path, meta["input_size"])
-    meta.update({
-        "temperature": temperature,
-        "threshold": threshold,
-        "calibration": {"fitted_on": "validation tracks of the run", "images": len(val),
-                        "threshold_max_error": MAX_ERROR, "threshold_confidence": CONFIDENCE},
-        "onnx": onnx_path.name,
-        "onnx_sha256": file_digest(onnx_path),
-    })
+    export_onnx(model, onnx_path, model_file.input_size)
+    model_file = replace(
+        model_file, temperature=temperature, threshold=threshold,
+        calibration=Calibration(fitted_on="validation tracks of the run", images=len(val),
+                                threshold_max_error=MAX_ERROR, threshold_confidence=CONFIDENCE),
+        onnx=onnx_path.name, onnx_sha256=file_digest(onnx_path))
     if int8:
-        data, train_index, _ = split_training_data(train_data, split)
+        data, train_index, _ = split_training_data(train_data, model_file.split)
         int8_path = quantize_int8(onnx_path, json_path.with_suffix(".int8.onnx"),
                                   calibration_sample(data.images[train_index]))
-        meta.update({"onnx_int8": int8_path.name, "onnx_int8_sha256": file_digest(int8_path)})
-    atomic_write_json(json_path, meta)
-    return meta
+        model_file = replace(model_file, onnx_int8=int8_path.name, onnx_int8_sha256=file_digest(int8_path))
+    write_model_file(json_path, model_file)
+    return model_file

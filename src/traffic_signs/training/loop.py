@@ -43,6 +43,7 @@ from traffic_signs.models.complexity import count_macs, count_parameters
 from traffic_signs.models.inference import torch_logits
 from traffic_signs.models.io import save_model
 from traffic_signs.models.layers import GTSRB_MEAN, GTSRB_STD
+from traffic_signs.models.model_file import ModelFile, Normalisation
 from traffic_signs.training import checkpoint
 from traffic_signs.training.recipe import PRECISIONS, TrainConfig
 
@@ -129,18 +130,13 @@ def sampling_weights(labels: np.ndarray, balance: float) -> torch.Tensor:
     return torch.from_numpy(counts[labels] ** -balance)
 
 
-def model_metadata(cfg: TrainConfig, data: ImageSet, extra: dict[str, Any]) -> dict[str, Any]:
-    entry = get_entry(cfg.model)
-    return {
-        "architecture": cfg.model,
-        "class_names": list(CLASS_NAMES),
-        "input_size": entry.input_size,
-        "input": "RGB, N x 3 x H x W float in [0, 1]; the model normalises internally",
-        "normalisation": {"mean": list(GTSRB_MEAN), "std": list(GTSRB_STD), "inside_model": True},
-        "data_checksum": data.checksum,
-        "train_config": cfg.to_dict(),
-        **extra,
-    }
+def model_file_for(cfg: TrainConfig, data: ImageSet, **measured: Any) -> ModelFile:
+    """A checkpoint's model file: what the weights are, what they were trained on and how, and
+    what was ``measured`` (parameters, macs, epoch, precision, metrics)."""
+    return ModelFile(architecture=cfg.model, class_names=list(CLASS_NAMES), input_size=get_entry(cfg.model).input_size,
+                     input="RGB, N x 3 x H x W float in [0, 1]; the model normalises internally",
+                     normalisation=Normalisation(list(GTSRB_MEAN), list(GTSRB_STD)),
+                     data_checksum=data.checksum, train_config=cfg.to_dict(), **measured)
 
 
 _WARMUP_STEPS, _TIMED_STEPS = 4, 12  # --time-budget: steps skipped, then steps timed
@@ -268,16 +264,16 @@ def train(cfg: TrainConfig, run_dir: Path, resume: bool = False, progress_bar: b
                 "images_per_second": seen * ddp.world / (time.perf_counter() - epoch_start),
             }
             state["history"].append(record)
-            extra = {"parameters": params, "macs": macs, "epoch": epoch + 1, "precision": precision,
-                     "metrics": {"val_accuracy": val_accuracy, "val_images": len(val)}}
-            meta = model_metadata(cfg, data, extra)
-            save_model(run_dir / "last", model, meta)
+            model_file = model_file_for(cfg, data, parameters=params, macs=macs, epoch=epoch + 1,
+                                        precision=precision,
+                                        metrics={"val_accuracy": val_accuracy, "val_images": len(val)})
+            save_model(run_dir / "last", model, model_file)
             # A tie goes to the later epoch, further down the learning-rate decay: with a model
             # that misses 2-10 of 3,990 validation images, ties are common.
             if val_accuracy >= state["best_val_accuracy"]:
                 state["best_val_accuracy"] = val_accuracy
                 state["best_epoch"] = epoch + 1
-                save_model(run_dir / "best", model, meta)
+                save_model(run_dir / "best", model, model_file)
             checkpoint.save_optimizer(run_dir, optimizer)
             state["config"] = cfg.to_dict()
             state["environment"] = {**_environment(ddp), "precision": precision}

@@ -15,6 +15,7 @@ from typing import Any
 from traffic_signs.data.augment_config import HARSH, AugmentConfig
 from traffic_signs.data.split import DEFAULT_SPLIT_SEED, DEFAULT_VAL_FRACTION, SplitSpec
 from traffic_signs.errors import TrafficSignsError
+from traffic_signs.models.model_file import Member, ModelFile
 
 PRECISIONS = ("auto", "fp32", "bf16")
 
@@ -98,33 +99,34 @@ def changed_settings(cfg: Mapping[str, Any]) -> list[str]:
     return flags
 
 
-def training_command(meta: dict[str, Any], out: str | None = None) -> str:
+def training_command(model_file: ModelFile, out: str | None = None) -> str:
     """The command that retrains this model; names the arithmetic, since bf16 and fp32 runs differ.
 
     A committee's command trains each member into its own folder, then averages them.
     """
-    from traffic_signs.models.committee import ARCHITECTURE as COMMITTEE
+    if model_file.is_committee:
+        return _committee_command(model_file.members or [], out or "runs/committee")
+    return _train_command(model_file.architecture, model_file.train_config or {}, model_file.epoch,
+                          model_file.precision or "fp32", out)  # runs from before bf16 training were fp32
 
-    if meta.get("architecture") == COMMITTEE:
-        return _committee_command(meta["members"], out or "runs/committee")
-    cfg = meta.get("train_config", {})
-    epochs, seed = cfg.get("epochs", meta.get("epoch")), cfg.get("seed", 0)
-    precision = meta.get("precision", "fp32")  # runs from before bf16 training were fp32
-    return (f"traffic-signs train --model {meta['architecture']} --epochs {epochs} --seed {seed} "
+
+def _train_command(architecture: str, cfg: Mapping[str, Any], epoch: int | None, precision: str,
+                   out: str | None) -> str:
+    epochs, seed = cfg.get("epochs", epoch), cfg.get("seed", 0)
+    return (f"traffic-signs train --model {architecture} --epochs {epochs} --seed {seed} "
             f"--precision {precision}" + "".join(f" {flag}" for flag in changed_settings(cfg))
             + (f" --out {out}" if out else ""))
 
 
-def _committee_command(members: list[dict[str, Any]], out: str) -> str:
+def _committee_command(members: list[Member], out: str) -> str:
     """Train every member into runs/ARCH-seedS (one folder each), then average the checkpoints the
     committee holds."""
     steps, kept, folders = [], [], set()
     for i, member in enumerate(members):
-        folder = f"runs/{member['architecture']}-seed{member['seed']}"
+        folder = f"runs/{member.architecture}-seed{member.seed}"
         if folder in folders:  # same seed, another recipe
             folder += f"-member{i}"
         folders.add(folder)
-        steps.append(training_command(member, folder))
-        checkpoint = member.get("checkpoint", "best")
-        kept.append(folder if checkpoint == "best" else f"{folder}/{checkpoint}.json")
+        steps.append(_train_command(member.architecture, member.train_config, member.epoch, member.precision, folder))
+        kept.append(folder if member.checkpoint == "best" else f"{folder}/{member.checkpoint}.json")
     return " && ".join([*steps, f"traffic-signs committee {' '.join(kept)} --out {out}"])
