@@ -27,9 +27,9 @@ from PIL import Image
 
 from traffic_signs import Classifier
 from traffic_signs.benchmarking import cpu_name
-from traffic_signs.models.registry import create, list_models
-from traffic_signs.prediction.export import export_onnx
-from traffic_signs.prediction.quantize import quantize_int8
+from traffic_signs.models.catalog import create, list_models
+from traffic_signs.release.export import export_onnx
+from traffic_signs.release.quantize import quantize_int8
 
 RESULTS = Path(__file__).parent / "results"
 
@@ -64,14 +64,14 @@ def onnx_classifiers_for(name: str, folder: Path, calibration: np.ndarray) -> tu
     """Float and int8 ONNX exports of an untrained ``name`` with minimal metadata, for timing only."""
     from traffic_signs.classes import CLASS_NAMES
     from traffic_signs.files import file_digest
+    from traffic_signs.models.model_file import ModelFile, write_model_file
 
     onnx_path, int8_path = folder / f"{name}.onnx", folder / f"{name}.int8.onnx"
     export_onnx(create(name), onnx_path, 32)
     quantize_int8(onnx_path, int8_path, calibration)
-    meta = {"architecture": name, "class_names": list(CLASS_NAMES), "input_size": 32, "onnx": onnx_path.name,
-            "onnx_sha256": file_digest(onnx_path), "onnx_int8": int8_path.name,
-            "onnx_int8_sha256": file_digest(int8_path)}
-    (folder / f"{name}.json").write_text(json.dumps(meta))
+    write_model_file(folder / f"{name}.json", ModelFile(
+        architecture=name, class_names=list(CLASS_NAMES), input_size=32, onnx=onnx_path.name,
+        onnx_sha256=file_digest(onnx_path), onnx_int8=int8_path.name, onnx_int8_sha256=file_digest(int8_path)))
     return Classifier(folder / f"{name}.json"), Classifier(folder / f"{name}.json", int8=True)
 
 
@@ -168,7 +168,7 @@ def main() -> None:
             rows.append(row)
             print(f"{name:<16} {row['torch_images_per_s']:>12.0f} {row['onnx_images_per_s']:>18.0f} "
                   f"{row['onnx_int8_images_per_s']:>23.0f}", flush=True)
-    shipped_row = {"model": f"shipped ({shipped.metadata.get('name', shipped.metadata['architecture'])})",
+    shipped_row = {"model": f"shipped ({shipped.name})",
                    "onnx_images_per_s": onnx_throughput(shipped, batch, args.repeats),
                    **single_image_latency(shipped, Image.fromarray(batch[0]).resize((64, 64)), args.latency_count)}
     print(f"shipped model: {shipped_row['onnx_images_per_s']:.0f} img/s batched (ONNX Runtime), single image "

@@ -27,10 +27,11 @@ import torch
 
 from traffic_signs.data.cache import load_split
 from traffic_signs.data.gtsrb import resolve_data_dir
-from traffic_signs.evaluation.logits import torch_logits
+from traffic_signs.models.catalog import list_models
+from traffic_signs.models.inference import torch_logits
 from traffic_signs.models.io import load_model
-from traffic_signs.models.registry import list_models
-from traffic_signs.training.loop import TrainConfig, train
+from traffic_signs.training.loop import train
+from traffic_signs.training.recipe import TrainConfig
 
 RESULTS = Path(__file__).parent / "results"
 

@@ -11,7 +11,6 @@ import torch
 from PIL import Image
 
 from traffic_signs.data.augment import (
-    AugmentConfig,
     add_noise,
     add_streaks,
     augment,
@@ -23,6 +22,7 @@ from traffic_signs.data.augment import (
     to_float,
     warp,
 )
+from traffic_signs.data.augment_config import AugmentConfig
 from traffic_signs.files import atomic_writer
 
 

@@ -9,10 +9,12 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from traffic_signs.classes import CLASS_NAMES
 from traffic_signs.cli import main
-from traffic_signs.evaluation.logits import torch_logits
+from traffic_signs.models.inference import torch_logits
 from traffic_signs.models.io import load_model
-from traffic_signs.prediction.export import training_command
+from traffic_signs.models.model_file import COMMITTEE, Member, ModelFile
+from traffic_signs.training.recipe import training_command
 
 SUBSET = ["--model", "signnet-s", "--limit-train", "8000", "--batch-size", "64", "--no-progress"]
 
@@ -42,12 +44,12 @@ def committee(members, data_args, tmp_path_factory) -> Path:
 
 
 def test_committee_averages_its_members_logits(members, committee, test_set):
-    model, meta = load_model(committee / "best.json")
+    model, model_file = load_model(committee / "best.json")
     images = test_set.images[:500]
     member_logits = [torch_logits(load_model(m / "best.json")[0], images) for m in members]
     np.testing.assert_allclose(torch_logits(model, images), np.mean(member_logits, axis=0), atol=1e-5)
-    assert meta["architecture"] == "committee" and [m["architecture"] for m in meta["members"]] == ["signnet-s"] * 2
-    assert meta["parameters"] == sum(load_model(m / "best.json")[1]["parameters"] for m in members)
+    assert model_file.is_committee and [m.architecture for m in model_file.members] == ["signnet-s"] * 2
+    assert model_file.parameters == sum(load_model(m / "best.json")[1].parameters for m in members)
     assert hasattr(model, "class_activation_maps"), "SignNet members draw Grad-CAM, so the committee does"
 
 
@@ -62,11 +64,13 @@ def test_committee_validation_accuracy_is_the_one_evaluate_measures(committee, d
     assert report["accuracy"] > 0.3, "43 classes: chance is 2.3%"
 
 
+def _committee_file(*members: Member) -> ModelFile:
+    return ModelFile(architecture=COMMITTEE, class_names=list(CLASS_NAMES), members=list(members))
+
+
 def test_committee_training_command_retrains_every_member():
-    member = {"architecture": "signnet", "epochs": 20, "epoch": 19, "precision": "bf16"}
-    meta = {"architecture": "committee",
-            "members": [{**member, "seed": s, "checkpoint": kept, "train_config": {"epochs": 20, "seed": s}}
-                        for s, kept in ((0, "best"), (1, "last"))]}
+    meta = _committee_file(*(Member("signnet", seed=s, epochs=20, epoch=19, precision="bf16", checkpoint=kept,
+                                    train_config={"epochs": 20, "seed": s}) for s, kept in ((0, "best"), (1, "last"))))
     assert training_command(meta, "runs/x2") == (
         "traffic-signs train --model signnet --epochs 20 --seed 0 --precision bf16 --out runs/signnet-seed0 && "
         "traffic-signs train --model signnet --epochs 20 --seed 1 --precision bf16 --out runs/signnet-seed1 && "
@@ -74,11 +78,9 @@ def test_committee_training_command_retrains_every_member():
 
 
 def test_committee_members_with_one_seed_and_two_recipes_train_into_two_folders():
-    member = {"architecture": "signnet", "epochs": 20, "epoch": 20, "precision": "bf16", "seed": 0,
-              "checkpoint": "last"}
     noisy = {"epochs": 20, "seed": 0, "augment": {"noise_std": 0.12}}
-    meta = {"architecture": "committee",
-            "members": [{**member, "train_config": {"epochs": 20, "seed": 0}}, {**member, "train_config": noisy}]}
+    meta = _committee_file(*(Member("signnet", seed=0, epochs=20, epoch=20, precision="bf16", checkpoint="last",
+                                    train_config=cfg) for cfg in ({"epochs": 20, "seed": 0}, noisy)))
     assert training_command(meta, "runs/x2") == (
         "traffic-signs train --model signnet --epochs 20 --seed 0 --precision bf16 --out runs/signnet-seed0 && "
         "traffic-signs train --model signnet --epochs 20 --seed 0 --precision bf16 --augment noise_std=0.12 "

@@ -60,8 +60,8 @@ def test_heat_map_names_its_method(test_set):
 def test_spatial_transformer_grad_cam_matches_autograd(tmp_path, test_set):
     """A SignNet-STN whose transformer really moves the crop: its exported Grad-CAM, drawn in
     the re-framed crop and carried back, equals autograd's in the input crop's frame."""
-    from traffic_signs.models.registry import create
-    from traffic_signs.prediction.export import export_onnx
+    from traffic_signs.models.catalog import create
+    from traffic_signs.release.export import export_onnx
 
     torch.manual_seed(0)
     model = create("signnet-stn").eval()

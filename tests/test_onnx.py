@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from traffic_signs import Classifier
-from traffic_signs.evaluation.logits import torch_logits
+from traffic_signs.models.inference import torch_logits
 from traffic_signs.models.io import load_model
 from traffic_signs.models.resolve import shipped_dir
 from traffic_signs.prediction.classifier import DEFAULT_MODEL

@@ -11,7 +11,7 @@ from traffic_signs.errors import ModelFileError
 from traffic_signs.files import file_digest
 from traffic_signs.models.resolve import shipped_dir
 from traffic_signs.prediction.classifier import DEFAULT_MODEL, Classifier
-from traffic_signs.prediction.quantize import calibration_sample, quantize_int8
+from traffic_signs.release.quantize import calibration_sample, quantize_int8
 
 
 @pytest.fixture(scope="module")

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 import traffic_signs
-from traffic_signs.evaluation.logits import torch_logits
+from traffic_signs.models.inference import torch_logits
 from traffic_signs.models.io import load_model
 from traffic_signs.prediction.classifier import DEFAULT_MODEL
 
@@ -35,8 +35,8 @@ def test_shipped_files_are_complete_and_small():
 
 
 def test_shipped_model_reaches_its_card_accuracy_on_the_official_test_set(test_set):
-    model, meta = load_model(SHIPPED / f"{DEFAULT_MODEL}.json")
+    model, model_file = load_model(SHIPPED / f"{DEFAULT_MODEL}.json")
     accuracy = float((torch_logits(model, test_set.images).argmax(1) == test_set.labels).mean())
     assert len(test_set) == 12630
     assert 100 * accuracy >= _card_accuracy() - TOLERANCE_POINTS
-    assert np.isclose(accuracy, meta["metrics"]["test_accuracy"], atol=5e-4)
+    assert np.isclose(accuracy, model_file.metrics["test_accuracy"], atol=5e-4)

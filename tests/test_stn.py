@@ -5,7 +5,7 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
-from traffic_signs.models.registry import create
+from traffic_signs.models.catalog import create
 from traffic_signs.models.stn import affine_sample, inverse_affine, to_input_frame
 
 

@@ -19,8 +19,10 @@ import pytest
 import torch
 
 from test_data_layouts import _official_zip
+from traffic_signs.classes import CLASS_NAMES
+from traffic_signs.models.catalog import create
 from traffic_signs.models.io import load_state, save_model
-from traffic_signs.models.registry import create
+from traffic_signs.models.model_file import ModelFile
 
 
 @pytest.fixture()
@@ -93,14 +95,16 @@ def test_a_failed_checkpoint_write_keeps_the_previous_pair(shared_dir):
     torch.manual_seed(0)
     model = create("lenet5")
     stem = shared_dir / "last"
-    save_model(stem, model, {"architecture": "lenet5", "epoch": 1})
+    save_model(stem, model, ModelFile("lenet5", list(CLASS_NAMES), epoch=1))
     before = {k: v.clone() for k, v in load_state(stem.with_suffix(".json"))[0].items()}
     overwrite = ("import torch; from traffic_signs.models.io import save_model; "
-                 "from traffic_signs.models.registry import create; torch.manual_seed(1); "
-                 f"save_model({str(stem)!r}, create('lenet5'), {{'architecture': 'lenet5', 'epoch': 2}})")
+                 "from traffic_signs.models.catalog import create; torch.manual_seed(1); "
+                 "from traffic_signs.models.model_file import ModelFile; "
+                 "from traffic_signs.classes import CLASS_NAMES; "
+                 f"save_model({str(stem)!r}, create('lenet5'), ModelFile('lenet5', list(CLASS_NAMES), epoch=2))")
     done = subprocess.run([sys.executable, "-c", overwrite], capture_output=True, text=True,
                           preexec_fn=_file_size_limit(50_000), timeout=120)
     assert done.returncode != 0 and "StorageError: cannot write" in done.stderr
-    tensors, meta = load_state(stem.with_suffix(".json"))  # checksum-verified
-    assert meta["epoch"] == 1 and all(torch.equal(tensors[k], before[k]) for k in before)
+    tensors, model_file = load_state(stem.with_suffix(".json"))  # checksum-verified
+    assert model_file.epoch == 1 and all(torch.equal(tensors[k], before[k]) for k in before)
     assert sorted(p.name for p in shared_dir.iterdir()) == ["last.json", "last.safetensors"]

@@ -16,8 +16,8 @@ import torch
 
 from traffic_signs.cli import main
 from traffic_signs.models.io import load_model, load_state
-from traffic_signs.prediction.export import training_command
 from traffic_signs.training.loop import resolve_precision
+from traffic_signs.training.recipe import training_command
 
 SUBSET = ["--limit-train", "8000", "--batch-size", "64", "--no-progress"]
 
@@ -42,12 +42,12 @@ def test_short_run_learns_and_writes_a_complete_run_folder(tmp_path, gtsrb_dir, 
     for name in ("best.json", "best.safetensors", "last.json", "last.safetensors",
                  "optimizer.safetensors", "history.json", "curves.png"):
         assert (tmp_path / "run" / name).is_file(), name
-    model, meta = load_model(tmp_path / "run" / "best.json")
-    assert meta["architecture"] == "signnet-s" and len(meta["class_names"]) == 43
-    assert meta["data_checksum"] and meta["train_config"]["seed"] == 0
-    assert meta["precision"] == state["environment"]["precision"]
-    assert training_command(meta) == ("traffic-signs train --model signnet-s --epochs 3 --seed 0 "
-                                      f"--precision {meta['precision']} --batch-size 64 --augment noise_prob=0.3")
+    model, model_file = load_model(tmp_path / "run" / "best.json")
+    assert model_file.architecture == "signnet-s" and len(model_file.class_names) == 43
+    assert model_file.data_checksum and model_file.train_config["seed"] == 0
+    assert model_file.precision == state["environment"]["precision"]
+    assert training_command(model_file) == ("traffic-signs train --model signnet-s --epochs 3 --seed 0 --precision "
+                                            f"{model_file.precision} --batch-size 64 --augment noise_prob=0.3")
     history = json.loads((tmp_path / "run" / "history.json").read_text())
     assert [h["epoch"] for h in history] == [1, 2, 3]
 
@@ -125,27 +125,26 @@ def test_bad_augmentation_settings_are_refused_before_training(tmp_path, capsys,
     assert not (tmp_path / "run").exists()
 
 
-def test_outlier_exposure_lowers_confidence_on_upside_down_signs(tmp_path, gtsrb_dir, decoded_cache_dir):
+def test_outlier_exposure_lowers_confidence_on_upside_down_signs(tmp_path, gtsrb_dir, decoded_cache_dir, train_set):
     """Two short runs alike but for --outlier-weight: the exposed one is less sure of turned signs."""
     from traffic_signs.classes import turnable
-    from traffic_signs.data.cache import load_split
-    from traffic_signs.evaluation.cli import validation_subset
-    from traffic_signs.evaluation.logits import torch_logits
+    from traffic_signs.data.split import validation_subset
+    from traffic_signs.models.inference import torch_logits
 
     confidence = {}
     for weight in ("0", "1"):
         run = tmp_path / f"outliers-{weight}"
         state = _train(run, gtsrb_dir, decoded_cache_dir, "--model", "signnet-s", "--epochs", "2",
                        "--outlier-weight", weight)
-        model, meta = load_model(run / "last.json")
-        assert meta["train_config"]["outlier_weight"] == float(weight)
-        val = validation_subset(meta, load_split("train", gtsrb_dir, 32, decoded_cache_dir))
+        model, model_file = load_model(run / "last.json")
+        assert model_file.train_config["outlier_weight"] == float(weight)
+        val = validation_subset(train_set, model_file.split)
         turned = val.images[turnable(val.labels)][:, ::-1, ::-1].copy()
         probs = torch.from_numpy(torch_logits(model, turned)).softmax(1)
         confidence[weight] = float(probs.max(1).values.mean())
         assert state["history"][-1]["val_accuracy"] > 0.2, "outliers must not stop it learning the signs"
     assert confidence["1"] < confidence["0"] - 0.1, confidence
-    assert training_command(meta).endswith("--batch-size 64 --outlier-weight 1")
+    assert training_command(model_file).endswith("--batch-size 64 --outlier-weight 1")
 
 
 def test_outlier_loss_is_zero_only_for_an_even_answer():
@@ -169,12 +168,12 @@ def test_jensen_shannon_is_zero_for_agreement_symmetric_and_at_most_log_2():
     assert abs(opposite.item() - np.log(2)) < 1e-4, "two sure, different answers: log 2"
 
 
-def test_consistency_makes_answers_agree_on_corrupted_copies(tmp_path, gtsrb_dir, decoded_cache_dir):
+def test_consistency_makes_answers_agree_on_corrupted_copies(tmp_path, gtsrb_dir, decoded_cache_dir, train_set):
     """Two short runs alike but for --consistency: the trained one answers a harshly corrupted copy
     of the validation images more like the clean images, and keeps more of its accuracy there."""
-    from traffic_signs.data.augment import HARSH, corrupt, to_float
-    from traffic_signs.data.cache import load_split
-    from traffic_signs.evaluation.cli import validation_subset
+    from traffic_signs.data.augment import corrupt, to_float
+    from traffic_signs.data.augment_config import HARSH
+    from traffic_signs.data.split import validation_subset
     from traffic_signs.training.loop import jensen_shannon
 
     agreement, kept = {}, {}
@@ -182,8 +181,8 @@ def test_consistency_makes_answers_agree_on_corrupted_copies(tmp_path, gtsrb_dir
         run = tmp_path / f"consistency-{weight}"
         _train(run, gtsrb_dir, decoded_cache_dir, "--model", "signnet-s", "--epochs", "2",
                "--consistency", weight, "--harsh", "noise_std=0.2")
-        model, meta = load_model(run / "last.json")
-        val = validation_subset(meta, load_split("train", gtsrb_dir, 32, decoded_cache_dir))
+        model, model_file = load_model(run / "last.json")
+        val = validation_subset(train_set, model_file.split)
         clean = to_float(torch.from_numpy(val.images))
         harsh = corrupt(clean, HARSH, torch.Generator().manual_seed(0))
         with torch.no_grad():
@@ -194,5 +193,5 @@ def test_consistency_makes_answers_agree_on_corrupted_copies(tmp_path, gtsrb_dir
         kept[weight] = right[0] / right[1]
     assert agreement["4"] < 0.7 * agreement["0"], agreement
     assert kept["4"] > kept["0"] + 0.05, kept
-    assert meta["train_config"]["harsh"]["noise_std"] == 0.2
-    assert training_command(meta).endswith("--batch-size 64 --consistency 4 --harsh noise_std=0.2")
+    assert model_file.train_config["harsh"]["noise_std"] == 0.2
+    assert training_command(model_file).endswith("--batch-size 64 --consistency 4 --harsh noise_std=0.2")

@@ -23,9 +23,9 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "train-detector": ("traffic_signs.training.detector", "train the sign detector on synthetic scenes"),
     "ship-detector": ("traffic_signs.release.detector", "score the sign detector and install it as shipped"),
     "committee": ("traffic_signs.models.committee_cli", "average several trained runs into one model"),
-    "export": ("traffic_signs.prediction.export", "export a run to ONNX"),
+    "export": ("traffic_signs.release.cli", "export a run to ONNX"),
     "serve": ("traffic_signs.serving.cli", "run the web app or the HTTP API"),
-    "robustness": ("traffic_signs.evaluation.robustness", "accuracy under image corruptions"),
+    "robustness": ("traffic_signs.release.robustness_cli", "accuracy under image corruptions"),
     "models": ("traffic_signs.models.cli", "list the registered models"),
 }
 

@@ -19,6 +19,10 @@ class ModelFileError(TrafficSignsError):
     """A model file is missing, tampered with, or does not match its metadata."""
 
 
+class UnknownModelError(TrafficSignsError):
+    """A model name that no architecture is registered under."""
+
+
 class ImageError(TrafficSignsError):
     """An image cannot be decoded or is outside the accepted limits."""
 

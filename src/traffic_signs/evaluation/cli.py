@@ -37,6 +37,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from traffic_signs.evaluation.evaluate import evaluate_model
     from traffic_signs.models.resolve import resolve_model_path
 
     model_path = resolve_model_path(args.model)
@@ -75,71 +76,3 @@ def summary(metrics: dict[str, Any], out_dir: Path) -> dict[str, Any]:
             out[key] = metrics[key]
     out["out_dir"] = str(out_dir)
     return out
-
-
-def evaluate_model(
-    model_path: Path,
-    split: str,
-    out_dir: Path,
-    data_dir: str | None = None,
-    cache_dir: str | None = None,
-    temperature: float | None = None,
-    temperature_source: str = "given by the caller",
-) -> dict[str, Any]:
-    """Run the verified model over ``split`` and write the evaluation folder.
-
-    ``temperature`` overrides the model file's own (compare uses it to apply a temperature
-    fitted on validation to the test logits); ``temperature_source`` says where it came from.
-    """
-    from traffic_signs.evaluation.logits import torch_logits
-    from traffic_signs.evaluation.report import write_report
-    from traffic_signs.models.io import load_model
-
-    model, meta = load_model(model_path)
-    data = load_eval_set(meta, split, data_dir, cache_dir, model_path)
-    logits = torch_logits(model, data.images)
-    if temperature is None:
-        temperature, temperature_source = _number(meta.get("temperature")), "the model file"
-    context = {"model": str(model_path), "architecture": meta.get("architecture"), "split": split,
-               "class_names": meta["class_names"], "temperature_source": temperature_source}
-    return write_report(out_dir, logits, data.labels, data.images, data.names, context,
-                        temperature=temperature, threshold=_number(meta.get("threshold")))
-
-
-def load_eval_set(meta: dict[str, Any], split: str, data_dir: str | None, cache_dir: str | None,
-                  model_path: Path | str = "model"):
-    """The images of ``split`` at the model's input size; for val, the run's own held-out tracks."""
-    from traffic_signs.data.cache import load_split
-
-    size = int(meta.get("input_size", 32))
-    if split == "test":
-        return load_split("test", data_dir, size, cache_dir)
-    if split != "val":
-        raise ValueError(f"unknown split {split!r}")
-    return validation_subset(meta, load_split("train", data_dir, size, cache_dir), model_path)
-
-
-def validation_subset(meta: dict[str, Any], data, model_path: Path | str = "model"):
-    """Rebuild the run's validation split exactly as ``training.loop.train`` drew it.
-
-    Same training images (checked by checksum), same seeded ``--limit-train`` subset, same
-    ``track_split`` fraction and seed. Any difference would leak training tracks into
-    validation and inflate the score, so a mismatch is an error, not a warning.
-    """
-    from traffic_signs.errors import DataError, ModelFileError
-    from traffic_signs.training.loop import split_training_data
-
-    cfg = meta.get("train_config")
-    if not isinstance(cfg, dict):
-        raise ModelFileError(f"{model_path}: no train_config, so its validation split is unknown; use --split test")
-    if meta.get("data_checksum") and meta["data_checksum"] != data.checksum:
-        raise DataError(
-            f"{model_path} was trained on other training data (checksum {meta['data_checksum']}, "
-            f"these files give {data.checksum}); its validation split cannot be rebuilt, use --split test"
-        )
-    data, _, val_index = split_training_data(data, cfg)
-    return data.subset(val_index)
-
-
-def _number(value: Any) -> float | None:
-    return float(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else None

@@ -25,10 +25,11 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from traffic_signs.training.recipe import default
+
 DEFAULT_RUNS_DIR = Path("runs/compare")
 DEFAULT_OUT = Path("results/compare")
 BATCH = 256  # images per timed inference batch
-SPLIT_KEYS = ("val_fraction", "split_seed", "limit_train")  # what must match for a fair comparison
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -36,7 +37,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--models", default=None, metavar="A,B,...",
                         help="comma-separated registered models (default: all)")
     length = parser.add_mutually_exclusive_group()
-    length.add_argument("--epochs", type=int, default=30, help="epochs per model (default 30)")
+    length.add_argument("--epochs", type=int, default=default("epochs"),
+                        help=f"epochs per model (default {default('epochs')})")
     length.add_argument("--time-budget", type=float, default=None, metavar="SECONDS",
                         help="training wall time per model instead of a fixed number of epochs")
     parser.add_argument("--runs-dir", type=Path, default=DEFAULT_RUNS_DIR, help=f"default {DEFAULT_RUNS_DIR}")
@@ -45,7 +47,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--out", type=Path, default=DEFAULT_OUT, help=f"default {DEFAULT_OUT}")
     parser.add_argument("--limit-train", type=int, default=None, metavar="N",
                         help="train on a seeded N-image subset (quick checks; not for published numbers)")
-    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--seed", type=int, default=default("seed"))
     parser.add_argument("--threads", type=int, default=None,
                         help="torch CPU threads for training and timing (default: torch's choice)")
     parser.add_argument("--data-dir", default=None,
@@ -59,16 +61,13 @@ def run(args: argparse.Namespace) -> int:
     import torch
 
     from traffic_signs.errors import TrafficSignsError
-    from traffic_signs.models.registry import get_entry, list_models
+    from traffic_signs.models.catalog import get_entry, list_models
 
     names = [n.strip() for n in args.models.split(",") if n.strip()] if args.models else list_models()
     if not names:
         raise TrafficSignsError("--models names no model")
     for name in names:
-        try:
-            get_entry(name)  # fail fast on a typo, before hours of training
-        except KeyError as exc:
-            raise TrafficSignsError(exc.args[0]) from None
+        get_entry(name)  # fail fast on a typo, before hours of training
     threads = torch.get_num_threads()
     if args.threads:
         torch.set_num_threads(args.threads)
@@ -96,7 +95,7 @@ def measure_model(name: str, args: argparse.Namespace) -> dict[str, Any]:
 
 def train_config(name: str, args: argparse.Namespace):
     """The same TrainConfig for every model but the architecture: same data, split, seed."""
-    from traffic_signs.training.loop import TrainConfig
+    from traffic_signs.training.recipe import TrainConfig
 
     return TrainConfig(model=name, epochs=args.epochs, time_budget=args.time_budget, seed=args.seed,
                        data_dir=args.data_dir, cache_dir=args.cache_dir, limit_train=args.limit_train)
@@ -122,14 +121,15 @@ def ensure_trained(name: str, args: argparse.Namespace) -> dict[str, Any]:
 
 def _check_same_split(run_dir: Path, old: dict[str, Any], new: dict[str, Any]) -> None:
     """Refuse to reuse a run trained on other images or another split: the table would lie."""
+    from traffic_signs.data.split import SplitSpec
     from traffic_signs.errors import TrafficSignsError
 
-    keys = SPLIT_KEYS + (("seed",) if new.get("limit_train") or old.get("limit_train") else ())
-    different = [k for k in keys if old.get(k) != new.get(k)]
+    was, now = SplitSpec.of(old), SplitSpec.of(new)
+    different = [(k, getattr(was, k), getattr(now, k)) for k in was.differing(now)]
     if old.get("model") not in (None, new["model"]):
-        different.append("model")
+        different.append(("model", old.get("model"), new["model"]))
     if different:
-        detail = ", ".join(f"{k}: run {old.get(k)!r} vs now {new.get(k)!r}" for k in different)
+        detail = ", ".join(f"{k}: run {a!r} vs now {b!r}" for k, a, b in different)
         raise TrafficSignsError(f"{run_dir}: cannot reuse, trained on another data split ({detail}); "
                                 "drop --reuse to retrain, or use another --runs-dir")
 
@@ -137,10 +137,10 @@ def _check_same_split(run_dir: Path, old: dict[str, Any], new: dict[str, Any]) -
 def measure(name: str, run_dir: Path, state: dict[str, Any], data_dir: str | None,
             cache_dir: str | None) -> dict[str, Any]:
     """One table row: size, cost, training time, val and test metrics, inference speed."""
-    from traffic_signs.evaluation.cli import evaluate_model
+    from traffic_signs.evaluation.evaluate import evaluate_model
+    from traffic_signs.models.catalog import get_entry
     from traffic_signs.models.complexity import count_macs, count_parameters
     from traffic_signs.models.io import load_model
-    from traffic_signs.models.registry import get_entry
 
     entry = get_entry(name)
     best = run_dir / "best.json"
@@ -201,12 +201,12 @@ def command_line(args: argparse.Namespace, names: list[str]) -> str:
         parts += ["--time-budget", f"{args.time_budget:g}"]
     else:
         parts += ["--epochs", str(args.epochs)]
-    options = [("--limit-train", args.limit_train, None), ("--seed", args.seed, 0),
+    options = [("--limit-train", args.limit_train, None), ("--seed", args.seed, default("seed")),
                ("--threads", args.threads, None), ("--runs-dir", args.runs_dir, DEFAULT_RUNS_DIR),
                ("--out", args.out, DEFAULT_OUT), ("--data-dir", args.data_dir, None),
                ("--cache-dir", args.cache_dir, None)]
-    for flag, value, default in options:
-        if value is not None and value != default:
+    for flag, value, unset in options:
+        if value is not None and value != unset:
             parts += [flag, str(value)]
     if args.reuse:
         parts.append("--reuse")

@@ -1,9 +1,6 @@
 """Accuracy under common image corruptions at five severities (in the spirit of ImageNet-C).
 
-  traffic-signs robustness [MODEL] [--limit 2000] [--out DIR]
-
-MODEL is an exported model (shipped name, run folder, .json or .onnx; default: the shipped
-one). Every corruption is applied to the 32x32 official test images as batched numpy ops,
+Every corruption is applied to the 32x32 official test images as batched numpy ops,
 seeded, at severities 1 (mild) to 5 (severe but often still legible to a person):
 
 | corruption | parameter at severities 1..5 |
@@ -22,22 +19,24 @@ seeded, at severities 1 (mild) to 5 (severe but often still legible to a person)
 | occlusion | grey square of side 6, 8, 10, 12, 14 px |
 | stickers | 1, 2, 3, 4, 5 bright 4x4 patches on the central region |
 
-Writes robustness.md (table), robustness.json and robustness.png.
+The model is anything that turns images into class probabilities (``traffic-signs
+robustness`` scores an exported model on the torch-free runtime).
 """
 
 from __future__ import annotations
 
-import argparse
 import io
-import json
 from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
 from PIL import Image
 
+from traffic_signs.data.cache import load_split
+
 SEVERITIES = 5
 Corruption = Callable[[np.ndarray, int, np.random.Generator], np.ndarray]
+Scorer = Callable[[np.ndarray], np.ndarray]  # class probabilities N x C for uint8 N x S x S x 3 images
 
 
 def _f(images: np.ndarray) -> np.ndarray:
@@ -164,15 +163,25 @@ def stratified_subset(labels: np.ndarray, limit: int | None, seed: int = 0) -> n
     return np.sort(rng.permutation(len(labels))[:limit])
 
 
-def evaluate_robustness(classifier, images: np.ndarray, labels: np.ndarray, seed: int = 0) -> dict:
+def evaluate_robustness(probabilities: Scorer, images: np.ndarray, labels: np.ndarray, seed: int = 0) -> dict:
+    """Accuracy on the clean images and under every corruption at every severity."""
+
     def accuracy(batch: np.ndarray) -> float:
-        return float((classifier.probabilities(batch).argmax(1) == labels).mean())
+        return float((probabilities(batch).argmax(1) == labels).mean())
 
     table = {"clean": accuracy(images)}
     for name, corrupt in CORRUPTIONS.items():
         table[name] = [accuracy(corrupt(images, s, np.random.default_rng(seed + s))) for s in range(1, SEVERITIES + 1)]
     table["mean corruption accuracy"] = float(np.mean([np.mean(v) for k, v in table.items() if k != "clean"]))
     return table
+
+
+def robustness_on_test_set(probabilities: Scorer, input_size: int, limit: int | None, data_dir: str | None = None,
+                           cache_dir: str | None = None) -> tuple[dict, int]:
+    """The table on a seeded ``limit``-image subset of the official test set, and its size."""
+    test = load_split("test", data_dir, input_size, cache_dir)
+    index = stratified_subset(test.labels, limit)
+    return evaluate_robustness(probabilities, test.images[index], test.labels[index]), len(index)
 
 
 def markdown(table: dict, n: int) -> str:
@@ -203,29 +212,3 @@ def plot(table: dict, path: Path) -> None:
     fig.tight_layout()
     fig.savefig(path, dpi=100)
     plt.close(fig)
-
-
-def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.formatter_class = argparse.RawDescriptionHelpFormatter
-    parser.add_argument("model", nargs="?", default=None, help="exported model (default: the shipped one)")
-    parser.add_argument("--limit", type=int, default=2000, help="seeded subset of the test set (0 = all 12,630)")
-    parser.add_argument("--out", type=Path, default=Path("results/robustness"))
-    parser.add_argument("--data-dir", default=None)
-    parser.add_argument("--cache-dir", default=None)
-
-
-def run(args: argparse.Namespace) -> int:
-    from traffic_signs.data.cache import load_split
-    from traffic_signs.prediction.classifier import Classifier
-
-    classifier = Classifier.load(args.model)
-    test = load_split("test", args.data_dir, classifier.input_size, args.cache_dir)
-    index = stratified_subset(test.labels, args.limit)
-    table = evaluate_robustness(classifier, test.images[index], test.labels[index])
-    args.out.mkdir(parents=True, exist_ok=True)
-    text = markdown(table, len(index))
-    (args.out / "robustness.md").write_text(text)
-    (args.out / "robustness.json").write_text(json.dumps({"images": len(index), **table}, indent=2) + "\n")
-    plot(table, args.out / "robustness.png")
-    print(text)
-    return 0

@@ -12,8 +12,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     import json
 
+    from traffic_signs.models.catalog import create, get_entry, list_models
     from traffic_signs.models.complexity import count_macs, count_parameters
-    from traffic_signs.models.registry import create, get_entry, list_models
 
     rows = []
     for name in list_models():

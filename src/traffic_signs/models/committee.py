@@ -15,15 +15,12 @@ trained on those tracks would make them look easy.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
 import torch
 from torch import nn
 
 from traffic_signs.errors import ModelFileError
-
-ARCHITECTURE = "committee"
-SPLIT_KEYS = ("val_fraction", "split_seed", "limit_train")  # together they fix the validation tracks
+from traffic_signs.models.model_file import ModelFile
 
 
 class Committee(nn.Module):
@@ -53,77 +50,25 @@ def committee_of(members: list[nn.Module]) -> Committee:
     return (GradCamCommittee if with_cams else Committee)(members)
 
 
-def build_model(meta: dict[str, Any]) -> nn.Module:
-    """The untrained module a model file describes: a registered architecture or a committee."""
-    from traffic_signs.models.registry import create
-
-    num_classes = len(meta["class_names"])
-    if meta["architecture"] == ARCHITECTURE:
-        return committee_of([create(member["architecture"], num_classes) for member in meta["members"]])
-    return create(meta["architecture"], num_classes)
-
-
-def split_of(meta: dict[str, Any]) -> dict[str, Any]:
-    """What decides a run's validation tracks (the subset seed matters only with --limit-train)."""
-    cfg = meta.get("train_config") or {}
-    split = {key: cfg.get(key) for key in SPLIT_KEYS}
-    if split["limit_train"]:
-        split["seed"] = cfg.get("seed", 0)
-    return split
-
-
-def check_compatible(paths: list[Path], metas: list[dict[str, Any]]) -> None:
+def check_compatible(paths: list[Path], model_files: list[ModelFile]) -> None:
     """Refuse members that could not be averaged or calibrated together, naming the odd one out."""
-    if len(metas) < 2:
+    if len(model_files) < 2:
         raise ModelFileError("a committee needs at least two member models")
-    for path, meta in zip(paths, metas, strict=True):
-        if meta["architecture"] == ARCHITECTURE:
+    for path, model_file in zip(paths, model_files, strict=True):
+        if model_file.is_committee:
             raise ModelFileError(f"{path}: is itself a committee; list its members instead")
-    first = metas[0]
+    first = model_files[0]
     checks = {
-        "class names": lambda m: m["class_names"],
-        "input size": lambda m: m.get("input_size"),
-        "training data (checksum)": lambda m: m.get("data_checksum"),
-        "validation split": split_of,
+        "class names": lambda m: m.class_names,
+        "input size": lambda m: m.input_size,
+        "training data (checksum)": lambda m: m.data_checksum,
+        "validation split": lambda m: m.split,
     }
-    for path, meta in zip(paths[1:], metas[1:], strict=True):
+    for path, model_file in zip(paths[1:], model_files[1:], strict=True):
         for what, value in checks.items():
-            if value(meta) != value(first):
-                shown = "" if isinstance(value(meta), list) else f" ({value(meta)} vs {value(first)})"
+            if value(model_file) != value(first):
+                shown = "" if isinstance(value(model_file), list) else f" ({value(model_file)} vs {value(first)})"
                 raise ModelFileError(
                     f"{path}: its {what} differs from {paths[0]}'s{shown}; "
                     "committee members must be trained on the same data and split"
                 )
-
-
-def assemble(paths: list[Path]) -> tuple[Committee, dict[str, Any]]:
-    """Load verified member files and return the committee with its metadata."""
-    from traffic_signs.models.io import load_model
-
-    loaded = [load_model(path) for path in paths]
-    metas = [meta for _, meta in loaded]
-    check_compatible(paths, metas)
-    committee = committee_of([model for model, _ in loaded]).eval()
-    first = metas[0]
-    meta = {
-        "architecture": ARCHITECTURE,
-        "class_names": first["class_names"],
-        "input_size": first["input_size"],
-        "input": first.get("input"),
-        "normalisation": first.get("normalisation"),
-        "data_checksum": first.get("data_checksum"),
-        "train_config": first.get("train_config"),  # the shared split (and member 0's recipe)
-        "parameters": sum(m.get("parameters", 0) for m in metas),
-        "macs": sum(m.get("macs", 0) for m in metas),
-        "members": [_member_record(path, m) for path, m in zip(paths, metas, strict=True)],
-    }
-    return committee, meta
-
-
-def _member_record(path: Path, meta: dict[str, Any]) -> dict[str, Any]:
-    cfg = meta.get("train_config") or {}
-    return {"architecture": meta["architecture"], "source": str(path), "checkpoint": Path(path).stem,
-            "seed": cfg.get("seed"), "epochs": cfg.get("epochs"), "epoch": meta.get("epoch"),
-            "precision": meta.get("precision", "fp32"),
-            "train_config": cfg, "sha256": meta.get("sha256"),
-            "val_accuracy": (meta.get("metrics") or {}).get("val_accuracy")}

@@ -14,7 +14,13 @@ from __future__ import annotations
 
 import argparse
 import json
+from dataclasses import replace
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from traffic_signs.models.committee import Committee
+    from traffic_signs.models.model_file import Member, ModelFile
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -38,29 +44,56 @@ def build_committee(paths: list[Path], out: Path, data_dir: str | None = None,
                     cache_dir: str | None = None) -> dict:
     """Assemble, score on the shared validation tracks, and save; returns what was measured."""
     from traffic_signs.data.cache import load_split
-    from traffic_signs.evaluation.cli import validation_subset
-    from traffic_signs.evaluation.logits import torch_logits
-    from traffic_signs.models.committee import assemble
+    from traffic_signs.data.split import validation_subset
+    from traffic_signs.models.inference import torch_logits
     from traffic_signs.models.io import save_model
 
     _refuse_to_overwrite_a_run(out)
-    committee, meta = assemble(paths)
-    val = validation_subset(meta, load_split("train", data_dir, meta["input_size"], cache_dir), out)
+    committee, model_file = assemble(paths)
+    val = validation_subset(load_split("train", data_dir, model_file.input_size, cache_dir),
+                            model_file.split, model_file.data_checksum, str(out))
     val_accuracy = float((torch_logits(committee, val.images).argmax(1) == val.labels).mean())
-    meta["metrics"] = {"val_accuracy": val_accuracy, "val_images": len(val)}
+    model_file = replace(model_file, metrics={"val_accuracy": val_accuracy, "val_images": len(val)})
     out.mkdir(parents=True, exist_ok=True)
-    json_path = save_model(out / "best", committee, meta)
+    json_path = save_model(out / "best", committee, model_file)
     return {"committee": str(json_path), "val_accuracy": val_accuracy, "val_images": len(val),
-            "members": [{"source": m["source"], "val_accuracy": m["val_accuracy"]} for m in meta["members"]]}
+            "members": [{"source": m.source, "val_accuracy": m.val_accuracy} for m in model_file.members or []]}
 
 
 def _refuse_to_overwrite_a_run(out: Path) -> None:
     """OUT may hold an older committee (rebuilt in place), never a trained run's weights."""
     from traffic_signs.errors import ModelFileError
-    from traffic_signs.models.committee import ARCHITECTURE
-    from traffic_signs.models.io import read_metadata
+    from traffic_signs.models.model_file import read_model_file
 
     existing = out / "best.json"
-    if existing.is_file() and read_metadata(existing).get("architecture") != ARCHITECTURE:
+    if existing.is_file() and not read_model_file(existing).is_committee:
         raise ModelFileError(f"{existing}: holds a trained run, not a committee; choose another --out folder")
 
+
+def assemble(paths: list[Path]) -> tuple[Committee, ModelFile]:
+    """Load verified member files and return the committee with its model file."""
+    from traffic_signs.models.committee import check_compatible, committee_of
+    from traffic_signs.models.io import load_model
+    from traffic_signs.models.model_file import COMMITTEE, ModelFile
+
+    loaded = [load_model(path) for path in paths]
+    model_files = [model_file for _, model_file in loaded]
+    check_compatible(paths, model_files)
+    first = model_files[0]
+    model_file = ModelFile(
+        architecture=COMMITTEE, class_names=first.class_names, input_size=first.input_size, input=first.input,
+        normalisation=first.normalisation, data_checksum=first.data_checksum,
+        train_config=first.train_config,  # the shared split (and member 0's recipe)
+        parameters=sum(m.parameters or 0 for m in model_files), macs=sum(m.macs or 0 for m in model_files),
+        members=[_member(path, m) for path, m in zip(paths, model_files, strict=True)])
+    return committee_of([model for model, _ in loaded]).eval(), model_file
+
+
+def _member(path: Path, model_file: ModelFile) -> Member:
+    from traffic_signs.models.model_file import Member
+
+    cfg = model_file.train_config or {}
+    return Member(architecture=model_file.architecture, source=str(path), checkpoint=Path(path).stem,
+                  seed=cfg.get("seed"), epochs=cfg.get("epochs"), epoch=model_file.epoch,
+                  precision=model_file.precision or "fp32", train_config=cfg, sha256=model_file.sha256,
+                  val_accuracy=model_file.metrics.get("val_accuracy"))

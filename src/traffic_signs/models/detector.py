@@ -13,9 +13,17 @@ path back up to 1/4, where the heads read. About 0.2 M parameters.
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+from typing import Any
+
 import torch
 import torch.nn.functional as F
+from safetensors.torch import load_file
 from torch import nn
+
+from traffic_signs.errors import ModelFileError
+from traffic_signs.files import file_digest, staged
 
 STRIDE = 4  # the heat map has one cell per 4 x 4 input pixels
 HEAT_PRIOR = 0.01  # initial sign probability of a cell (most cells hold no sign centre)
@@ -62,3 +70,34 @@ class SignFinder(nn.Module):
                                                                        mode="nearest")
         out = self.heads(self.smooth(top))
         return torch.cat([out[:, :3], torch.sigmoid(out[:, 3:])], dim=1)
+
+
+def save_detector(stem: Path, model: SignFinder, record: dict[str, Any]) -> Path:
+    """Write ``stem.safetensors`` and ``stem.json`` (the record, naming and checksumming the weights)
+    together: both land in full or neither does, as for the classifier's model files."""
+    from traffic_signs.models.io import _write_tensors
+
+    weights, json_path = Path(stem).with_suffix(".safetensors"), Path(stem).with_suffix(".json")
+    with staged(json_path) as json_tmp, staged(weights) as weights_tmp:
+        digest = _write_tensors(weights_tmp, model.state_dict())
+        json_tmp.write_text(json.dumps({"architecture": "signfinder", "stride": STRIDE, **record,
+                                        "weights": weights.name, "sha256": digest}, indent=2) + "\n")
+    return json_path
+
+
+def load_detector(json_path: Path) -> tuple[SignFinder, dict[str, Any]]:
+    """A SignFinder with verified weights, and its record."""
+    json_path = Path(json_path)
+    try:
+        record = json.loads(json_path.read_text())
+        weights = json_path.with_name(str(record["weights"]))
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        raise ModelFileError(f"{json_path}: not a detector file ({exc})") from exc
+    if not weights.is_file() or file_digest(weights) != record.get("sha256"):
+        raise ModelFileError(f"{weights}: missing, or its checksum differs from {json_path.name}")
+    model = SignFinder()
+    try:
+        model.load_state_dict(load_file(str(weights)))
+    except (RuntimeError, OSError, ValueError) as exc:
+        raise ModelFileError(f"{weights}: weights do not fit SignFinder ({exc})") from exc
+    return model.eval(), record

@@ -1,27 +1,27 @@
 """Model files: weights as safetensors, everything else as JSON beside them. Never pickle.
 
-``NAME.safetensors`` holds the tensors; ``NAME.json`` holds the architecture name, class
-names, input size, normalisation, the data checksum, metrics, and the SHA-256 of the
-weights file. Loading refuses weights whose hash differs from the one in the JSON, so a
-tampered or mismatched pair is caught before a single tensor is used.
+``NAME.safetensors`` holds the tensors; ``NAME.json`` (a :class:`ModelFile`) says what they
+are and carries the SHA-256 of the weights file. Loading refuses weights whose hash differs
+from the one in the JSON, so a tampered or mismatched pair is caught before a single tensor
+is used.
 """
 
 from __future__ import annotations
 
 import hashlib
-import json
+from dataclasses import replace
 from pathlib import Path
-from typing import Any
 
 import torch
 from safetensors import SafetensorError
 from safetensors.torch import load_file, save
 from torch import nn
 
-from traffic_signs.errors import ModelFileError
+from traffic_signs.errors import ModelFileError, UnknownModelError
 from traffic_signs.files import file_digest, staged
-
-FORMAT = "traffic-signs-model/1"
+from traffic_signs.models.catalog import create
+from traffic_signs.models.committee import committee_of
+from traffic_signs.models.model_file import ModelFile, model_file_text, read_model_file
 
 
 def save_tensors(path: Path, tensors: dict[str, torch.Tensor]) -> str:
@@ -39,8 +39,9 @@ def _write_tensors(path: Path, tensors: dict[str, torch.Tensor]) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
-def save_model(stem: Path, model: nn.Module, metadata: dict[str, Any]) -> Path:
-    """Write ``stem.safetensors`` and ``stem.json``; returns the JSON path.
+def save_model(stem: Path, model: nn.Module, model_file: ModelFile) -> Path:
+    """Write ``stem.safetensors`` and ``stem.json`` (``model_file`` naming and checksumming the
+    weights); returns the JSON path.
 
     Both files are written in full under temporary names before either replaces the old
     pair, so a full disk or a kill never leaves new weights beside old metadata (which the
@@ -51,54 +52,48 @@ def save_model(stem: Path, model: nn.Module, metadata: dict[str, Any]) -> Path:
     state = {k: v for k, v in _unwrap(model).state_dict().items()}
     with staged(json_path) as json_tmp, staged(weights) as weights_tmp:  # weights land first
         digest = _write_tensors(weights_tmp, state)
-        meta = {"format": FORMAT, **metadata, "weights": weights.name, "sha256": digest}
-        json_tmp.write_text(json.dumps(meta, indent=2) + "\n")
+        json_tmp.write_text(model_file_text(replace(model_file, weights=weights.name, sha256=digest)))
     return json_path
 
 
-def read_metadata(path: Path) -> dict[str, Any]:
-    path = Path(path)
-    json_path = path.with_suffix(".json")
-    try:
-        meta = json.loads(json_path.read_text())
-    except FileNotFoundError:
-        raise ModelFileError(f"{json_path}: model metadata not found") from None
-    except (OSError, ValueError) as exc:
-        raise ModelFileError(f"{json_path}: unreadable model metadata ({exc})") from exc
-    if not isinstance(meta, dict) or meta.get("format") != FORMAT:
-        raise ModelFileError(f"{json_path}: not a traffic-signs model file (format {FORMAT})")
-    return meta
-
-
-def load_state(path: Path) -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
-    """Verified (tensors, metadata) for a model file given by its .json or .safetensors path."""
-    meta = read_metadata(path)
-    weights = Path(path).with_name(meta.get("weights", Path(path).stem + ".safetensors"))
+def load_state(path: Path) -> tuple[dict[str, torch.Tensor], ModelFile]:
+    """Verified (tensors, model file) for a model file given by its .json or .safetensors path."""
+    model_file = read_model_file(path)
+    weights = Path(path).with_name(model_file.weights or Path(path).stem + ".safetensors")
     if not weights.is_file():
         raise ModelFileError(f"{weights}: weights file not found")
     actual = file_digest(weights)
-    if actual != meta.get("sha256"):
+    if actual != model_file.sha256:
         raise ModelFileError(
-            f"{weights}: checksum mismatch (metadata says {meta.get('sha256')}, file is {actual}); "
+            f"{weights}: checksum mismatch (metadata says {model_file.sha256}, file is {actual}); "
             "the weights were modified or belong to another model"
         )
     try:
-        return load_file(str(weights)), meta
+        return load_file(str(weights)), model_file
     except (SafetensorError, OSError, ValueError) as exc:
         raise ModelFileError(f"{weights}: unreadable safetensors file ({exc})") from exc
 
 
-def load_model(path: Path) -> tuple[nn.Module, dict[str, Any]]:
-    """Build the architecture the metadata names (a registered model or a committee) and load verified weights."""
-    from traffic_signs.models.committee import build_model
+def build_model(model_file: ModelFile) -> nn.Module:
+    """The untrained module a model file describes: a registered architecture or a committee."""
+    num_classes = len(model_file.class_names)
+    if model_file.is_committee:
+        return committee_of([create(member.architecture, num_classes) for member in model_file.members or []])
+    return create(model_file.architecture, num_classes)
 
-    state, meta = load_state(path)
+
+def load_model(path: Path) -> tuple[nn.Module, ModelFile]:
+    """Build the architecture the model file names (a registered model or a committee) and load verified weights."""
+    state, model_file = load_state(path)
     try:
-        model = build_model(meta)
+        model = build_model(model_file)
+    except UnknownModelError as exc:
+        raise ModelFileError(f"{path}: {exc}") from exc
+    try:
         model.load_state_dict(state)
     except (KeyError, TypeError, RuntimeError) as exc:
         raise ModelFileError(f"{path}: weights do not fit the architecture ({exc})") from exc
-    return model.eval(), meta
+    return model.eval(), model_file
 
 
 def _unwrap(model: nn.Module) -> nn.Module:

@@ -1,8 +1,8 @@
-"""A registry of model constructors, looked up by name.
+"""Where architectures register themselves: a name, a constructor and where the design comes from.
 
-Every architecture is one small documented function decorated with :func:`register`;
-the rest of the product asks for models by name (``create("lenet5")``) and never imports
-an architecture directly. Each entry records where the design comes from.
+Every architecture is one small documented function decorated with :func:`register`. This
+module imports no architecture (so it sits below all of them); :mod:`traffic_signs.models.catalog`
+imports them all and is where the rest of the product looks models up by name.
 """
 
 from __future__ import annotations
@@ -11,8 +11,6 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from torch import nn
-
-from traffic_signs.classes import NUM_CLASSES
 
 
 @dataclass(frozen=True)
@@ -25,39 +23,17 @@ class ModelEntry:
     input_size: int
 
 
-_REGISTRY: dict[str, ModelEntry] = {}
+REGISTERED: dict[str, ModelEntry] = {}
 
 
 def register(name: str, *, source: str, ours: bool = False, input_size: int = 32):
     """Decorator: add a constructor ``fn(num_classes) -> nn.Module`` under ``name``."""
 
     def decorate(fn: Callable[..., nn.Module]) -> Callable[..., nn.Module]:
-        if name in _REGISTRY:
+        if name in REGISTERED:
             raise ValueError(f"model {name!r} registered twice")
         summary = (fn.__doc__ or "").strip().splitlines()[0] if fn.__doc__ else name
-        _REGISTRY[name] = ModelEntry(name, fn, summary, source, ours, input_size)
+        REGISTERED[name] = ModelEntry(name, fn, summary, source, ours, input_size)
         return fn
 
     return decorate
-
-
-def _load_all() -> None:
-    # Importing the modules runs their @register decorators.
-    from traffic_signs.models import classic, signnet, stn  # noqa: F401
-
-
-def list_models() -> list[str]:
-    _load_all()
-    return list(_REGISTRY)
-
-
-def get_entry(name: str) -> ModelEntry:
-    _load_all()
-    try:
-        return _REGISTRY[name]
-    except KeyError:
-        raise KeyError(f"unknown model {name!r}; choose one of: {', '.join(_REGISTRY)}") from None
-
-
-def create(name: str, num_classes: int = NUM_CLASSES) -> nn.Module:
-    return get_entry(name).build(num_classes)

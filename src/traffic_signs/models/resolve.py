@@ -56,7 +56,7 @@ def resolve_model_path(spec: str | Path, runs_dir: Path = DEFAULT_RUNS_DIR) -> P
 
 
 def _by_name(name: str, runs_dir: Path) -> Path:
-    from traffic_signs.models.registry import list_models
+    from traffic_signs.models.catalog import list_models
 
     trained, shipped = runs_dir / name / "best.json", shipped_dir() / f"{name}.json"
     for candidate in (trained, shipped):  # shipped names include committees, which are not registered

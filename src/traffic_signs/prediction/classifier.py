@@ -9,7 +9,6 @@ in a photo is found first by the shipped detector and each is classified on its 
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -20,6 +19,7 @@ from PIL import Image
 from traffic_signs.errors import ModelFileError
 from traffic_signs.files import file_digest
 from traffic_signs.imaging import open_image
+from traffic_signs.models.model_file import ModelFile, read_model_file
 from traffic_signs.models.resolve import shipped_dir
 from traffic_signs.prediction.detect import SignDetector
 from traffic_signs.prediction.runtime import onnx_session
@@ -85,7 +85,7 @@ def find_model_json(model: str | Path | None) -> Path:
         path = path.with_suffix(".json")
     elif path.suffix != ".json":
         for candidate in (Path("runs") / str(model) / "best.json", shipped_dir() / f"{model}.json"):
-            if candidate.is_file() and "onnx" in json.loads(candidate.read_text()):
+            if candidate.is_file() and read_model_file(candidate).onnx:
                 return candidate
         raise ModelFileError(f"{model!r}: no exported model of that name (shipped or in runs/)")
     if not path.is_file():
@@ -104,27 +104,25 @@ class Classifier:
     def __init__(self, json_path: Path, threshold: float | None = None, int8: bool = False,
                  detector: SignDetector | None = None):
         self.json_path = Path(json_path)
-        try:
-            self.metadata: dict[str, Any] = json.loads(self.json_path.read_text())
-        except (OSError, ValueError) as exc:
-            raise ModelFileError(f"{self.json_path}: unreadable model metadata ({exc})") from exc
-        key = "onnx_int8" if int8 else "onnx"
-        if key not in self.metadata:
+        self.metadata: ModelFile = read_model_file(self.json_path)
+        onnx_name, onnx_sha256 = ((self.metadata.onnx_int8, self.metadata.onnx_int8_sha256) if int8
+                                  else (self.metadata.onnx, self.metadata.onnx_sha256))
+        if onnx_name is None:
             flag = " --int8" if int8 else ""
             raise ModelFileError(
                 f"{self.json_path}: no {'int8 ' if int8 else ''}ONNX export; "
                 f"run `traffic-signs export {self.json_path.parent}{flag}` first"
             )
-        onnx_path = self.json_path.with_name(self.metadata[key])
+        onnx_path = self.json_path.with_name(onnx_name)
         if not onnx_path.is_file():
             raise ModelFileError(f"{onnx_path}: ONNX file not found")
-        if file_digest(onnx_path) != self.metadata.get(f"{key}_sha256"):
+        if file_digest(onnx_path) != onnx_sha256:
             raise ModelFileError(f"{onnx_path}: checksum differs from {self.json_path.name}; refusing to load it")
         self.onnx_path = onnx_path
-        self.class_names: list[str] = list(self.metadata["class_names"])
-        self.input_size: int = int(self.metadata.get("input_size", 32))
-        self.temperature: float = float(self.metadata.get("temperature", 1.0))
-        self.threshold: float = float(threshold if threshold is not None else self.metadata.get("threshold", 0.0))
+        self.class_names: list[str] = list(self.metadata.class_names)
+        self.input_size: int = self.metadata.input_size
+        self.temperature: float = self.metadata.temperature or 1.0
+        self.threshold: float = float(threshold if threshold is not None else self.metadata.threshold or 0.0)
         self._session = onnx_session(onnx_path)
         self._input_name = self._session.get_inputs()[0].name
         self.detector = detector
@@ -139,7 +137,7 @@ class Classifier:
 
     @property
     def name(self) -> str:
-        return self.metadata.get("name", self.metadata.get("architecture", "model"))
+        return self.metadata.display_name
 
     def logits(self, images: np.ndarray) -> np.ndarray:
         """Logits for uint8 N x H x W x 3 images at the model's input size."""

@@ -12,13 +12,13 @@ margin, so a sign fills most of the best window.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from collections.abc import Callable
 
 import numpy as np
 from PIL import Image
 
-if TYPE_CHECKING:
-    from traffic_signs.prediction.classifier import Classifier
+# Calibrated class probabilities (N x C) for uint8 windows (N x S x S x 3) at the model's input size.
+Scorer = Callable[[np.ndarray], np.ndarray]
 
 WINDOW_FRACTIONS = (0.15, 0.22, 0.32, 0.45, 0.65, 0.9, 1.0)
 WORKING_SIDE = 256  # the photo is searched at this short side; boxes are mapped back
@@ -53,17 +53,20 @@ def crops(image: Image.Image, boxes: list[tuple[int, int, int, int]], size: int)
     return np.stack([np.asarray(image.resize((size, size), Image.Resampling.BILINEAR, box=b)) for b in boxes])
 
 
-def find_sign(classifier: Classifier, image: Image.Image) -> tuple[np.ndarray, tuple[int, int, int, int]]:
-    """Calibrated probabilities of the best window and its box in the original image."""
+def find_sign(score: Scorer, input_size: int, image: Image.Image) -> tuple[np.ndarray, tuple[int, int, int, int]]:
+    """Calibrated probabilities of the best window and its box in the original image.
+
+    ``score`` rates windows resized to ``input_size`` (a classifier's ``probabilities``).
+    """
     scale = min(1.0, WORKING_SIDE / min(image.size))
     small = image if scale == 1.0 else image.resize(
         (max(1, round(image.width * scale)), max(1, round(image.height * scale))), Image.Resampling.BILINEAR
     )
     boxes = window_boxes(*small.size)
-    probs = classifier.probabilities(crops(small, boxes, classifier.input_size))
+    probs = score(crops(small, boxes, input_size))
     coarse = boxes[int(probs.max(axis=1).argmax())]
     boxes = refined_boxes(coarse, *small.size)
-    probs = classifier.probabilities(crops(small, boxes, classifier.input_size))
+    probs = score(crops(small, boxes, input_size))
     best = int(probs.max(axis=1).argmax())
     x0, y0, x1, y1 = (int(round(v / scale)) for v in boxes[best])
     return probs[best], (x0, y0, min(x1, image.width), min(y1, image.height))

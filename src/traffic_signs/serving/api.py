@@ -72,7 +72,7 @@ def create_app(classifier: Classifier | None = None, model: str | None = None, l
     @app.get("/v1/model")
     def model_info() -> dict[str, Any]:
         clf = get_classifier()
-        meta = {k: v for k, v in clf.metadata.items() if k not in ("class_names",)}
+        meta = {k: v for k, v in clf.metadata.to_json().items() if k != "class_names"}
         card = clf.json_path.with_name("MODEL_CARD.md")
         return {"name": clf.name, "metadata": meta, "threshold": clf.threshold, "temperature": clf.temperature,
                 "model_card": card.read_text() if card.is_file() else None}

@@ -11,39 +11,35 @@ from __future__ import annotations
 import argparse
 import json
 from pathlib import Path
-from typing import TYPE_CHECKING
 
-from traffic_signs.training import PRECISIONS
-
-if TYPE_CHECKING:
-    from traffic_signs.data.augment import AugmentConfig
+from traffic_signs.training.recipe import PRECISIONS, default
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.formatter_class = argparse.RawDescriptionHelpFormatter
     parser.add_argument("--model", required=True, help="registered model name (see `traffic-signs models`)")
-    parser.add_argument("--epochs", type=int, default=30)
+    parser.add_argument("--epochs", type=int, default=default("epochs"))
     parser.add_argument("--time-budget", type=float, default=None, metavar="SECONDS",
                         help="size the schedule to fit this wall time, then stop cleanly")
     parser.add_argument("--out", type=Path, default=None, metavar="RUN_DIR",
                         help="run folder (default: runs/MODEL)")
-    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--seed", type=int, default=default("seed"))
     parser.add_argument("--resume", action="store_true", help="continue the run in --out")
-    parser.add_argument("--batch-size", type=int, default=256)
-    parser.add_argument("--lr", type=float, default=None, help="peak learning rate")
-    parser.add_argument("--outlier-weight", type=float, default=0.0, metavar="W",
+    parser.add_argument("--batch-size", type=int, default=default("batch_size"))
+    parser.add_argument("--lr", type=float, default=default("lr"), help="peak learning rate")
+    parser.add_argument("--outlier-weight", type=float, default=default("outlier_weight"), metavar="W",
                         help="train on upside-down signs as 'no sign' examples with this loss weight "
                              "(outlier exposure; 0 = off)")
-    parser.add_argument("--consistency", type=float, default=0.0, metavar="W",
+    parser.add_argument("--consistency", type=float, default=default("consistency"), metavar="W",
                         help="also train on a harshly corrupted copy of every batch (noise, JPEG, rain, "
                              "blur, occlusion), asking for the same answer on both with this loss weight "
                              "(Jensen-Shannon consistency; 0 = off)")
     parser.add_argument("--harsh", action="append", default=[], metavar="KEY=VALUE",
                         help="change one setting of that corrupted copy, keys as for --augment "
-                             "(defaults: data.augment.HARSH)")
+                             "(defaults: data.augment_config.HARSH)")
     parser.add_argument("--augment", action="append", default=[], metavar="KEY=VALUE",
                         help="change one augmentation setting, e.g. noise_prob=0.3 or scale=0.8,1.2 "
-                             "(repeatable; the keys are the fields of data.augment.AugmentConfig)")
+                             "(repeatable; the keys are the fields of data.augment_config.AugmentConfig)")
     parser.add_argument("--data-dir", default=None,
                         help="GTSRB folder (default: $TRAFFIC_SIGNS_DATA or the user cache)")
     parser.add_argument("--cache-dir", default=None,
@@ -51,34 +47,29 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--limit-train", type=int, default=None, help=argparse.SUPPRESS)
     parser.add_argument("--threads", type=int, default=None,
                         help="torch CPU threads (default: all cores; use 1 when other jobs share the CPU)")
-    parser.add_argument("--precision", choices=PRECISIONS, default="auto",
-                        help="forward-pass arithmetic; auto = bf16 where the CPU/GPU has it natively "
-                             "(about 1.8x faster training on AVX512-BF16 CPUs), else fp32")
+    parser.add_argument("--precision", choices=PRECISIONS, default=default("precision"),
+                        help="forward-pass arithmetic; auto = bf16 where the CPU/GPU computes it natively "
+                             "(AVX512-BF16 or AMX CPUs, where it trains faster), else fp32")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
 
 
 def run(args: argparse.Namespace) -> int:
     import torch
 
-    from traffic_signs.data.augment import HARSH
-    from traffic_signs.errors import TrafficSignsError
-    from traffic_signs.models.registry import get_entry
-    from traffic_signs.training.loop import TrainConfig, train
+    from traffic_signs.data.augment_config import HARSH
+    from traffic_signs.models.catalog import get_entry
+    from traffic_signs.training.loop import train
+    from traffic_signs.training.recipe import TrainConfig, augment_config
 
-    try:
-        get_entry(args.model)  # fail fast on an unknown name
-    except KeyError as exc:
-        raise TrafficSignsError(exc.args[0]) from None
+    get_entry(args.model)  # fail fast on an unknown name
     if args.threads:
         torch.set_num_threads(args.threads)
     cfg = TrainConfig(model=args.model, epochs=args.epochs, time_budget=args.time_budget,
-                      seed=args.seed, batch_size=args.batch_size, data_dir=args.data_dir,
+                      seed=args.seed, batch_size=args.batch_size, lr=args.lr, data_dir=args.data_dir,
                       cache_dir=args.cache_dir, limit_train=args.limit_train,
                       precision=args.precision, augment=augment_config(args.augment),
                       outlier_weight=args.outlier_weight, consistency=args.consistency,
                       harsh=augment_config(args.harsh, base=HARSH, flag="--harsh"))
-    if args.lr is not None:
-        cfg.lr = args.lr
     run_dir = args.out or Path("runs") / args.model
     state = train(cfg, run_dir, resume=args.resume, progress_bar=not args.no_progress)
     summary = {"run_dir": str(run_dir), "epochs": state["epoch"],
@@ -86,53 +77,3 @@ def run(args: argparse.Namespace) -> int:
                "best_epoch": state.get("best_epoch"), "wall_seconds": round(state["wall_seconds"], 1)}
     print(json.dumps(summary))
     return 0
-
-
-def augment_config(settings: list[str], base: AugmentConfig | None = None, flag: str = "--augment") -> AugmentConfig:
-    """``base`` (default: AugmentConfig()) with ``KEY=VALUE`` overrides; a pair of numbers is written
-    ``LOW,HIGH``."""
-    from dataclasses import fields, replace
-
-    from traffic_signs.data.augment import AugmentConfig
-    from traffic_signs.errors import TrafficSignsError
-
-    defaults = base or AugmentConfig()
-    known = {f.name: getattr(defaults, f.name) for f in fields(AugmentConfig)}
-    changes = {}
-    for setting in settings:
-        key, _, value = setting.partition("=")
-        if key not in known:
-            raise TrafficSignsError(f"{flag} {setting}: unknown key {key!r}; choose one of: {', '.join(known)}")
-        try:
-            numbers = tuple(float(v) for v in value.split(","))
-        except ValueError:
-            raise TrafficSignsError(f"{flag} {setting}: {value!r} is not a number") from None
-        if len(numbers) != (len(known[key]) if isinstance(known[key], tuple) else 1):
-            shape = "LOW,HIGH" if isinstance(known[key], tuple) else "one number"
-            raise TrafficSignsError(f"{flag} {setting}: {key} takes {shape}")
-        changes[key] = numbers if isinstance(known[key], tuple) else numbers[0]
-    return replace(defaults, **changes)
-
-
-def changed_settings(cfg: dict) -> list[str]:
-    """The flags that repeat a recorded ``train_config``'s departures from the defaults (batch size,
-    lr, outliers, consistency, augmentation): the inverse of the parsing above."""
-    from dataclasses import asdict, fields
-
-    from traffic_signs.data.augment import HARSH, AugmentConfig
-    from traffic_signs.training.loop import TrainConfig
-
-    def numbers(value) -> list[float]:
-        return [float(v) for v in (value if isinstance(value, (list, tuple)) else [value])]
-
-    defaults = {f.name: f.default for f in fields(TrainConfig)}
-    flags = [f"--{name.replace('_', '-')} {cfg[name]:g}"
-             for name in ("batch_size", "lr", "outlier_weight", "consistency")
-             if name in cfg and numbers(cfg[name]) != numbers(defaults[name])]
-    views = [("augment", AugmentConfig())] + ([("harsh", HARSH)] if cfg.get("consistency") else [])
-    for view, base in views:
-        recorded = cfg.get(view) or {}
-        for key, default in asdict(base).items():
-            if key in recorded and numbers(recorded[key]) != numbers(default):
-                flags.append(f"--{view} {key}=" + ",".join(f"{v:g}" for v in numbers(recorded[key])))
-    return flags

@@ -23,7 +23,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from traffic_signs.models.detector import STRIDE, SignFinder
+from traffic_signs.models.detector import STRIDE, SignFinder, load_detector, save_detector
 
 SIZE_WEIGHT = 0.1
 OFFSET_WEIGHT = 1.0
@@ -117,7 +117,6 @@ def scenes_for(config: DetectorConfig, data_dir: str | None, cache_dir: str | No
 def train_detector(config: DetectorConfig, out: Path, images: np.ndarray, boxes: list[np.ndarray],
                    resume: bool = False, stop_after: int | None = None) -> SignFinder:
     """The training loop, top to bottom: batches, loss, AdamW with a cosine decay, a checkpoint per epoch."""
-    from traffic_signs.models.io import load_state
     from traffic_signs.training.checkpoint import load_optimizer, load_progress
 
     torch.manual_seed(config.seed)
@@ -134,8 +133,7 @@ def train_detector(config: DetectorConfig, out: Path, images: np.ndarray, boxes:
     start_epoch, history = 0, []
     progress = load_progress(out) if resume else None
     if progress:
-        weights, _ = load_state(out / "last.json")
-        model.load_state_dict(weights)
+        model.load_state_dict(load_detector(out / "last.json")[0].state_dict())
         load_optimizer(out, optimizer)
         start_epoch, history = progress["epoch"], progress["history"]
         schedule.last_epoch = start_epoch * steps_per_epoch
@@ -176,12 +174,10 @@ def save_checkpoint(out: Path, model: SignFinder, optimizer: torch.optim.Optimiz
                     history: list[dict]) -> None:
     """Weights, then optimizer, then the progress file that names the epoch: a run killed while
     writing resumes from the previous complete epoch."""
-    from traffic_signs.models.io import save_model
     from traffic_signs.training.checkpoint import save_optimizer, save_progress
 
     out.mkdir(parents=True, exist_ok=True)
-    save_model(out / "last", model, {"architecture": "signfinder", "task": "detection", "epoch": len(history),
-                                     "history": history, "config": asdict(config), "stride": STRIDE})
+    save_detector(out / "last", model, {"epoch": len(history), "history": history, "config": asdict(config)})
     save_optimizer(out, optimizer)
     save_progress(out, {"epoch": len(history), "history": history})
 

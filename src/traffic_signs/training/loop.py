@@ -24,7 +24,7 @@ import os
 import platform
 import sys
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -35,44 +35,17 @@ import torch.nn.functional as F
 from torch import nn
 
 from traffic_signs.classes import CLASS_NAMES, turnable
-from traffic_signs.data.augment import HARSH, AugmentConfig, augment, corrupt, to_float
+from traffic_signs.data.augment import augment, corrupt, to_float
 from traffic_signs.data.cache import ImageSet, load_split
-from traffic_signs.data.split import DEFAULT_SPLIT_SEED, DEFAULT_VAL_FRACTION, track_split
-from traffic_signs.evaluation.logits import torch_logits
+from traffic_signs.data.split import split_training_data
+from traffic_signs.models.catalog import create, get_entry
 from traffic_signs.models.complexity import count_macs, count_parameters
+from traffic_signs.models.inference import torch_logits
 from traffic_signs.models.io import save_model
 from traffic_signs.models.layers import GTSRB_MEAN, GTSRB_STD
-from traffic_signs.models.registry import create, get_entry
-from traffic_signs.training import PRECISIONS, checkpoint
-
-
-@dataclass
-class TrainConfig:
-    model: str
-    epochs: int = 30
-    time_budget: float | None = None  # seconds; the schedule is sized to fit, then stops
-    batch_size: int = 256
-    lr: float = 1e-2
-    weight_decay: float = 5e-2
-    warmup_steps: int = 100
-    label_smoothing: float = 0.1
-    balance: float = 0.5  # 0 = natural class frequencies, 1 = uniform over classes
-    seed: int = 0
-    val_fraction: float = DEFAULT_VAL_FRACTION
-    split_seed: int = DEFAULT_SPLIT_SEED
-    augment: AugmentConfig = field(default_factory=AugmentConfig)
-    data_dir: str | None = None
-    cache_dir: str | None = None
-    limit_train: int | None = None  # train on a random N-image subset (quick runs and tests)
-    precision: str = "auto"  # "fp32", "bf16", or "auto": bf16 where the hardware computes it natively
-    outlier_weight: float = 0.0  # weight of the "no sign" loss on upside-down signs (0: none drawn)
-    consistency: float = 0.0  # weight of the same-answer loss on a corrupted copy (0: none drawn)
-    harsh: AugmentConfig = field(default_factory=lambda: HARSH)  # corruptions of that copy
-
-    def to_dict(self) -> dict[str, Any]:
-        out = asdict(self)
-        out.pop("data_dir"), out.pop("cache_dir")
-        return out
+from traffic_signs.models.model_file import ModelFile, Normalisation
+from traffic_signs.training import checkpoint
+from traffic_signs.training.recipe import PRECISIONS, TrainConfig
 
 
 @dataclass
@@ -127,20 +100,6 @@ def resolve_precision(requested: str, device: torch.device) -> str:
     return "bf16" if native else "fp32"
 
 
-def split_training_data(data: ImageSet, cfg: dict[str, Any]) -> tuple[ImageSet, np.ndarray, np.ndarray]:
-    """The images a run trains on and its (train, val) indices, from its recorded config.
-
-    Training and evaluation both call this, so ``evaluate --split val`` scores exactly the
-    tracks the run held out: the seeded ``limit_train`` subset first, then ``track_split``.
-    """
-    if cfg.get("limit_train"):  # a seeded random subset, so every class stays represented
-        keep = np.random.default_rng(cfg.get("seed", 0)).permutation(len(data))[: cfg["limit_train"]]
-        data = data.subset(np.sort(keep))
-    train_index, val_index = track_split(data.labels, data.tracks, cfg.get("val_fraction", DEFAULT_VAL_FRACTION),
-                                         cfg.get("split_seed", DEFAULT_SPLIT_SEED))
-    return data, train_index, val_index
-
-
 def upside_down(images_nhwc: torch.Tensor) -> torch.Tensor:
     """A half turn of uint8 N x H x W x 3 images."""
     return images_nhwc.flip(1, 2)
@@ -171,18 +130,13 @@ def sampling_weights(labels: np.ndarray, balance: float) -> torch.Tensor:
     return torch.from_numpy(counts[labels] ** -balance)
 
 
-def model_metadata(cfg: TrainConfig, data: ImageSet, extra: dict[str, Any]) -> dict[str, Any]:
-    entry = get_entry(cfg.model)
-    return {
-        "architecture": cfg.model,
-        "class_names": list(CLASS_NAMES),
-        "input_size": entry.input_size,
-        "input": "RGB, N x 3 x H x W float in [0, 1]; the model normalises internally",
-        "normalisation": {"mean": list(GTSRB_MEAN), "std": list(GTSRB_STD), "inside_model": True},
-        "data_checksum": data.checksum,
-        "train_config": cfg.to_dict(),
-        **extra,
-    }
+def model_file_for(cfg: TrainConfig, data: ImageSet, **measured: Any) -> ModelFile:
+    """A checkpoint's model file: what the weights are, what they were trained on and how, and
+    what was ``measured`` (parameters, macs, epoch, precision, metrics)."""
+    return ModelFile(architecture=cfg.model, class_names=list(CLASS_NAMES), input_size=get_entry(cfg.model).input_size,
+                     input="RGB, N x 3 x H x W float in [0, 1]; the model normalises internally",
+                     normalisation=Normalisation(list(GTSRB_MEAN), list(GTSRB_STD)),
+                     data_checksum=data.checksum, train_config=cfg.to_dict(), **measured)
 
 
 _WARMUP_STEPS, _TIMED_STEPS = 4, 12  # --time-budget: steps skipped, then steps timed
@@ -198,7 +152,7 @@ def train(cfg: TrainConfig, run_dir: Path, resume: bool = False, progress_bar: b
     # --- data: the whole split as one uint8 tensor, validation held out by track -----------
     data = load_split("train", cfg.data_dir, get_entry(cfg.model).input_size, cfg.cache_dir,
                       progress=ddp.main and progress_bar)
-    data, train_index, val_index = split_training_data(data, cfg.to_dict())
+    data, train_index, val_index = split_training_data(data, cfg.split)
     train_images = torch.from_numpy(data.images[train_index])
     train_labels = torch.from_numpy(data.labels[train_index])
     val = data.subset(val_index)
@@ -310,16 +264,16 @@ def train(cfg: TrainConfig, run_dir: Path, resume: bool = False, progress_bar: b
                 "images_per_second": seen * ddp.world / (time.perf_counter() - epoch_start),
             }
             state["history"].append(record)
-            extra = {"parameters": params, "macs": macs, "epoch": epoch + 1, "precision": precision,
-                     "metrics": {"val_accuracy": val_accuracy, "val_images": len(val)}}
-            meta = model_metadata(cfg, data, extra)
-            save_model(run_dir / "last", model, meta)
+            model_file = model_file_for(cfg, data, parameters=params, macs=macs, epoch=epoch + 1,
+                                        precision=precision,
+                                        metrics={"val_accuracy": val_accuracy, "val_images": len(val)})
+            save_model(run_dir / "last", model, model_file)
             # A tie goes to the later epoch, further down the learning-rate decay: with a model
             # that misses 2-10 of 3,990 validation images, ties are common.
             if val_accuracy >= state["best_val_accuracy"]:
                 state["best_val_accuracy"] = val_accuracy
                 state["best_epoch"] = epoch + 1
-                save_model(run_dir / "best", model, meta)
+                save_model(run_dir / "best", model, model_file)
             checkpoint.save_optimizer(run_dir, optimizer)
             state["config"] = cfg.to_dict()
             state["environment"] = {**_environment(ddp), "precision": precision}

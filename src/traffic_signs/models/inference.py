@@ -1,4 +1,4 @@
-"""Run a torch model over a uint8 image array in batches."""
+"""A torch model's logits for a uint8 image array, in batches: how training, evaluation and export score."""
 
 from __future__ import annotations
 

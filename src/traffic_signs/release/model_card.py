@@ -9,6 +9,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from traffic_signs.models.model_file import Member, ModelFile
+from traffic_signs.training.recipe import changed_settings
+
 
 def _pct(value: float | None, digits: int = 2) -> str:
     return "n/a" if value is None else f"{100 * value:.{digits}f}%"
@@ -21,21 +24,21 @@ def headline_accuracy(test_metrics: dict[str, Any]) -> str:
 
 def build_model_card(
     name: str,
-    meta: dict[str, Any],
+    model_file: ModelFile,
     test: dict[str, Any],
     val: dict[str, Any],
     command: str,
     robustness_md: str | None = None,
     unknown_md: str | None = None,
 ) -> str:
-    cfg = meta.get("train_config", {})
+    cfg = model_file.train_config or {}
     calibrated = test.get("calibrated", {})
     selective = test.get("selective", {})
     lines = [
         f"# Model card: `{name}`",
         "",
-        f"Architecture `{meta['architecture']}` ({meta.get('parameters', 0):,} parameters, "
-        f"{meta.get('macs', 0) / 1e6:.1f} M multiply-accumulates per 32x32 image), "
+        f"Architecture `{model_file.architecture}` ({model_file.parameters or 0:,} parameters, "
+        f"{(model_file.macs or 0) / 1e6:.1f} M multiply-accumulates per 32x32 image), "
         "shipped as safetensors + JSON and as ONNX for the torch-free runtime.",
         "",
         "## Data",
@@ -46,16 +49,16 @@ def build_model_card(
         f"(fraction {cfg.get('val_fraction')}, split seed {cfg.get('split_seed')}); "
         "no physical sign is on both sides.",
         f"- Test: the official {test.get('n', 0):,}-image GTSRB test set, used for the figures below only.",
-        f"- Data checksum (decode-cache key): `{meta.get('data_checksum')}`.",
+        f"- Data checksum (decode-cache key): `{model_file.data_checksum}`.",
         "",
         "## Training",
         "",
         f"- Command: `{command}`",
-        *_recipe_lines(meta, cfg),
+        *_recipe_lines(model_file, cfg),
         "- Augmentation on whole batches: rotation, scale, shift, shear, perspective, brightness, contrast, "
         "saturation, blur, noise, occluding patches; no flips (signs have a handedness). Settings changed "
         "from those defaults are named in the command above.",
-        *_consistency_lines(meta, cfg),
+        *_consistency_lines(model_file, cfg),
         "",
         "## Official test set",
         "",
@@ -65,9 +68,9 @@ def build_model_card(
         f"| errors | {test.get('errors')} of {test.get('n')} |",
         f"| macro F1 | {test.get('macro_f1', 0):.4f} |",
         f"| ECE before temperature scaling | {test.get('ece', 0):.4f} |",
-        f"| ECE after (T = {meta.get('temperature', 1.0):.3f}, fitted on validation) | "
+        f"| ECE after (T = {model_file.temperature or 1.0:.3f}, fitted on validation) | "
         f"{calibrated.get('ece', test.get('ece', 0)):.4f} |",
-        f"| unknown threshold (chosen on validation) | {_threshold(meta)} |",
+        f"| unknown threshold (chosen on validation) | {_threshold(model_file)} |",
         f"| answered at that threshold (coverage) | {_pct(selective.get('coverage'))} |",
         f"| error among answered | {_pct(selective.get('risk'), 3)} |",
         "",
@@ -106,37 +109,35 @@ def build_model_card(
     return "\n".join(lines)
 
 
-def _threshold(meta: dict[str, Any]) -> str:
-    threshold = meta.get("threshold")
-    return "n/a" if threshold is None else f"{threshold:.4f}"
+def _threshold(model_file: ModelFile) -> str:
+    return "n/a" if model_file.threshold is None else f"{model_file.threshold:.4f}"
 
 
-def _recipe_lines(meta: dict[str, Any], cfg: dict[str, Any]) -> list[str]:
+def _recipe_lines(model_file: ModelFile, cfg: dict[str, Any]) -> list[str]:
     recipe = (f"batch {cfg.get('batch_size')}, AdamW peak lr {cfg.get('lr')}, weight decay {cfg.get('weight_decay')}, "
               f"label smoothing {cfg.get('label_smoothing')}, class-balanced sampling exponent {cfg.get('balance')}")
-    members = meta.get("members")
+    members, epoch = model_file.members, model_file.epoch
+    val_accuracy = _pct(model_file.metrics.get("val_accuracy"))
     if not members:
-        weights = {"last": f"`last.json`, the final epoch of the schedule (epoch {meta.get('epoch')}), not the "
+        weights = {"last": f"`last.json`, the final epoch of the schedule (epoch {epoch}), not the "
                            "best-on-validation one",
-                   "best": f"`best.json`, the epoch with the best validation accuracy (epoch {meta.get('epoch')})"}
-        return [f"- Seed {cfg.get('seed')}, {cfg.get('epochs', meta.get('epoch'))} epochs, {recipe}.",
-                f"- Weights: {weights.get(meta.get('checkpoint'), 'the epoch with the best validation accuracy')}.",
-                f"- Validation accuracy: {_pct((meta.get('metrics') or {}).get('val_accuracy'))}."]
-    from traffic_signs.training.cli import changed_settings
+                   "best": f"`best.json`, the epoch with the best validation accuracy (epoch {epoch})"}
+        return [f"- Seed {cfg.get('seed')}, {cfg.get('epochs', epoch)} epochs, {recipe}.",
+                f"- Weights: {weights.get(model_file.checkpoint, 'the epoch with the best validation accuracy')}.",
+                f"- Validation accuracy: {val_accuracy}."]
 
-    def changes(member: dict[str, Any]) -> str:
-        flags = changed_settings(member.get("train_config") or {})
-        return " ".join(f"`{flag}`" for flag in flags) or "none"
+    def changes(member: Member) -> str:
+        return " ".join(f"`{flag}`" for flag in changed_settings(member.train_config)) or "none"
 
-    rows = [f"| {i} | `{m['architecture']}` | {m['seed']} | {m['epochs']} | `{m.get('checkpoint', 'best')}.json` "
-            f"(epoch {m['epoch']}) | {m['precision']} | {changes(m)} | {_pct(m.get('val_accuracy'))} |"
+    rows = [f"| {i} | `{m.architecture}` | {m.seed} | {m.epochs} | `{m.checkpoint}.json` "
+            f"(epoch {m.epoch}) | {m.precision} | {changes(m)} | {_pct(m.val_accuracy)} |"
             for i, m in enumerate(members)]
     return [
         f"- A committee of {len(members)} models trained independently on the same data and split, logits "
         f"averaged. Each member: {recipe}.",
         "- Each member's weights: its `best.json` is the epoch with the best validation accuracy, its "
         "`last.json` the final epoch of the schedule; the table says which one the committee holds.",
-        f"- Committee validation accuracy: {_pct((meta.get('metrics') or {}).get('val_accuracy'))}.",
+        f"- Committee validation accuracy: {val_accuracy}.",
         "",
         "| member | architecture | seed | epochs | weights | precision | recipe changes | validation accuracy |",
         "|---:|---|---:|---:|---|---|---|---:|",
@@ -145,8 +146,8 @@ def _recipe_lines(meta: dict[str, Any], cfg: dict[str, Any]) -> list[str]:
     ]
 
 
-def _consistency_lines(meta: dict[str, Any], cfg: dict[str, Any]) -> list[str]:
-    configs = [m.get("train_config") or {} for m in meta.get("members", [])] or [cfg]
+def _consistency_lines(model_file: ModelFile, cfg: dict[str, Any]) -> list[str]:
+    configs = [m.train_config for m in model_file.members or []] or [cfg]
     if not any(c.get("consistency") for c in configs):
         return []
     return ["- `--consistency W`: each batch also carries a harshly corrupted copy of itself (noise, JPEG, "

@@ -1,0 +1,30 @@
+"""Every registered architecture, looked up by name.
+
+The rest of the product asks for models by name (``create("lenet5")``) and never imports an
+architecture directly. Importing the architecture modules here runs their ``@register``
+decorators, so a lookup always sees all of them.
+"""
+
+from __future__ import annotations
+
+from torch import nn
+
+from traffic_signs.classes import NUM_CLASSES
+from traffic_signs.errors import UnknownModelError
+from traffic_signs.models import classic, signnet, stn  # noqa: F401  (they register themselves)
+from traffic_signs.models.registry import REGISTERED, ModelEntry
+
+
+def list_models() -> list[str]:
+    return list(REGISTERED)
+
+
+def get_entry(name: str) -> ModelEntry:
+    try:
+        return REGISTERED[name]
+    except KeyError:
+        raise UnknownModelError(f"unknown model {name!r}; choose one of: {', '.join(REGISTERED)}") from None
+
+
+def create(name: str, num_classes: int = NUM_CLASSES) -> nn.Module:
+    return get_entry(name).build(num_classes)

@@ -1,0 +1,235 @@
+"""The JSON half of a model file, typed: one record that every writer fills and every reader trusts.
+
+A model is two files side by side: ``NAME.safetensors`` holds the tensors (see
+:mod:`traffic_signs.models.io`) and ``NAME.json`` says what they are: the architecture and
+its input, the classes, what the weights were trained on and how, what was measured, and
+what the release step added (calibration, the ONNX graphs and their checksums). Training,
+committees, export and shipping write it; evaluation, export, the torch-free runtime and the
+API read it, all through :class:`ModelFile`.
+
+Reading checks the type of every field and names the file and the field it finds wrong, so a
+damaged or hand-edited file is refused at the door with a message instead of failing later
+inside a command. Files written before this module existed read as they are. Keys this
+version does not know are kept and written back unchanged, so a rewrite (export, shipping)
+loses nothing a newer version added. Torch-free, so the runtime reads the same format.
+"""
+
+from __future__ import annotations
+
+import json
+import types
+import typing
+from dataclasses import MISSING, Field, dataclass, field, fields, is_dataclass, replace
+from pathlib import Path
+from typing import Any
+
+from traffic_signs.data.split import SplitSpec
+from traffic_signs.errors import ModelFileError
+from traffic_signs.files import atomic_write_json
+
+FORMAT = "traffic-signs-model/1"
+COMMITTEE = "committee"  # the architecture of a committee's model file
+_NOT_IN_FILE = {"json": False}  # field metadata: kept in memory, never written
+
+
+@dataclass(frozen=True)
+class Normalisation:
+    """Per-channel statistics the model subtracts and divides by inside its own graph."""
+
+    mean: list[float]
+    std: list[float]
+    inside_model: bool = True
+
+
+@dataclass(frozen=True)
+class Calibration:
+    """Where the temperature and the "unknown" threshold were fitted, and to what target."""
+
+    fitted_on: str
+    images: int
+    threshold_max_error: float | None = None
+    threshold_confidence: float | None = None
+
+
+@dataclass(frozen=True)
+class Member:
+    """One model of a committee, as it was when the committee was built."""
+
+    architecture: str
+    source: str | None = None  # the member's model file
+    checkpoint: str = "best"  # which of its run's two checkpoints: best or last
+    seed: int | None = None
+    epochs: int | None = None
+    epoch: int | None = None  # the epoch its weights are from
+    precision: str = "fp32"  # runs from before bf16 training were fp32
+    train_config: dict[str, Any] = field(default_factory=dict)
+    sha256: str | None = None  # of its weights file
+    val_accuracy: float | None = None
+
+
+@dataclass(frozen=True)
+class ModelFile:
+    """Everything ``NAME.json`` records, in the order it is written."""
+
+    architecture: str  # a registered model name, or COMMITTEE
+    class_names: list[str]
+    input_size: int = 32
+    input: str | None = None  # how the graph wants its input, in words
+    normalisation: Normalisation | None = None
+    data_checksum: str | None = None  # of the decoded training data
+    train_config: dict[str, Any] | None = None  # the recipe (training.recipe.TrainConfig.to_dict())
+    parameters: int | None = None
+    macs: int | None = None  # multiply-accumulates per image
+    epoch: int | None = None  # the epoch a trained run's weights are from
+    precision: str | None = None  # the forward-pass arithmetic it trained in (fp32 when absent)
+    members: list[Member] | None = None  # a committee's models
+    metrics: dict[str, int | float | None] = field(default_factory=dict)  # val_accuracy, test_accuracy, ...
+    weights: str | None = None  # the safetensors file beside this one
+    sha256: str | None = None  # of the weights file
+    temperature: float | None = None
+    threshold: float | None = None  # the "unknown sign" threshold on calibrated confidence
+    calibration: Calibration | None = None
+    onnx: str | None = None
+    onnx_sha256: str | None = None
+    onnx_int8: str | None = None
+    onnx_int8_sha256: str | None = None
+    name: str | None = None  # the name it ships under
+    training_command: str | None = None
+    checkpoint: str | None = None  # which of its run's checkpoints shipped: best or last
+    extra: dict[str, Any] = field(default_factory=dict, metadata=_NOT_IN_FILE)  # keys this version does not know
+    source: str = field(default="model file", compare=False, metadata=_NOT_IN_FILE)  # where it was read, for messages
+
+    @classmethod
+    def from_json(cls, data: Any, source: str | Path = "model file") -> ModelFile:
+        """The typed record of a parsed JSON file; ModelFileError names ``source`` and the field when one is wrong."""
+        if not isinstance(data, dict) or data.get("format") != FORMAT:
+            raise ModelFileError(f"{source}: not a traffic-signs model file (format {FORMAT})")
+        known = {f.name for f in fields(cls)}
+        extra = {key: value for key, value in data.items() if key not in known and key != "format"}
+        return replace(_record(cls, data, "", str(source)), extra=extra, source=str(source))
+
+    def to_json(self) -> dict[str, Any]:
+        """The JSON object to write: fields without a value are left out, unknown keys go last."""
+        return {"format": FORMAT, **_plain(self), **self.extra}
+
+    @property
+    def is_committee(self) -> bool:
+        return self.architecture == COMMITTEE
+
+    @property
+    def display_name(self) -> str:
+        return self.name or self.architecture
+
+    @property
+    def split(self) -> SplitSpec:
+        """The validation split the model's run held out (a committee's: its members')."""
+        if self.train_config is None:
+            raise ModelFileError(f"{self.source}: no train_config, so its validation split is unknown; "
+                                 "use --split test")
+        return SplitSpec.of(self.train_config)
+
+
+def read_model_file(path: str | Path) -> ModelFile:
+    """The model file given by its .json (or .safetensors) path, read and checked."""
+    json_path = Path(path).with_suffix(".json")
+    try:
+        data = json.loads(json_path.read_text())
+    except FileNotFoundError:
+        raise ModelFileError(f"{json_path}: model metadata not found") from None
+    except (OSError, ValueError) as exc:
+        raise ModelFileError(f"{json_path}: unreadable model metadata ({exc})") from exc
+    return ModelFile.from_json(data, json_path)
+
+
+def write_model_file(path: str | Path, model_file: ModelFile) -> None:
+    """Write ``path`` atomically (see :func:`traffic_signs.files.staged`)."""
+    atomic_write_json(Path(path), model_file.to_json())
+
+
+def model_file_text(model_file: ModelFile) -> str:
+    """The file's text, exactly as :func:`write_model_file` writes it."""
+    return json.dumps(model_file.to_json(), indent=2) + "\n"
+
+
+def _in_file(f: Field) -> bool:
+    return f.metadata.get("json", True)
+
+
+def _record(cls: type, data: Any, where: str, source: str) -> Any:
+    """An instance of dataclass ``cls`` from a JSON object, every field checked against its type."""
+    if not isinstance(data, dict):
+        raise ModelFileError(f"{source}: {where or 'the file'} should be an object, not {_shown(data)}")
+    hints = typing.get_type_hints(cls)
+    values = {}
+    for f in filter(_in_file, fields(cls)):
+        name = f"{where}.{f.name}" if where else f.name
+        if f.name in data:
+            values[f.name] = _typed(data[f.name], hints[f.name], name, source)
+        elif f.default is MISSING and f.default_factory is MISSING:
+            raise ModelFileError(f"{source}: {name} is missing")
+    return cls(**values)
+
+
+def _typed(value: Any, hint: Any, name: str, source: str) -> Any:
+    """``value`` checked against the type ``hint`` (numbers for a float field become floats)."""
+    origin, args = typing.get_origin(hint), typing.get_args(hint)
+    if origin in (typing.Union, types.UnionType):
+        options = [a for a in args if a is not type(None)]
+        if value is None and len(options) < len(args):
+            return None
+        if len(options) == 1:  # X | None: X's own message names the innermost field
+            return _typed(value, options[0], name, source)
+        for option in options:
+            try:
+                return _typed(value, option, name, source)
+            except ModelFileError:
+                continue
+    elif hint is Any:
+        return value
+    elif origin is list:
+        if isinstance(value, list):
+            return [_typed(item, args[0], f"{name}[{i}]", source) for i, item in enumerate(value)]
+    elif origin is dict:
+        if isinstance(value, dict):
+            return {key: _typed(item, args[1], f"{name}.{key}", source) for key, item in value.items()}
+    elif is_dataclass(hint):
+        return _record(hint, value, name, source)
+    elif _is_a(value, hint):
+        return float(value) if hint is float else value
+    raise ModelFileError(f"{source}: {name} should be {_described(hint)}, not {_shown(value)}")
+
+
+def _is_a(value: Any, hint: Any) -> bool:
+    if isinstance(value, bool):
+        return hint is bool
+    if hint is float:
+        return isinstance(value, (int, float))
+    return isinstance(hint, type) and isinstance(value, hint)
+
+
+def _described(hint: Any) -> str:
+    origin = typing.get_origin(hint)
+    if origin in (typing.Union, types.UnionType):
+        options = [option for option in typing.get_args(hint) if not (option is int and float in typing.get_args(hint))]
+        return " or ".join(_described(option) for option in options)  # an integer is a number too
+    words = {str: "a string", int: "an integer", float: "a number", bool: "true or false", type(None): "null",
+             list: "a list", dict: "an object"}
+    return words.get(origin or hint, "an object")
+
+
+def _shown(value: Any) -> str:
+    text = json.dumps(value)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+def _plain(record: Any) -> dict[str, Any]:
+    """A dataclass as a JSON object, in field order, without the fields that hold nothing."""
+    out = {}
+    for f in filter(_in_file, fields(record)):
+        value = getattr(record, f.name)
+        if value is None or value == {} or value == []:
+            continue
+        if isinstance(value, list):
+            value = [_plain(item) if is_dataclass(item) else item for item in value]
+        out[f.name] = _plain(value) if is_dataclass(value) else value
+    return out

@@ -1,0 +1,65 @@
+"""Calibrate a trained model file on its own validation tracks and write its ONNX graphs.
+
+The temperature and the "unknown sign" threshold are fitted on the validation tracks the
+run held out (never on test); both, and each ONNX file's SHA-256, are recorded in the
+model's JSON, which the torch-free runtime then trusts and verifies.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from pathlib import Path
+
+import torch
+
+from traffic_signs.data.cache import load_split
+from traffic_signs.data.split import split_training_data, validation_subset
+from traffic_signs.evaluation.calibration import CONFIDENCE, MAX_ERROR, choose_threshold, fit_temperature, softmax
+from traffic_signs.files import file_digest, staged
+from traffic_signs.models.inference import torch_logits
+from traffic_signs.models.io import load_model
+from traffic_signs.models.layers import WithCams
+from traffic_signs.models.model_file import Calibration, ModelFile, write_model_file
+from traffic_signs.release.quantize import calibration_sample, quantize_int8
+
+
+def export_onnx(model, path: Path, input_size: int) -> None:
+    """Write the ONNX graph with a dynamic batch dimension (TorchScript exporter, opset 17).
+
+    Models that compute Grad-CAM in their forward pass (``class_activation_maps``) get a
+    second output, ``cams`` (N x classes x h x w), so the torch-free runtime can draw it.
+    """
+    dummy = torch.rand(2, 3, input_size, input_size)
+    model = model.eval().to(memory_format=torch.contiguous_format)
+    outputs = ["logits"]
+    if hasattr(model, "class_activation_maps"):
+        model, outputs = WithCams(model).eval(), ["logits", "cams"]
+    with staged(path) as tmp:
+        torch.onnx.export(model, (dummy,), str(tmp), input_names=["images"], output_names=outputs,
+                          dynamic_axes={"images": {0: "batch"}, **{name: {0: "batch"} for name in outputs}},
+                          opset_version=17, dynamo=False)
+
+
+def export(json_path: Path, data_dir: str | None = None, cache_dir: str | None = None,
+           int8: bool = False) -> ModelFile:
+    """Calibrate on validation, write ``<stem>.onnx`` (and ``<stem>.int8.onnx``), record them in ``<stem>.json``."""
+    model, model_file = load_model(json_path)
+    train_data = load_split("train", data_dir, model_file.input_size, cache_dir)
+    val = validation_subset(train_data, model_file.split, model_file.data_checksum, str(json_path))
+    logits = torch_logits(model, val.images)
+    temperature = fit_temperature(logits, val.labels)
+    threshold = choose_threshold(softmax(logits, temperature), val.labels)
+    onnx_path = json_path.with_suffix(".onnx")
+    export_onnx(model, onnx_path, model_file.input_size)
+    model_file = replace(
+        model_file, temperature=temperature, threshold=threshold,
+        calibration=Calibration(fitted_on="validation tracks of the run", images=len(val),
+                                threshold_max_error=MAX_ERROR, threshold_confidence=CONFIDENCE),
+        onnx=onnx_path.name, onnx_sha256=file_digest(onnx_path))
+    if int8:
+        data, train_index, _ = split_training_data(train_data, model_file.split)
+        int8_path = quantize_int8(onnx_path, json_path.with_suffix(".int8.onnx"),
+                                  calibration_sample(data.images[train_index]))
+        model_file = replace(model_file, onnx_int8=int8_path.name, onnx_int8_sha256=file_digest(int8_path))
+    write_model_file(json_path, model_file)
+    return model_file

@@ -1,0 +1,132 @@
+"""The training recipe: every setting of a run, and its spelling on the command line both ways.
+
+:class:`TrainConfig` is what a run trains with and records in its model files
+(``train_config``). ``augment_config`` reads ``--augment KEY=VALUE`` flags into it;
+``changed_settings`` and ``training_command`` write a recorded recipe back as the flags and
+the command that repeat it. Torch-free, so the command line can state its defaults from here.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass, field, fields, replace
+from typing import Any
+
+from traffic_signs.data.augment_config import HARSH, AugmentConfig
+from traffic_signs.data.split import DEFAULT_SPLIT_SEED, DEFAULT_VAL_FRACTION, SplitSpec
+from traffic_signs.errors import TrafficSignsError
+from traffic_signs.models.model_file import Member, ModelFile
+
+PRECISIONS = ("auto", "fp32", "bf16")
+
+
+@dataclass
+class TrainConfig:
+    model: str
+    epochs: int = 30
+    time_budget: float | None = None  # seconds; the schedule is sized to fit, then stops
+    batch_size: int = 256
+    lr: float = 1e-2
+    weight_decay: float = 5e-2
+    warmup_steps: int = 100
+    label_smoothing: float = 0.1
+    balance: float = 0.5  # 0 = natural class frequencies, 1 = uniform over classes
+    seed: int = 0
+    val_fraction: float = DEFAULT_VAL_FRACTION
+    split_seed: int = DEFAULT_SPLIT_SEED
+    augment: AugmentConfig = field(default_factory=AugmentConfig)
+    data_dir: str | None = None
+    cache_dir: str | None = None
+    limit_train: int | None = None  # train on a random N-image subset (quick runs and tests)
+    precision: str = "auto"  # "fp32", "bf16", or "auto": bf16 where the hardware computes it natively
+    outlier_weight: float = 0.0  # weight of the "no sign" loss on upside-down signs (0: none drawn)
+    consistency: float = 0.0  # weight of the same-answer loss on a corrupted copy (0: none drawn)
+    harsh: AugmentConfig = field(default_factory=lambda: HARSH)  # corruptions of that copy
+
+    def to_dict(self) -> dict[str, Any]:
+        """The recipe as model files record it: everything but where the data was read from."""
+        out = asdict(self)
+        out.pop("data_dir"), out.pop("cache_dir")
+        return out
+
+    @property
+    def split(self) -> SplitSpec:
+        return SplitSpec.of(self.to_dict())
+
+
+def default(name: str) -> Any:
+    """The default of one :class:`TrainConfig` setting, so the command line states none of its own."""
+    return next(f.default for f in fields(TrainConfig) if f.name == name)
+
+
+def augment_config(settings: list[str], base: AugmentConfig | None = None, flag: str = "--augment") -> AugmentConfig:
+    """``base`` (default: AugmentConfig()) with ``KEY=VALUE`` overrides; a pair of numbers is written
+    ``LOW,HIGH``."""
+    defaults = base or AugmentConfig()
+    known = {f.name: getattr(defaults, f.name) for f in fields(AugmentConfig)}
+    changes = {}
+    for setting in settings:
+        key, _, value = setting.partition("=")
+        if key not in known:
+            raise TrafficSignsError(f"{flag} {setting}: unknown key {key!r}; choose one of: {', '.join(known)}")
+        try:
+            numbers = tuple(float(v) for v in value.split(","))
+        except ValueError:
+            raise TrafficSignsError(f"{flag} {setting}: {value!r} is not a number") from None
+        if len(numbers) != (len(known[key]) if isinstance(known[key], tuple) else 1):
+            shape = "LOW,HIGH" if isinstance(known[key], tuple) else "one number"
+            raise TrafficSignsError(f"{flag} {setting}: {key} takes {shape}")
+        changes[key] = numbers if isinstance(known[key], tuple) else numbers[0]
+    return replace(defaults, **changes)
+
+
+def changed_settings(cfg: Mapping[str, Any]) -> list[str]:
+    """The flags that repeat a recorded ``train_config``'s departures from the defaults (batch size,
+    lr, outliers, consistency, augmentation): the inverse of ``augment_config``."""
+
+    def numbers(value) -> list[float]:
+        return [float(v) for v in (value if isinstance(value, (list, tuple)) else [value])]
+
+    flags = [f"--{name.replace('_', '-')} {cfg[name]:g}"
+             for name in ("batch_size", "lr", "outlier_weight", "consistency")
+             if name in cfg and numbers(cfg[name]) != numbers(default(name))]
+    views = [("augment", AugmentConfig())] + ([("harsh", HARSH)] if cfg.get("consistency") else [])
+    for view, base in views:
+        recorded = cfg.get(view) or {}
+        for key, value in asdict(base).items():
+            if key in recorded and numbers(recorded[key]) != numbers(value):
+                flags.append(f"--{view} {key}=" + ",".join(f"{v:g}" for v in numbers(recorded[key])))
+    return flags
+
+
+def training_command(model_file: ModelFile, out: str | None = None) -> str:
+    """The command that retrains this model; names the arithmetic, since bf16 and fp32 runs differ.
+
+    A committee's command trains each member into its own folder, then averages them.
+    """
+    if model_file.is_committee:
+        return _committee_command(model_file.members or [], out or "runs/committee")
+    return _train_command(model_file.architecture, model_file.train_config or {}, model_file.epoch,
+                          model_file.precision or "fp32", out)  # runs from before bf16 training were fp32
+
+
+def _train_command(architecture: str, cfg: Mapping[str, Any], epoch: int | None, precision: str,
+                   out: str | None) -> str:
+    epochs, seed = cfg.get("epochs", epoch), cfg.get("seed", 0)
+    return (f"traffic-signs train --model {architecture} --epochs {epochs} --seed {seed} "
+            f"--precision {precision}" + "".join(f" {flag}" for flag in changed_settings(cfg))
+            + (f" --out {out}" if out else ""))
+
+
+def _committee_command(members: list[Member], out: str) -> str:
+    """Train every member into runs/ARCH-seedS (one folder each), then average the checkpoints the
+    committee holds."""
+    steps, kept, folders = [], [], set()
+    for i, member in enumerate(members):
+        folder = f"runs/{member.architecture}-seed{member.seed}"
+        if folder in folders:  # same seed, another recipe
+            folder += f"-member{i}"
+        folders.add(folder)
+        steps.append(_train_command(member.architecture, member.train_config, member.epoch, member.precision, folder))
+        kept.append(folder if member.checkpoint == "best" else f"{folder}/{member.checkpoint}.json")
+    return " && ".join([*steps, f"traffic-signs committee {' '.join(kept)} --out {out}"])
