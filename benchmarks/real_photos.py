@@ -34,6 +34,7 @@ import numpy as np
 from traffic_signs import Classifier
 from traffic_signs.benchmarking import cpu_name
 from traffic_signs.errors import ImageError
+from traffic_signs.prediction.detect import box_iou as overlap
 
 RESULTS = Path(__file__).parent / "results"
 DEFAULT_PHOTOS = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "real-photos"
@@ -45,15 +46,6 @@ def photo_folder(given: Path | None) -> Path:
     if not (folder / "labels.csv").is_file():
         raise SystemExit(f"{folder}: no labels.csv (pass --photos DIR or set TRAFFIC_SIGNS_REAL_PHOTOS)")
     return folder
-
-
-def iou(a: tuple[float, ...], b: tuple[float, ...]) -> float:
-    """Intersection over union of two (x0, y0, x1, y1) boxes."""
-    w = max(0.0, min(a[2], b[2]) - max(a[0], b[0]))
-    h = max(0.0, min(a[3], b[3]) - max(a[1], b[1]))
-    inter = w * h
-    union = (a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - inter
-    return inter / union if union > 0 else 0.0
 
 
 def score_photo(classifier: Classifier, folder: Path, row: dict[str, str], predict_options: dict) -> dict[str, Any]:
@@ -75,7 +67,7 @@ def score_photo(classifier: Classifier, folder: Path, row: dict[str, str], predi
     box_iou = None
     if row.get("box"):
         x0, y0, x1, y1 = (float(v) for v in row["box"].split())
-        box_iou = iou(box, (x0 * size[0], y0 * size[1], x1 * size[0], y1 * size[1]))
+        box_iou = overlap(box, (x0 * size[0], y0 * size[1], x1 * size[0], y1 * size[1]))
     signs = getattr(prediction, "signs", None) or []
     return {
         "file": row["file"], "set": row["set"], "framing": row["framing"], "class_id": truth,

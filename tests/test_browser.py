@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import io
 import os
 import socket
@@ -49,53 +50,43 @@ def app_url():
     process.wait(timeout=20)
 
 
-def test_upload_a_real_sign_and_read_its_name(app_url, gtsrb_dir, tmp_path_factory):
+@contextlib.contextmanager
+def page_with_upload(app_url: str, picture: Path):
+    """The app's page in Debian's Chromium (headless, without the background networking this
+    closed machine refuses), once ``picture`` has been dropped on its uploader."""
     from playwright.sync_api import sync_playwright
 
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), headless=True,
+                                             args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"])
+        try:
+            page = browser.new_page(viewport={"width": 1280, "height": 1000})
+            page.goto(app_url)
+            page.get_by_text("Traffic sign recognition").first.wait_for(timeout=60_000)
+            page.locator("input[type=file]").first.set_input_files(str(picture))
+            yield page
+        finally:
+            browser.close()
+
+
+def test_upload_a_real_sign_and_read_its_name(app_url, gtsrb_dir, tmp_path_factory):
     with zipfile.ZipFile(gtsrb_dir / "GTSRB_Final_Test_GT.zip") as gt:
         name, *_, label = gt.read("GT-final_test.csv").decode().splitlines()[1].split(";")
     out = tmp_path_factory.mktemp("browser")
     with zipfile.ZipFile(gtsrb_dir / "GTSRB_Final_Test_Images.zip") as images:
         image = Image.open(io.BytesIO(images.read(f"GTSRB/Final_Test/Images/{name}")))
         image.resize((96, 96)).save(out / "sign.png")
-    expected = CLASS_NAMES[int(label)]
-
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=str(CHROMIUM), headless=True,
-            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"],
-        )
-        try:
-            page = browser.new_page(viewport={"width": 1280, "height": 1000})
-            page.goto(app_url)
-            page.get_by_text("Traffic sign recognition").first.wait_for(timeout=60_000)
-            page.locator("input[type=file]").first.set_input_files(str(out / "sign.png"))
-            page.get_by_text(expected).first.wait_for(timeout=60_000)
-            page.get_by_text("Grad-CAM").first.wait_for(timeout=60_000)
-            page.screenshot(path=str(out / "app.png"), full_page=True)
-        finally:
-            browser.close()
+    with page_with_upload(app_url, out / "sign.png") as page:
+        page.get_by_text(CLASS_NAMES[int(label)]).first.wait_for(timeout=60_000)
+        page.get_by_text("Grad-CAM").first.wait_for(timeout=60_000)
+        page.screenshot(path=str(out / "app.png"), full_page=True)
     assert (out / "app.png").stat().st_size > 10_000
 
 
 def test_a_street_photo_shows_every_sign_by_name(app_url, tmp_path):
-    from playwright.sync_api import sync_playwright
-
-    scene = Path(__file__).parent / "data" / "scenes" / "three_signs.jpg"
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=str(CHROMIUM), headless=True,
-            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"],
-        )
-        try:
-            page = browser.new_page(viewport={"width": 1280, "height": 1000})
-            page.goto(app_url)
-            page.get_by_text("Traffic sign recognition").first.wait_for(timeout=60_000)
-            page.locator("input[type=file]").first.set_input_files(str(scene))
-            page.get_by_text("3 signs in this picture").first.wait_for(timeout=60_000)
-            for name in ("Stop", "No entry", "Yield"):
-                page.get_by_text(name).first.wait_for(timeout=10_000)
-            page.screenshot(path=str(tmp_path / "street.png"), full_page=True)
-        finally:
-            browser.close()
+    with page_with_upload(app_url, Path(__file__).parent / "data" / "scenes" / "three_signs.jpg") as page:
+        page.get_by_text("3 signs in this picture").first.wait_for(timeout=60_000)
+        for name in ("Stop", "No entry", "Yield"):
+            page.get_by_text(name).first.wait_for(timeout=10_000)
+        page.screenshot(path=str(tmp_path / "street.png"), full_page=True)
     assert (tmp_path / "street.png").stat().st_size > 10_000
