@@ -54,6 +54,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    import time
+
     import torch
 
     from traffic_signs.data.augment_config import HARSH
@@ -71,9 +73,9 @@ def run(args: argparse.Namespace) -> int:
                       outlier_weight=args.outlier_weight, consistency=args.consistency,
                       harsh=augment_config(args.harsh, base=HARSH, flag="--harsh"))
     run_dir = args.out or Path("runs") / args.model
-    state = train(cfg, run_dir, resume=args.resume, progress_bar=not args.no_progress)
-    summary = {"run_dir": str(run_dir), "epochs": state["epoch"],
-               "best_val_accuracy": state["best_val_accuracy"],
-               "best_epoch": state.get("best_epoch"), "wall_seconds": round(state["wall_seconds"], 1)}
+    started = time.perf_counter()
+    progress = train(cfg, run_dir, resume=args.resume, progress_bar=not args.no_progress)
+    summary = {"run_dir": str(run_dir), "epochs": progress.epoch, "best_val_accuracy": progress.best_val_accuracy,
+               "best_epoch": progress.best_epoch, "wall_seconds": round(time.perf_counter() - started, 1)}
     print(json.dumps(summary))
     return 0
