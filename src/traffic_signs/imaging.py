@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
-from traffic_signs.errors import ImageError
+from traffic_signs.errors import ImageError, ImageFormatError
 
 # A 50-megapixel photo is plenty; anything declaring more is treated as a decompression bomb.
 MAX_PIXELS = 50_000_000
@@ -45,7 +45,7 @@ def open_image(source: str | Path | bytes | Image.Image, name: str | None = None
 
 def _decode(data: bytes, label: str) -> Image.Image:
     if not data:
-        raise ImageError(f"{label}: empty file")
+        raise ImageFormatError(f"{label}: empty file")
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
@@ -62,7 +62,7 @@ def _decode(data: bytes, label: str) -> Image.Image:
     except ImageError:
         raise
     except UnidentifiedImageError as exc:
-        raise ImageError(f"{label}: not an image format this tool reads") from exc
+        raise ImageFormatError(f"{label}: not an image format this tool reads") from exc
     except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
         raise ImageError(f"{label}: image too large ({exc})") from exc
     except (OSError, ValueError, SyntaxError, EOFError, MemoryError) as exc:
