@@ -25,6 +25,7 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from traffic_signs.data.options import add_data_arguments
 from traffic_signs.training.recipe import default
 
 if TYPE_CHECKING:
@@ -53,10 +54,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--seed", type=int, default=default("seed"))
     parser.add_argument("--threads", type=int, default=None,
                         help="torch CPU threads for training and timing (default: torch's choice)")
-    parser.add_argument("--data-dir", default=None,
-                        help="GTSRB folder (default: $TRAFFIC_SIGNS_DATA or the user cache)")
-    parser.add_argument("--cache-dir", default=None,
-                        help="decoded-array cache (default: $TRAFFIC_SIGNS_CACHE or the user cache)")
+    add_data_arguments(parser)
     parser.add_argument("--no-progress", action="store_true", help="no progress bars")
 
 

@@ -18,6 +18,8 @@ from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from traffic_signs.data.options import add_data_arguments
+
 if TYPE_CHECKING:
     from traffic_signs.models.committee import Committee
     from traffic_signs.models.model_file import Member, ModelFile
@@ -27,8 +29,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.formatter_class = argparse.RawDescriptionHelpFormatter
     parser.add_argument("members", nargs="+", help="run folders, model .json files or model names (two or more)")
     parser.add_argument("--out", required=True, help="folder for the committee (written as OUT/best.json)")
-    parser.add_argument("--data-dir", default=None)
-    parser.add_argument("--cache-dir", default=None)
+    add_data_arguments(parser)
 
 
 def run(args: argparse.Namespace) -> int:

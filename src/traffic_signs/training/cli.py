@@ -12,6 +12,7 @@ import argparse
 import json
 from pathlib import Path
 
+from traffic_signs.data.options import add_data_arguments
 from traffic_signs.training.recipe import PRECISIONS, default
 
 
@@ -40,10 +41,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--augment", action="append", default=[], metavar="KEY=VALUE",
                         help="change one augmentation setting, e.g. noise_prob=0.3 or scale=0.8,1.2 "
                              "(repeatable; the keys are the fields of data.augment_config.AugmentConfig)")
-    parser.add_argument("--data-dir", default=None,
-                        help="GTSRB folder (default: $TRAFFIC_SIGNS_DATA or the user cache)")
-    parser.add_argument("--cache-dir", default=None,
-                        help="decoded-array cache (default: $TRAFFIC_SIGNS_CACHE or the user cache)")
+    add_data_arguments(parser)
     parser.add_argument("--limit-train", type=int, default=None, help=argparse.SUPPRESS)
     parser.add_argument("--threads", type=int, default=None,
                         help="torch CPU threads (default: all cores; use 1 when other jobs share the CPU)")
