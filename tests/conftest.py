@@ -22,6 +22,16 @@ def _gtsrb_dir() -> Path | None:
     return None
 
 
+def pytest_terminal_summary(terminalreporter) -> None:
+    """One line near the end that says whether any test was skipped (the short test summary lists each, with why)."""
+    skipped = terminalreporter.stats.get("skipped", [])
+    if skipped:
+        message = f"{len(skipped)} test(s) SKIPPED (the short test summary says why): not everything ran"
+        terminalreporter.write_line(message, yellow=True, bold=True)
+    else:
+        terminalreporter.write_line("nothing skipped: every selected test ran", green=True)
+
+
 @pytest.fixture(scope="session")
 def gtsrb_dir() -> Path:
     """The real GTSRB archives (32x32 copy); tests that need them skip where absent."""
