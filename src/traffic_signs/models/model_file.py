@@ -104,8 +104,8 @@ class ModelFile:
         """The typed record of a parsed JSON file; ModelFileError names ``source`` and the field when one is wrong."""
         if not isinstance(data, dict) or data.get("format") != FORMAT:
             raise ModelFileError(f"{source}: not a traffic-signs model file (format {FORMAT})")
-        known = {f.name for f in fields(cls)}
-        extra = {key: value for key, value in data.items() if key not in known and key != "format"}
+        known = {f.name for f in fields(cls) if _in_file(f)} | {"format"}
+        extra = {key: value for key, value in data.items() if key not in known}
         return replace(_record(cls, data, "", str(source)), extra=extra, source=str(source))
 
     def to_json(self) -> dict[str, Any]:
