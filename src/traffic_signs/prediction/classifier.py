@@ -16,9 +16,9 @@ from typing import Any
 import numpy as np
 from PIL import Image
 
-from traffic_signs.errors import ModelFileError
+from traffic_signs.errors import ImageError, ModelFileError
 from traffic_signs.files import file_digest
-from traffic_signs.imaging import open_image, to_model_input
+from traffic_signs.imaging import SERVING_SHORT_SIDE, decode, serving_max_pixels, to_model_input
 from traffic_signs.models.model_file import ModelFile, read_model_file
 from traffic_signs.models.resolve import shipped_dir
 from traffic_signs.prediction.search import find_sign
@@ -26,6 +26,7 @@ from traffic_signs.prediction.search import find_sign
 UNKNOWN_LABEL = "unknown sign"
 DEFAULT_MODEL = "signnet-stn-x3"  # a committee of three SignNet-STNs (see models/committee.py, models/stn.py)
 SEARCH_MIN_SIDE_FACTOR = 4  # search when the short side exceeds 4x the model input (128 px)
+MAX_SEARCH_ASPECT = 20  # a strip longer than 20:1 is no photo of a sign; searching it is wasted work
 
 
 @dataclass
@@ -160,12 +161,21 @@ class Classifier:
 
     def predict(self, image: str | Path | bytes | Image.Image, top_k: int = 5, search: bool | None = None,
                 name: str | None = None) -> Prediction:
-        """Classify one image; raises :class:`traffic_signs.errors.ImageError` if it cannot be read."""
+        """Classify one image; raises :class:`traffic_signs.errors.ImageError` if it cannot be read.
+
+        Files and bytes are decoded reduced (at most ``$TRAFFIC_SIGNS_MAX_PIXELS`` decoded, short
+        side 1024), so the work is bounded by what the model needs; the box is given in the
+        original picture's pixels all the same.
+        """
         label = name or (str(image) if isinstance(image, (str, Path)) else None)
-        picture = open_image(image, label)
+        decoded = decode(image, label, serving_max_pixels(), None if isinstance(image, Image.Image)
+                         else SERVING_SHORT_SIDE)
+        picture = decoded.image
         box = None
         if search if search is not None else self.should_search(picture):
+            _check_search_aspect(picture, label)
             probs, box = find_sign(self.probabilities, self.input_size, picture)
+            box = _scaled_box(box, decoded.scale, decoded.original_size)
         else:
             probs = self.probabilities(to_model_input(picture, self.input_size)[None])[0]
         return self.decide(probs, label, top_k, box)
@@ -181,3 +191,19 @@ class Classifier:
                   for i in order]
         return Prediction(file, None if unknown else best, UNKNOWN_LABEL if unknown else self.class_names[best],
                           confidence, unknown, ranked, box)
+
+
+def _check_search_aspect(picture: Image.Image, label: str | None) -> None:
+    aspect = max(picture.size) / min(picture.size)
+    if aspect > MAX_SEARCH_ASPECT:
+        raise ImageError(f"{label or 'image'}: {picture.width}x{picture.height} is more than {MAX_SEARCH_ASPECT}:1; "
+                         "too elongated to search for a sign (classify it whole with search off)")
+
+
+def _scaled_box(box: tuple[int, int, int, int], scale: tuple[float, float],
+                size: tuple[int, int]) -> tuple[int, int, int, int]:
+    """A box in decoded pixels mapped back to the original picture's pixels."""
+    x0, y0, x1, y1 = box
+    sx, sy = scale
+    return (int(round(x0 * sx)), int(round(y0 * sy)), min(size[0], int(round(x1 * sx))),
+            min(size[1], int(round(y1 * sy))))
