@@ -8,9 +8,11 @@
   GET  /docs         OpenAPI, with the JSON shapes of serving/schemas.py
 
 The model is loaded once, when the server starts; if it cannot be, the server still answers
-health checks and says why it is not ready. Limits (request bytes, files per request, pixels
-per image) answer with clean JSON 413 / 415 / 422 errors; inference runs in the thread pool
-so the event loop stays responsive.
+health checks and says why it is not ready. Limits (request bytes counted as they stream,
+bytes per file, files per request, pixels per image, requests running the model at once)
+answer with clean JSON 413 / 415 / 422 / 503 errors, as does every other error. Inference runs
+in the thread pool behind a fixed number of slots, so the event loop, and with it /healthz and
+/readyz, stays responsive under any load.
 """
 
 from __future__ import annotations
@@ -27,6 +29,14 @@ from fastapi.responses import JSONResponse
 
 from traffic_signs.errors import ImageError, ImageFormatError
 from traffic_signs.prediction.classifier import Classifier
+from traffic_signs.serving.guards import (
+    BodyLimit,
+    InferenceGate,
+    default_slots,
+    env_int,
+    error_response,
+    install_error_handlers,
+)
 from traffic_signs.serving.schemas import (
     ErrorResponse,
     FileError,
@@ -44,12 +54,20 @@ ERRORS = {status: {"model": ErrorResponse} for status in (413, 415, 422, 503)}
 class Limits:
     max_request_bytes: int = 20 * 1024 * 1024
     max_files: int = 32
+    max_file_bytes: int = 10 * 1024 * 1024
+    inference_slots: int = default_slots()
+    queue_seconds: float = 5.0  # the longest a request waits for a slot before a 503
+    queue_length: int = 64  # requests waiting for a slot at most
 
     @classmethod
     def from_environment(cls) -> Limits:
-        """The defaults, unless $TRAFFIC_SIGNS_MAX_REQUEST_BYTES or $TRAFFIC_SIGNS_MAX_FILES say otherwise."""
-        return cls(int(os.environ.get("TRAFFIC_SIGNS_MAX_REQUEST_BYTES", cls.max_request_bytes)),
-                   int(os.environ.get("TRAFFIC_SIGNS_MAX_FILES", cls.max_files)))
+        """The defaults, unless the $TRAFFIC_SIGNS_... variables of the README's Serve section say otherwise."""
+        return cls(env_int("TRAFFIC_SIGNS_MAX_REQUEST_BYTES", cls.max_request_bytes),
+                   env_int("TRAFFIC_SIGNS_MAX_FILES", cls.max_files),
+                   env_int("TRAFFIC_SIGNS_MAX_FILE_BYTES", cls.max_file_bytes),
+                   env_int("TRAFFIC_SIGNS_INFERENCE_SLOTS", cls.inference_slots),
+                   float(env_int("TRAFFIC_SIGNS_QUEUE_SECONDS", int(cls.queue_seconds))),
+                   env_int("TRAFFIC_SIGNS_QUEUE_LENGTH", cls.queue_length))
 
 
 class ModelNotLoaded(Exception):
@@ -57,7 +75,7 @@ class ModelNotLoaded(Exception):
 
 
 def _error(status: int, message: str) -> JSONResponse:
-    return JSONResponse(status_code=status, content={"error": message, "status": status})
+    return error_response(status, message)
 
 
 def create_app(classifier: Classifier | None = None, model: str | None = None, limits: Limits | None = None) -> FastAPI:
@@ -76,6 +94,9 @@ def create_app(classifier: Classifier | None = None, model: str | None = None, l
         yield
 
     app = FastAPI(title="traffic-signs", version="1", description="GTSRB traffic sign recognition", lifespan=lifespan)
+    install_error_handlers(app)
+    app.add_middleware(BodyLimit, max_bytes=limits.max_request_bytes)
+    gate = InferenceGate(limits.inference_slots, limits.queue_seconds, limits.queue_length)
 
     def loaded() -> Classifier:
         if app.state.classifier is None:
@@ -86,19 +107,12 @@ def create_app(classifier: Classifier | None = None, model: str | None = None, l
     async def not_loaded(_request: Request, exc: ModelNotLoaded) -> JSONResponse:
         return _error(503, str(exc))
 
-    @app.middleware("http")
-    async def limit_request_size(request: Request, call_next):
-        length = request.headers.get("content-length")
-        if length is not None and length.isdigit() and int(length) > limits.max_request_bytes:
-            return _error(413, f"request of {int(length):,} bytes exceeds the {limits.max_request_bytes:,}-byte limit")
-        return await call_next(request)
-
     @app.get("/healthz", response_model=Health)
-    def healthz() -> dict[str, str]:
+    async def healthz() -> dict[str, str]:  # async: answered on the event loop, never behind inference
         return {"status": "ok"}
 
     @app.get("/readyz", response_model=Readiness, responses={503: {"model": ErrorResponse}})
-    def readyz() -> dict[str, str]:
+    async def readyz() -> dict[str, str]:
         return {"status": "ready", "model": loaded().name}
 
     @app.get("/v1/classes", response_model=list[SignClass], responses={503: {"model": ErrorResponse}})
@@ -115,25 +129,48 @@ def create_app(classifier: Classifier | None = None, model: str | None = None, l
 
     @app.post("/v1/predict", response_model=list[PredictionResult | FileError], response_model_exclude_unset=True,
               responses=ERRORS)
-    async def predict(files: Annotated[list[UploadFile], File()], top_k: int = 5, search: bool | None = None):
-        if not files:
-            return _error(422, "no files in the request (use multipart field 'files')")
-        if len(files) > limits.max_files:
-            return _error(413, f"{len(files)} files exceed the limit of {limits.max_files} per request")
-        if not 1 <= top_k <= 43:
-            return _error(422, "top_k must be between 1 and 43")
+    async def predict(request: Request, files: Annotated[list[UploadFile], File()], top_k: int = 5,
+                      search: bool | None = None):
+        if problem := _check_uploads(files, top_k, limits):
+            return problem
         clf = loaded()
-        results = []
-        for upload in files:
-            data = await upload.read()
-            results.append(await run_in_threadpool(_predict_one, clf, data, upload.filename, top_k, search))
+        async with gate.slot():
+            results = await _predict_all(request, clf, files, top_k, search)
+        if results is None:
+            return _error(499, "client closed the request")  # nobody reads this; the work stopped early
         if all("error" in r for r in results):
             status = 415 if all(r.get("kind") == "format" for r in results) else 422
-            return JSONResponse(status_code=status, content={"error": "no readable image", "status": status,
-                                                             "results": results})
+            return error_response(status, "no readable image", results=results)
         return results
 
     return app
+
+
+async def _predict_all(request: Request, clf: Classifier, files: list[UploadFile], top_k: int,
+                       search: bool | None) -> list[dict] | None:
+    """Each file in turn in the thread pool; ``None`` as soon as the client has gone away."""
+    results = []
+    for upload in files:
+        if await request.is_disconnected():
+            return None
+        data = await upload.read()
+        results.append(await run_in_threadpool(_predict_one, clf, data, upload.filename, top_k, search))
+    return results
+
+
+def _check_uploads(files: list[UploadFile], top_k: int, limits: Limits) -> JSONResponse | None:
+    """The request-level refusals, before any decoding: counts, per-file sizes, parameters."""
+    if not files:
+        return _error(422, "no files in the request (use multipart field 'files')")
+    if len(files) > limits.max_files:
+        return _error(413, f"{len(files)} files exceed the limit of {limits.max_files} per request")
+    for upload in files:
+        if upload.size is not None and upload.size > limits.max_file_bytes:
+            return _error(413, f"{upload.filename}: {upload.size:,} bytes exceed the "
+                               f"{limits.max_file_bytes:,}-byte limit per file")
+    if not 1 <= top_k <= 43:
+        return _error(422, "top_k must be between 1 and 43")
+    return None
 
 
 def _predict_one(clf: Classifier, data: bytes, filename: str | None, top_k: int, search: bool | None) -> dict:

@@ -32,12 +32,14 @@ def run(args: argparse.Namespace) -> int:
         import uvicorn
 
         from traffic_signs.serving.api import create_app
+        from traffic_signs.serving.guards import raise_open_file_limit, server_options
 
+        raise_open_file_limit()
+        options = {"host": args.host, "port": port, "log_level": "warning", **server_options()}
         if args.workers > 1:  # each worker process builds its own app (model from $TRAFFIC_SIGNS_MODEL)
-            uvicorn.run("traffic_signs.serving.api:create_app", factory=True, workers=args.workers,
-                        host=args.host, port=port, log_level="warning")
+            uvicorn.run("traffic_signs.serving.api:create_app", factory=True, workers=args.workers, **options)
         else:
-            uvicorn.run(create_app(model=args.model), host=args.host, port=port, log_level="warning")
+            uvicorn.run(create_app(model=args.model), **options)
         return 0
     from streamlit.web import cli as streamlit_cli
 
