@@ -10,6 +10,7 @@ import contextlib
 import io
 import math
 import os
+import stat
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
@@ -32,6 +33,8 @@ SERVING_MAX_PIXELS = 16_000_000
 # Serving reduces pictures to this short side before any conversion: 4x the search's working
 # side, and far more than any 32-128 px model input needs.
 SERVING_SHORT_SIDE = 1024
+# No picture of a sign needs more than this; a path to /dev/zero or a huge file stops here.
+MAX_FILE_BYTES = 64 * 2**20
 _ORIENTATION_TAG = 0x0112
 _TRANSPOSE = {2: Image.Transpose.FLIP_LEFT_RIGHT, 3: Image.Transpose.ROTATE_180, 4: Image.Transpose.FLIP_TOP_BOTTOM,
               5: Image.Transpose.TRANSPOSE, 6: Image.Transpose.ROTATE_270, 7: Image.Transpose.TRANSVERSE,
@@ -78,10 +81,7 @@ def decode(source: str | Path | bytes | Image.Image, name: str | None = None, ma
     if isinstance(source, Image.Image):
         image = source
     else:
-        try:
-            data = source if isinstance(source, bytes) else Path(source).read_bytes()
-        except OSError as exc:
-            raise ImageError(f"{label}: cannot read file ({exc.strerror or exc})") from exc
+        data = source if isinstance(source, bytes) else read_image_file(Path(source), label)
         image, declared = _decode(data, label, max_pixels, short_side)
     if isinstance(source, Image.Image):
         declared = image.size
@@ -94,6 +94,37 @@ def decode(source: str | Path | bytes | Image.Image, name: str | None = None, ma
     except (OSError, ValueError, SyntaxError, Image.DecompressionBombError) as exc:
         raise ImageError(f"{label}: cannot decode image ({exc})") from exc
     return Decoded(rgb, original if short_side is not None else rgb.size)
+
+
+def read_image_file(path: Path, label: str, max_bytes: int = MAX_FILE_BYTES) -> bytes:
+    """The bytes of a regular file of at most ``max_bytes``, or :class:`ImageError`.
+
+    Opened without blocking and checked after opening, so a FIFO, a device or a socket (or a
+    symlink to one) is refused instead of hanging the run or filling the memory.
+    """
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
+    except OSError as exc:
+        raise ImageError(f"{label}: cannot read file ({exc.strerror or exc})") from exc
+    with os.fdopen(fd, "rb") as file:
+        try:
+            info = os.fstat(fd)
+            if not stat.S_ISREG(info.st_mode):
+                raise ImageError(f"{label}: not a regular file (a {_file_kind(info.st_mode)})")
+            if info.st_size > max_bytes:
+                raise ImageError(f"{label}: {info.st_size:,} bytes exceed the {max_bytes:,}-byte limit per file")
+            data = file.read(max_bytes + 1)
+        except OSError as exc:
+            raise ImageError(f"{label}: cannot read file ({exc.strerror or exc})") from exc
+    if len(data) > max_bytes:
+        raise ImageError(f"{label}: more than {max_bytes:,} bytes (the limit per file)")
+    return data
+
+
+def _file_kind(mode: int) -> str:
+    kinds = {stat.S_ISDIR: "folder", stat.S_ISFIFO: "FIFO", stat.S_ISCHR: "character device",
+             stat.S_ISBLK: "block device", stat.S_ISSOCK: "socket"}
+    return next((name for test, name in kinds.items() if test(mode)), "special file")
 
 
 def _decode(data: bytes, label: str, max_pixels: int, short_side: int | None) -> tuple[Image.Image, tuple[int, int]]:
