@@ -12,6 +12,7 @@ import sys
 from pathlib import Path
 
 DEFAULT_PORTS = {"app": 8501, "api": 8000}
+APP_MAX_UPLOAD_MB = 10  # per file in the web app, as the API's per-file limit
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -45,5 +46,7 @@ def run(args: argparse.Namespace) -> int:
 
     app = Path(__file__).with_name("app.py")
     sys.argv = ["streamlit", "run", str(app), "--server.port", str(port), "--server.address", args.host,
-                "--server.headless", "true", "--browser.gatherUsageStats", "false"]
+                "--server.headless", "true", "--browser.gatherUsageStats", "false",
+                "--client.showErrorDetails", "none", "--client.toolbarMode", "viewer",
+                "--server.maxUploadSize", str(APP_MAX_UPLOAD_MB)]
     return int(streamlit_cli.main() or 0)
