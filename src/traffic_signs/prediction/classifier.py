@@ -8,6 +8,7 @@ photos are searched for the sign first (see :mod:`traffic_signs.prediction.searc
 
 from __future__ import annotations
 
+import hashlib
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -17,10 +18,10 @@ import numpy as np
 from PIL import Image
 
 from traffic_signs.errors import ImageError, ModelFileError
-from traffic_signs.files import file_digest
 from traffic_signs.imaging import SERVING_SHORT_SIDE, decode, serving_max_pixels, to_model_input
 from traffic_signs.models.model_file import ModelFile, read_model_file
 from traffic_signs.models.resolve import shipped_dir
+from traffic_signs.prediction.onnx_data import uses_external_data
 from traffic_signs.prediction.search import find_sign
 
 UNKNOWN_LABEL = "unknown sign"
@@ -72,14 +73,36 @@ def find_model_json(model: str | Path | None) -> Path:
     return path
 
 
-def _session(onnx_path: Path):
+def _verified_onnx(onnx_path: Path, digest: str | None, metadata_name: str) -> bytes:
+    """The ONNX file's bytes, once they match the metadata's SHA-256 and hold no external data:
+    the session is built from these same bytes, so nothing unchecked is ever loaded."""
+    try:
+        data = onnx_path.read_bytes()
+    except OSError as exc:
+        raise ModelFileError(f"{onnx_path}: ONNX file not readable ({exc.strerror or exc})") from None
+    if hashlib.sha256(data).hexdigest() != digest:
+        raise ModelFileError(f"{onnx_path}: checksum differs from {metadata_name}; refusing to load it")
+    try:
+        external = uses_external_data(data)
+    except ValueError as exc:
+        raise ModelFileError(f"{onnx_path}: not a valid ONNX file ({exc})") from None
+    if external:
+        raise ModelFileError(f"{onnx_path}: keeps tensors in external data files, which the checksum does not "
+                             "cover; refusing to load it")
+    return data
+
+
+def _session(model_bytes: bytes, onnx_path: Path):
     import onnxruntime as ort
 
     options = ort.SessionOptions()
     options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
     options.intra_op_num_threads = int(os.environ.get("TRAFFIC_SIGNS_THREADS", "0")) or min(4, os.cpu_count() or 1)
     options.inter_op_num_threads = 1
-    return ort.InferenceSession(str(onnx_path), options, providers=["CPUExecutionProvider"])
+    try:
+        return ort.InferenceSession(model_bytes, options, providers=["CPUExecutionProvider"])
+    except Exception as exc:  # ONNX Runtime raises its own exception types on a broken graph
+        raise ModelFileError(f"{onnx_path}: ONNX Runtime cannot load it ({str(exc).splitlines()[0][:200]})") from None
 
 
 def model_input(images: np.ndarray) -> np.ndarray:
@@ -101,17 +124,13 @@ class Classifier:
                 f"{self.json_path}: no {'int8 ' if int8 else ''}ONNX export; "
                 f"run `traffic-signs export {self.json_path.parent}{flag}` first"
             )
-        onnx_path = self.json_path.with_name(onnx_name)
-        if not onnx_path.is_file():
-            raise ModelFileError(f"{onnx_path}: ONNX file not found")
-        if file_digest(onnx_path) != onnx_sha256:
-            raise ModelFileError(f"{onnx_path}: checksum differs from {self.json_path.name}; refusing to load it")
-        self.onnx_path = onnx_path
+        self.onnx_path = self.json_path.with_name(onnx_name)
+        model_bytes = _verified_onnx(self.onnx_path, onnx_sha256, self.json_path.name)
         self.class_names: list[str] = list(self.metadata.class_names)
         self.input_size: int = self.metadata.input_size
         self.temperature: float = self.metadata.temperature or 1.0
         self.threshold: float = float(threshold if threshold is not None else self.metadata.threshold or 0.0)
-        self._session = _session(onnx_path)
+        self._session = _session(model_bytes, self.onnx_path)
         self._input_name = self._session.get_inputs()[0].name
 
     @classmethod
