@@ -56,12 +56,20 @@ def test_folder_per_class(tmp_path, synthetic):
 @pytest.mark.parametrize("bad_row,message", [
     ("99999_00000.ppm;32;32;1;1;5;5;5", "listed but missing"),
     ("00000_00000.ppm;32;32;1;1;5;5;77", "outside 0..42"),
+    ('"' + "x" * 200_000 + '";32;32;1;1;5;5;5', r"line 8: malformed CSV"),
 ])
 def test_bad_csv_rows_name_the_file(tmp_path, bad_row, message, synthetic):
     synthetic.official_zip(tmp_path / "GTSRB_Final_Training_Images.zip", bad_row=bad_row)
     with pytest.raises(DataError, match=message) as error:
         load_split("train", tmp_path, 32, tmp_path / "cache")
     assert "GT-00005.csv" in str(error.value)
+
+
+def test_zip_bomb_member_is_refused_before_inflating(tmp_path):
+    with zipfile.ZipFile(tmp_path / "GTSRB_Final_Training_Images.zip", "w", zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("GTSRB/Final_Training/Images/00000/GT-00000.csv", b"0;" * 4_000_000)
+    with pytest.raises(DataError, match=r"GT-00000.csv: compressed .* to 1, above the 100:1 limit"):
+        load_split("train", tmp_path, 32, tmp_path / "cache")
 
 
 def test_truncated_zip_and_missing_data(tmp_path, synthetic):
