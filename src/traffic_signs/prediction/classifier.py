@@ -99,6 +99,10 @@ def _session(model_bytes: bytes, onnx_path: Path):
     options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
     options.intra_op_num_threads = int(os.environ.get("TRAFFIC_SIGNS_THREADS", "0")) or min(4, os.cpu_count() or 1)
     options.inter_op_num_threads = 1
+    # No memory arena: it grows to the largest batches ever run at once (450 MB after four
+    # concurrent searches) and never shrinks; without it memory goes back after each request,
+    # at no measurable cost in speed here.
+    options.enable_cpu_mem_arena = False
     try:
         return ort.InferenceSession(model_bytes, options, providers=["CPUExecutionProvider"])
     except Exception as exc:  # ONNX Runtime raises its own exception types on a broken graph

@@ -32,6 +32,7 @@ from traffic_signs.prediction.classifier import Classifier
 from traffic_signs.serving.guards import (
     BodyLimit,
     InferenceGate,
+    MemoryTrimmer,
     default_slots,
     env_int,
     error_response,
@@ -56,7 +57,7 @@ class Limits:
     max_files: int = 32
     max_file_bytes: int = 10 * 1024 * 1024
     inference_slots: int = default_slots()
-    queue_seconds: float = 5.0  # the longest a request waits for a slot before a 503
+    queue_seconds: float = 2.0  # the longest a request waits for a slot before a 503
     queue_length: int = 64  # requests waiting for a slot at most
 
     @classmethod
@@ -97,6 +98,7 @@ def create_app(classifier: Classifier | None = None, model: str | None = None, l
     install_error_handlers(app)
     app.add_middleware(BodyLimit, max_bytes=limits.max_request_bytes)
     gate = InferenceGate(limits.inference_slots, limits.queue_seconds, limits.queue_length)
+    trimmer = MemoryTrimmer()
 
     def loaded() -> Classifier:
         if app.state.classifier is None:
@@ -134,8 +136,11 @@ def create_app(classifier: Classifier | None = None, model: str | None = None, l
         if problem := _check_uploads(files, top_k, limits):
             return problem
         clf = loaded()
-        async with gate.slot():
-            results = await _predict_all(request, clf, files, top_k, search)
+        try:
+            async with gate.slot():
+                results = await _predict_all(request, clf, files, top_k, search)
+        finally:
+            trimmer.request_done()
         if results is None:
             return _error(499, "client closed the request")  # nobody reads this; the work stopped early
         if all("error" in r for r in results):

@@ -33,9 +33,13 @@ def run(args: argparse.Namespace) -> int:
         import uvicorn
 
         from traffic_signs.serving.api import create_app
-        from traffic_signs.serving.guards import raise_open_file_limit, server_options
+        from traffic_signs.serving.guards import limit_malloc_arenas, raise_open_file_limit, server_options
 
         raise_open_file_limit()
+        limit_malloc_arenas()
+        # Requests run side by side in inference slots (two per core); one ONNX Runtime thread
+        # each keeps the cores shared fairly and the event loop, with /healthz, responsive.
+        os.environ.setdefault("TRAFFIC_SIGNS_THREADS", "1")
         options = {"host": args.host, "port": port, "log_level": "warning", **server_options()}
         if args.workers > 1:  # each worker process builds its own app (model from $TRAFFIC_SIGNS_MODEL)
             uvicorn.run("traffic_signs.serving.api:create_app", factory=True, workers=args.workers, **options)
