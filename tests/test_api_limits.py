@@ -122,6 +122,20 @@ def test_every_error_has_the_same_json_shape(url):
     assert tiny.status_code == 200 and "box" in tiny.json()[0]
 
 
+def test_oversized_and_elongated_pictures_are_refused_fast(url):
+    def png(width: int, height: int) -> bytes:
+        buffer = io.BytesIO()
+        Image.new("L", (width, height)).save(buffer, "PNG")
+        return buffer.getvalue()
+
+    started = time.monotonic()
+    strip = httpx.post(f"{url}/v1/predict", files=[("files", ("strip.png", png(20_000, 129)))])
+    assert _is_error(strip, 422) and "too elongated" in strip.json()["results"][0]["error"]
+    wide = httpx.post(f"{url}/v1/predict", files=[("files", ("wide.png", png(5000, 4000)))])
+    assert _is_error(wide, 422) and "16,000,000-pixel limit" in wide.json()["results"][0]["error"]
+    assert time.monotonic() - started < 5
+
+
 def test_a_bug_answers_json_500_without_a_traceback():
     app = FastAPI()
     install_error_handlers(app)

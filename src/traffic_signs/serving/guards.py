@@ -217,7 +217,7 @@ def server_options(header_timeout: float | None = None) -> dict[str, Any]:
     protocol = type("HeaderTimeoutProtocol", (HeaderTimeoutProtocol,), {"header_timeout": timeout})
     return {
         "http": protocol,
-        "limit_concurrency": env_int("TRAFFIC_SIGNS_MAX_CONNECTIONS", 256),
+        "limit_concurrency": env_int("TRAFFIC_SIGNS_MAX_CONNECTIONS", 2048),
         "timeout_keep_alive": env_int("TRAFFIC_SIGNS_KEEP_ALIVE_SECONDS", 5),
         "timeout_graceful_shutdown": 10,
         "h11_max_incomplete_event_size": 16 * 1024,
