@@ -117,9 +117,8 @@ class InferenceGate:
         self._semaphore = asyncio.Semaphore(slots)
         self._waiting = 0
 
-    @contextlib.asynccontextmanager
-    async def slot(self) -> AsyncIterator[None]:
-        if self._semaphore.locked() and self._waiting >= self.queue:
+    async def _wait_for_slot(self) -> None:
+        if self._waiting >= self.queue:
             raise Busy
         self._waiting += 1
         try:
@@ -128,6 +127,13 @@ class InferenceGate:
             raise Busy from exc
         finally:
             self._waiting -= 1
+
+    @contextlib.asynccontextmanager
+    async def slot(self) -> AsyncIterator[None]:
+        if not self._semaphore.locked():
+            await self._semaphore.acquire()  # a free slot: no timer, no task
+        else:
+            await self._wait_for_slot()
         try:
             yield
         finally:
