@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 export TRAFFIC_SIGNS_DATA ?= $(abspath ../shared/data/gtsrb32)
 
-.PHONY: install app api test lint bench
+.PHONY: install app api test lint bench browser
 
 $(BIN)/traffic-signs: requirements.lock pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -21,10 +21,16 @@ app: install
 api: install
 	$(BIN)/traffic-signs serve api
 
-## The tests, real data included (../shared/data/gtsrb32 or $$TRAFFIC_SIGNS_DATA).
-test: install
+## The whole suite: real data (../shared/data/gtsrb32 or $$TRAFFIC_SIGNS_DATA) and a real browser.
+## Its last line says whether anything was skipped, and why.
+test: install browser
 	$(BIN)/ruff check src tests benchmarks
 	$(BIN)/python -m pytest -q
+
+## Debian's Chromium for the browser test (apt-get, as root or with sudo); where it cannot be
+## installed, the suite skips that test and says so.
+browser:
+	bash scripts/install_browser.sh --best-effort
 
 lint: install
 	$(BIN)/ruff check src tests benchmarks

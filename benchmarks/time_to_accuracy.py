@@ -41,15 +41,15 @@ def measure(model: str, budget: float, data_dir: Path, seed: int) -> dict:
         cfg = TrainConfig(model=model, epochs=10_000, time_budget=budget, seed=seed,
                           data_dir=str(data_dir), cache_dir=str(Path(tmp) / "cache"))
         start = time.perf_counter()
-        state = train(cfg, Path(tmp) / "run", progress_bar=False)
+        progress = train(cfg, Path(tmp) / "run", progress_bar=False)
         wall = time.perf_counter() - start
         test = load_split("test", data_dir, 32, Path(tmp) / "cache")
         accuracy = {}
         for kept in ("best", "last"):
             net, _ = load_model(Path(tmp) / "run" / f"{kept}.json")
             accuracy[kept] = float((torch_logits(net, test.images).argmax(1) == test.labels).mean())
-    return {"model": model, "budget_s": budget, "seed": seed, "wall_s": round(wall, 1), "epochs": state["epoch"],
-            "precision": state["environment"]["precision"], "val_accuracy": state["best_val_accuracy"],
+    return {"model": model, "budget_s": budget, "seed": seed, "wall_s": round(wall, 1), "epochs": progress.epoch,
+            "precision": progress.environment["precision"], "val_accuracy": progress.best_val_accuracy,
             "test_accuracy": accuracy["best"], "test_accuracy_last_epoch": accuracy["last"]}
 
 

@@ -7,7 +7,9 @@ import socket
 import threading
 import time
 import zipfile
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 
 import httpx
 import pytest
@@ -24,9 +26,14 @@ def _free_port() -> int:
 
 
 @pytest.fixture(scope="module")
-def base_url():
+def classifier() -> Classifier:
+    return Classifier.load()
+
+
+@contextmanager
+def _serving(app) -> Iterator[str]:
+    """``app`` on a real uvicorn server on loopback (its lifespan included), for the block's duration."""
     port = _free_port()
-    app = create_app(Classifier.load(), limits=Limits(max_request_bytes=2_000_000, max_files=4))
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
@@ -34,9 +41,17 @@ def base_url():
     while not server.started:
         assert time.monotonic() < deadline, "server did not start"
         time.sleep(0.05)
-    yield f"http://127.0.0.1:{port}"
-    server.should_exit = True
-    thread.join(timeout=10)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
+
+
+@pytest.fixture(scope="module")
+def base_url(classifier):
+    with _serving(create_app(classifier, limits=Limits(max_request_bytes=2_000_000, max_files=4))) as url:
+        yield url
 
 
 @pytest.fixture(scope="module")
@@ -105,3 +120,34 @@ def test_every_sign_of_a_street_photo_comes_back(base_url):
     [result] = response.json()
     assert sorted(s["label"] for s in result["signs"]) == ["No entry", "Stop", "Yield"]
     assert result["label"] == result["signs"][0]["label"] and result["box"] == result["signs"][0]["box"]
+
+
+def test_openapi_declares_the_json_shapes(base_url):
+    spec = httpx.get(f"{base_url}/openapi.json").json()
+    shapes = spec["components"]["schemas"].keys()
+    assert {"PredictionResult", "FoundSign", "FileError", "ErrorResponse", "SignClass", "ModelInfo"} <= shapes
+    answers = spec["paths"]["/v1/predict"]["post"]["responses"]
+    assert {"200", "413", "415", "422"} <= answers.keys()
+
+
+def test_unknown_answers_keep_class_id_null_and_uncropped_ones_have_no_box(base_url):
+    blank = io.BytesIO()
+    blank.write(b"P6\n48 48\n255\n" + bytes([128]) * 48 * 48 * 3)
+    result = httpx.post(f"{base_url}/v1/predict", files=[("files", ("blank.ppm", blank.getvalue()))]).json()[0]
+    assert result["unknown"] and result["class_id"] is None and "box" not in result
+
+
+def test_limits_are_read_from_the_environment_when_the_app_is_made(classifier, real_signs, monkeypatch):
+    monkeypatch.setenv("TRAFFIC_SIGNS_MAX_FILES", "1")
+    data, _ = real_signs[0]
+    with _serving(create_app(classifier)) as url:
+        two = httpx.post(f"{url}/v1/predict", files=[("files", ("a.ppm", data)), ("files", ("b.ppm", data))])
+    assert two.status_code == 413 and "limit of 1" in two.json()["error"]
+
+
+def test_a_model_that_fails_to_load_leaves_health_checks_answering(tmp_path):
+    with _serving(create_app(model=str(tmp_path / "missing.json"))) as url:
+        assert httpx.get(f"{url}/healthz").json() == {"status": "ok"}
+        ready = httpx.get(f"{url}/readyz")
+        assert ready.status_code == 503 and "model not loaded" in ready.json()["error"]
+        assert httpx.get(f"{url}/v1/classes").status_code == 503

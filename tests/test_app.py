@@ -80,3 +80,25 @@ def test_shipped_comparison_is_the_published_one():
     root = Path(__file__).resolve().parents[1]
     shipped = Path(traffic_signs.__file__).parent / "shipped" / "COMPARISON.md"
     assert shipped.read_text() == (root / "results" / "compare" / "compare.md").read_text()
+
+
+def test_no_model_box_unless_the_operator_allows_models(monkeypatch):
+    monkeypatch.delenv("TRAFFIC_SIGNS_APP_MODELS", raising=False)
+    at = _app()
+    assert not at.sidebar.text_input and not at.sidebar.selectbox
+    monkeypatch.setenv("TRAFFIC_SIGNS_APP_MODELS", f"{DEFAULT_MODEL}, /proc/1/root/etc")
+    at = _app()
+    assert at.sidebar.selectbox[0].options == [DEFAULT_MODEL, "/proc/1/root/etc"]
+    at.sidebar.selectbox[0].set_value("/proc/1/root/etc")
+    at.run()
+    assert not at.exception
+    message = " ".join(e.value for e in at.error)
+    assert "not available" in message and "Traceback" not in message and "/work" not in message
+
+
+def test_every_spelling_of_a_model_shares_one_cache_entry():
+    from traffic_signs.serving.app import resolved_classifier
+
+    shipped = Path(traffic_signs.__file__).parent / "shipped" / f"{DEFAULT_MODEL}.json"
+    spellings = [DEFAULT_MODEL, str(shipped), str(shipped.parent / "." / "." / shipped.name)]
+    assert len({id(resolved_classifier(name)) for name in spellings}) == 1

@@ -2,46 +2,18 @@
 
 from __future__ import annotations
 
-import io
 import zipfile
-from pathlib import Path
 
 import numpy as np
 import pytest
-from PIL import Image
 
 from traffic_signs.data.cache import load_split
 from traffic_signs.data.split import track_split
 from traffic_signs.errors import DataError
 
-SIZES = [(17, 23), (250, 190), (32, 32), (41, 15)]
 
-
-def _image_bytes(size: tuple[int, int], fmt: str, seed: int) -> bytes:
-    pixels = np.random.default_rng(seed).integers(0, 256, (size[1], size[0], 3), dtype=np.uint8)
-    buffer = io.BytesIO()
-    Image.fromarray(pixels).save(buffer, fmt)
-    return buffer.getvalue()
-
-
-def _official_zip(path: Path, classes=(0, 5), tracks=2, frames=3, bad_row: str | None = None) -> None:
-    with zipfile.ZipFile(path, "w") as archive:
-        for c in classes:
-            folder = f"GTSRB/Final_Training/Images/{c:05d}"
-            rows = ["Filename;Width;Height;Roi.X1;Roi.Y1;Roi.X2;Roi.Y2;ClassId"]
-            for t in range(tracks):
-                for f in range(frames):
-                    name = f"{t:05d}_{f:05d}.ppm"
-                    size = SIZES[(t + f) % len(SIZES)]
-                    archive.writestr(f"{folder}/{name}", _image_bytes(size, "PPM", c * 100 + t * 10 + f))
-                    rows.append(f"{name};{size[0]};{size[1]};1;1;5;5;{c}")
-            if bad_row and c == classes[-1]:
-                rows.append(bad_row)
-            archive.writestr(f"{folder}/GT-{c:05d}.csv", "\r\n".join(rows) + "\r\n")
-
-
-def test_official_zip_with_odd_sizes(tmp_path):
-    _official_zip(tmp_path / "GTSRB_Final_Training_Images.zip")
+def test_official_zip_with_odd_sizes(tmp_path, synthetic):
+    synthetic.official_zip(tmp_path / "GTSRB_Final_Training_Images.zip")
     data = load_split("train", tmp_path, 32, tmp_path / "cache")
     assert data.images.shape == (12, 32, 32, 3) and data.images.dtype == np.uint8
     assert sorted(set(data.labels.tolist())) == [0, 5]
@@ -50,9 +22,9 @@ def test_official_zip_with_odd_sizes(tmp_path):
     assert np.array_equal(again.images, data.images) and again.checksum == data.checksum
 
 
-def test_extracted_official_layout_reads_the_same(tmp_path):
+def test_extracted_official_layout_reads_the_same(tmp_path, synthetic):
     (tmp_path / "a").mkdir()
-    _official_zip(tmp_path / "a" / "GTSRB_Final_Training_Images.zip")
+    synthetic.official_zip(tmp_path / "a" / "GTSRB_Final_Training_Images.zip")
     with zipfile.ZipFile(tmp_path / "a" / "GTSRB_Final_Training_Images.zip") as archive:
         archive.extractall(tmp_path / "b")
     zipped = load_split("train", tmp_path / "a", 32, tmp_path / "cache")
@@ -61,22 +33,22 @@ def test_extracted_official_layout_reads_the_same(tmp_path):
     assert np.array_equal(zipped.labels, extracted.labels)
 
 
-def test_kaggle_layout(tmp_path):
+def test_kaggle_layout(tmp_path, synthetic):
     rows = ["Width,Height,Roi.X1,Roi.Y1,Roi.X2,Roi.Y2,ClassId,Path"]
     for i, c in enumerate([3, 3, 7]):
         rel = f"Train/{c}/{c:05d}_00000_{i:05d}.png"
         (tmp_path / rel).parent.mkdir(parents=True, exist_ok=True)
-        (tmp_path / rel).write_bytes(_image_bytes(SIZES[i], "PNG", i))
+        (tmp_path / rel).write_bytes(synthetic.image_bytes(synthetic.ODD_SIZES[i], "PNG", i))
         rows.append(f"30,30,1,1,5,5,{c},{rel}")
     (tmp_path / "Train.csv").write_text("\n".join(rows) + "\n")
     data = load_split("train", tmp_path, 32, tmp_path / "cache")
     assert data.labels.tolist() == [3, 3, 7] and data.tracks.tolist() == ["03/00000", "03/00000", "07/00000"]
 
 
-def test_folder_per_class(tmp_path):
+def test_folder_per_class(tmp_path, synthetic):
     for c in (1, 2):
         (tmp_path / "train" / str(c)).mkdir(parents=True)
-        (tmp_path / "train" / str(c) / "a.jpg").write_bytes(_image_bytes((40, 60), "JPEG", c))
+        (tmp_path / "train" / str(c) / "a.jpg").write_bytes(synthetic.image_bytes((40, 60), "JPEG", c))
     data = load_split("train", tmp_path, 32, tmp_path / "cache")
     assert sorted(data.labels.tolist()) == [1, 2]
 
@@ -84,16 +56,24 @@ def test_folder_per_class(tmp_path):
 @pytest.mark.parametrize("bad_row,message", [
     ("99999_00000.ppm;32;32;1;1;5;5;5", "listed but missing"),
     ("00000_00000.ppm;32;32;1;1;5;5;77", "outside 0..42"),
+    ('"' + "x" * 200_000 + '";32;32;1;1;5;5;5', r"line 8: malformed CSV"),
 ])
-def test_bad_csv_rows_name_the_file(tmp_path, bad_row, message):
-    _official_zip(tmp_path / "GTSRB_Final_Training_Images.zip", bad_row=bad_row)
+def test_bad_csv_rows_name_the_file(tmp_path, bad_row, message, synthetic):
+    synthetic.official_zip(tmp_path / "GTSRB_Final_Training_Images.zip", bad_row=bad_row)
     with pytest.raises(DataError, match=message) as error:
         load_split("train", tmp_path, 32, tmp_path / "cache")
     assert "GT-00005.csv" in str(error.value)
 
 
-def test_truncated_zip_and_missing_data(tmp_path):
-    _official_zip(tmp_path / "full.zip")
+def test_zip_bomb_member_is_refused_before_inflating(tmp_path):
+    with zipfile.ZipFile(tmp_path / "GTSRB_Final_Training_Images.zip", "w", zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("GTSRB/Final_Training/Images/00000/GT-00000.csv", b"0;" * 4_000_000)
+    with pytest.raises(DataError, match=r"GT-00000.csv: compressed .* to 1, above the 100:1 limit"):
+        load_split("train", tmp_path, 32, tmp_path / "cache")
+
+
+def test_truncated_zip_and_missing_data(tmp_path, synthetic):
+    synthetic.official_zip(tmp_path / "full.zip")
     data = (tmp_path / "full.zip").read_bytes()
     (tmp_path / "GTSRB_Final_Training_Images.zip").write_bytes(data[: len(data) // 2])
     with pytest.raises(DataError, match="GTSRB_Final_Training_Images.zip"):
@@ -105,9 +85,9 @@ def test_truncated_zip_and_missing_data(tmp_path):
         load_split("test", tmp_path / "empty", 32, tmp_path / "cache2")
 
 
-def test_undecodable_image_leaves_no_cache_behind(tmp_path):
+def test_undecodable_image_leaves_no_cache_behind(tmp_path, synthetic):
     (tmp_path / "train" / "4").mkdir(parents=True)
-    (tmp_path / "train" / "4" / "good.png").write_bytes(_image_bytes((20, 20), "PNG", 0))
+    (tmp_path / "train" / "4" / "good.png").write_bytes(synthetic.image_bytes((20, 20), "PNG", 0))
     (tmp_path / "train" / "4" / "bad.png").write_bytes(b"\x89PNG\r\n\x1a\ntruncated")
     with pytest.raises(DataError, match="bad.png"):
         load_split("train", tmp_path, 32, tmp_path / "cache")

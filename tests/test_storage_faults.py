@@ -18,7 +18,6 @@ from pathlib import Path
 import pytest
 import torch
 
-from test_data_layouts import _official_zip
 from traffic_signs.classes import CLASS_NAMES
 from traffic_signs.models.catalog import create
 from traffic_signs.models.io import load_state, save_model
@@ -35,10 +34,10 @@ def shared_dir():
 
 
 @pytest.fixture()
-def tiny_dataset(shared_dir) -> Path:
+def tiny_dataset(shared_dir, synthetic) -> Path:
     data = shared_dir / "data"
     data.mkdir()
-    _official_zip(data / "GTSRB_Final_Training_Images.zip", classes=(0, 1, 2), tracks=4, frames=5)
+    synthetic.official_zip(data / "GTSRB_Final_Training_Images.zip", classes=(0, 1, 2), tracks=4, frames=5)
     data.chmod(0o755)
     return data
 

@@ -16,7 +16,7 @@ import torch
 
 from traffic_signs.cli import main
 from traffic_signs.models.io import load_model, load_state
-from traffic_signs.training.loop import resolve_precision
+from traffic_signs.training.devices import resolve_precision
 from traffic_signs.training.recipe import training_command
 
 SUBSET = ["--limit-train", "8000", "--batch-size", "64", "--no-progress"]
@@ -148,7 +148,8 @@ def test_outlier_exposure_lowers_confidence_on_upside_down_signs(tmp_path, gtsrb
 
 
 def test_outlier_loss_is_zero_only_for_an_even_answer():
-    from traffic_signs.training.loop import distance_from_uniform, upside_down
+    from traffic_signs.training.batches import upside_down
+    from traffic_signs.training.losses import distance_from_uniform
 
     assert distance_from_uniform(torch.zeros(4, 43)).abs().item() < 1e-6
     assert distance_from_uniform(torch.eye(43)[:4] * 10).item() > 5
@@ -158,7 +159,7 @@ def test_outlier_loss_is_zero_only_for_an_even_answer():
 
 
 def test_jensen_shannon_is_zero_for_agreement_symmetric_and_at_most_log_2():
-    from traffic_signs.training.loop import jensen_shannon
+    from traffic_signs.training.losses import jensen_shannon
 
     a, b = torch.randn(8, 43), torch.randn(8, 43)
     assert jensen_shannon(a, a).abs().item() < 1e-6
@@ -174,7 +175,7 @@ def test_consistency_makes_answers_agree_on_corrupted_copies(tmp_path, gtsrb_dir
     from traffic_signs.data.augment import corrupt, to_float
     from traffic_signs.data.augment_config import HARSH
     from traffic_signs.data.split import validation_subset
-    from traffic_signs.training.loop import jensen_shannon
+    from traffic_signs.training.losses import jensen_shannon
 
     agreement, kept = {}, {}
     for weight in ("0", "4"):

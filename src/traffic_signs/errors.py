@@ -27,6 +27,10 @@ class ImageError(TrafficSignsError):
     """An image cannot be decoded or is outside the accepted limits."""
 
 
+class ImageFormatError(ImageError):
+    """The bytes are no image in a format this tool reads, or there are none at all."""
+
+
 class StorageError(TrafficSignsError):
     """A file could not be written (disk full, no permission, read-only folder); the previous
     version of the file, if any, is left as it was."""

@@ -12,12 +12,14 @@ from __future__ import annotations
 
 import argparse
 
+from traffic_signs.data.options import add_data_arguments
+
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     from traffic_signs.data.gtsrb import OFFICIAL_BASE_URL
 
     parser.formatter_class = argparse.RawDescriptionHelpFormatter
-    parser.add_argument("--data-dir", default=None, help="default: $TRAFFIC_SIGNS_DATA, else the user cache")
+    add_data_arguments(parser, cache=False)
     parser.add_argument("--source", default=OFFICIAL_BASE_URL, metavar="DIR_OR_URL",
                         help="where to fetch from (default: the official GTSRB archive site)")
     parser.add_argument("--force", action="store_true", help="fetch again even if the files are there")

@@ -164,7 +164,15 @@ def _official_layout(data_dir: Path, split: str) -> Layout | None:
 def _read_csv(tree: FileTree, name: str) -> list[dict[str, str]]:
     text = tree.read(name).decode("utf-8-sig", errors="replace")
     delimiter = ";" if text.count(";") >= text.count(",") else ","
-    rows = list(csv.DictReader(io.StringIO(text), delimiter=delimiter))
+    reader = csv.DictReader(io.StringIO(text), delimiter=delimiter)
+    rows: list[dict[str, str]] = []
+    line = 1
+    try:
+        for row in reader:
+            rows.append(row)
+            line = reader.line_num + 1  # where the next record starts
+    except csv.Error as exc:  # e.g. a field beyond csv's size limit
+        raise DataError(f"{tree.describe(name)} line {line}: malformed CSV ({exc})") from None
     if not rows:
         raise DataError(f"{tree.describe(name)}: CSV file has no rows")
     return rows

@@ -12,6 +12,12 @@ from pathlib import Path, PurePosixPath
 
 from traffic_signs.errors import DataError
 
+# The largest member of the official archives is a few MB (a GT CSV); a member declaring more
+# than this, or a large one compressed far beyond what images and CSVs compress, is refused.
+MAX_MEMBER_BYTES = 256 * 2**20
+MAX_RATIO = 100
+RATIO_CHECK_BYTES = 2**20
+
 
 class FileTree:
     """Files under a root, addressed by POSIX-style relative names."""
@@ -51,12 +57,26 @@ class FileTree:
             raise DataError(f"{self.describe(name)}: missing")
         try:
             if self._zip is not None:
+                self._check_member(name)
                 return self._zip.read(name)
             return (self.root / name).read_bytes()
         except (zipfile.BadZipFile, OSError, EOFError, zipfile.LargeZipFile) as exc:
             raise DataError(f"{self.describe(name)}: cannot be read ({exc})") from exc
         except Exception as exc:  # zlib.error and friends from a damaged archive
             raise DataError(f"{self.describe(name)}: damaged archive member ({exc})") from exc
+
+    def _check_member(self, name: str) -> None:
+        """Refuse a zip bomb before inflating it: the member's declared size (which bounds what
+        zipfile will inflate) and, for large members, its compression ratio."""
+        assert self._zip is not None
+        info = self._zip.getinfo(name)
+        if info.file_size > MAX_MEMBER_BYTES:
+            raise DataError(f"{self.describe(name)}: {info.file_size:,} bytes uncompressed, above the "
+                            f"{MAX_MEMBER_BYTES:,}-byte limit per archive member")
+        ratio = info.file_size / max(1, info.compress_size)
+        if info.file_size > RATIO_CHECK_BYTES and ratio > MAX_RATIO:
+            raise DataError(f"{self.describe(name)}: compressed {ratio:,.0f} to 1, above the {MAX_RATIO}:1 "
+                            "limit (a zip bomb?)")
 
     def find(self, suffix: str) -> list[str]:
         """Names whose path ends with ``suffix`` (a path tail such as ``Final_Test/Images``)."""

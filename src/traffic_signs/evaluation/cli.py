@@ -20,6 +20,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from traffic_signs.data.options import add_data_arguments
+
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.formatter_class = argparse.RawDescriptionHelpFormatter
@@ -30,10 +32,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="output folder (default: <run>/eval-<split>/)")
     parser.add_argument("--format", choices=["md", "json"], default="md",
                         help="print report.md (default) or a JSON summary on stdout")
-    parser.add_argument("--data-dir", default=None,
-                        help="GTSRB folder (default: $TRAFFIC_SIGNS_DATA or the user cache)")
-    parser.add_argument("--cache-dir", default=None,
-                        help="decoded-array cache (default: $TRAFFIC_SIGNS_CACHE or the user cache)")
+    add_data_arguments(parser)
 
 
 def run(args: argparse.Namespace) -> int:

@@ -23,9 +23,13 @@ import json
 import shlex
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from traffic_signs.data.options import add_data_arguments
 from traffic_signs.training.recipe import default
+
+if TYPE_CHECKING:
+    from traffic_signs.training.checkpoint import Progress
 
 DEFAULT_RUNS_DIR = Path("runs/compare")
 DEFAULT_OUT = Path("results/compare")
@@ -50,10 +54,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--seed", type=int, default=default("seed"))
     parser.add_argument("--threads", type=int, default=None,
                         help="torch CPU threads for training and timing (default: torch's choice)")
-    parser.add_argument("--data-dir", default=None,
-                        help="GTSRB folder (default: $TRAFFIC_SIGNS_DATA or the user cache)")
-    parser.add_argument("--cache-dir", default=None,
-                        help="decoded-array cache (default: $TRAFFIC_SIGNS_CACHE or the user cache)")
+    add_data_arguments(parser)
     parser.add_argument("--no-progress", action="store_true", help="no progress bars")
 
 
@@ -89,8 +90,8 @@ def run(args: argparse.Namespace) -> int:
 
 def measure_model(name: str, args: argparse.Namespace) -> dict[str, Any]:
     _log(f"compare: {name}")
-    state = ensure_trained(name, args)
-    return measure(name, args.runs_dir / name, state, args.data_dir, args.cache_dir)
+    progress = ensure_trained(name, args)
+    return measure(name, args.runs_dir / name, progress, args.data_dir, args.cache_dir)
 
 
 def train_config(name: str, args: argparse.Namespace):
@@ -101,8 +102,8 @@ def train_config(name: str, args: argparse.Namespace):
                        data_dir=args.data_dir, cache_dir=args.cache_dir, limit_train=args.limit_train)
 
 
-def ensure_trained(name: str, args: argparse.Namespace) -> dict[str, Any]:
-    """Train ``name`` into its run folder, or reuse/resume the run there; returns state.json."""
+def ensure_trained(name: str, args: argparse.Namespace) -> Progress:
+    """Train ``name`` into its run folder, or reuse/resume the run there; returns its progress (state.json)."""
     from traffic_signs.training.checkpoint import load_progress
     from traffic_signs.training.loop import train
 
@@ -110,13 +111,12 @@ def ensure_trained(name: str, args: argparse.Namespace) -> dict[str, Any]:
     run_dir = args.runs_dir / name
     previous = load_progress(run_dir) if args.reuse else None
     if previous is not None:
-        _check_same_split(run_dir, previous.get("config", {}), cfg.to_dict())
-        if previous["epoch"] >= previous["epochs"] and (run_dir / "best.json").is_file():
-            _log(f"  reusing {run_dir} ({previous['epoch']} epochs)")
+        _check_same_split(run_dir, previous.config or {}, cfg.to_dict())
+        if previous.epoch >= previous.epochs and (run_dir / "best.json").is_file():
+            _log(f"  reusing {run_dir} ({previous.epoch} epochs)")
             return previous
-        _log(f"  resuming {run_dir} at epoch {previous['epoch']} of {previous['epochs']}")
-    train(cfg, run_dir, resume=previous is not None, progress_bar=not args.no_progress)
-    return load_progress(run_dir) or {}
+        _log(f"  resuming {run_dir} at epoch {previous.epoch} of {previous.epochs}")
+    return train(cfg, run_dir, resume=previous is not None, progress_bar=not args.no_progress)
 
 
 def _check_same_split(run_dir: Path, old: dict[str, Any], new: dict[str, Any]) -> None:
@@ -134,7 +134,7 @@ def _check_same_split(run_dir: Path, old: dict[str, Any], new: dict[str, Any]) -
                                 "drop --reuse to retrain, or use another --runs-dir")
 
 
-def measure(name: str, run_dir: Path, state: dict[str, Any], data_dir: str | None,
+def measure(name: str, run_dir: Path, progress: Progress, data_dir: str | None,
             cache_dir: str | None) -> dict[str, Any]:
     """One table row: size, cost, training time, val and test metrics, inference speed."""
     from traffic_signs.evaluation.evaluate import evaluate_model
@@ -152,8 +152,8 @@ def measure(name: str, run_dir: Path, state: dict[str, Any], data_dir: str | Non
     row = {
         "name": name, "ours": entry.ours, "summary": entry.summary, "run_dir": str(run_dir),
         "parameters": count_parameters(model), "macs": count_macs(model, entry.input_size),
-        "epochs": state.get("epoch"), "train_seconds": state.get("train_seconds"),
-        "best_epoch": state.get("best_epoch"), "temperature": temperature,
+        "epochs": progress.epoch, "train_seconds": progress.train_seconds,
+        "best_epoch": progress.best_epoch, "temperature": temperature,
         "val": _split_row(val), "test": _split_row(test),
         "images_per_second": inference_throughput(model, entry.input_size),
     }

@@ -39,11 +39,13 @@ Corruption = Callable[[np.ndarray, int, np.random.Generator], np.ndarray]
 Scorer = Callable[[np.ndarray], np.ndarray]  # class probabilities N x C for uint8 N x S x S x 3 images
 
 
-def _f(images: np.ndarray) -> np.ndarray:
+def _as_float(images: np.ndarray) -> np.ndarray:
+    """uint8 pixels as float32 in [0, 1]."""
     return images.astype(np.float32) / 255.0
 
 
-def _u8(x: np.ndarray) -> np.ndarray:
+def _as_uint8(x: np.ndarray) -> np.ndarray:
+    """Float pixels clipped to [0, 1] and rounded back to uint8."""
     return (np.clip(x, 0, 1) * 255 + 0.5).astype(np.uint8)
 
 
@@ -61,17 +63,17 @@ def _convolve(x: np.ndarray, kernel: np.ndarray) -> np.ndarray:
 
 def gaussian_noise(images, s, rng):
     std = (0.04, 0.08, 0.12, 0.18, 0.26)[s - 1]
-    return _u8(_f(images) + rng.normal(0, std, images.shape))
+    return _as_uint8(_as_float(images) + rng.normal(0, std, images.shape))
 
 
 def shot_noise(images, s, rng):
     photons = (120, 60, 30, 15, 8)[s - 1]
-    return _u8(rng.poisson(_f(images) * photons) / photons)
+    return _as_uint8(rng.poisson(_as_float(images) * photons) / photons)
 
 
 def motion_blur(images, s, rng):
     length = (2, 3, 4, 5, 7)[s - 1]
-    return _u8(_convolve(_f(images), np.full((1, length), 1 / length)))
+    return _as_uint8(_convolve(_as_float(images), np.full((1, length), 1 / length)))
 
 
 def defocus_blur(images, s, rng):
@@ -79,34 +81,34 @@ def defocus_blur(images, s, rng):
     r = int(np.ceil(radius))
     ys, xs = np.mgrid[-r : r + 1, -r : r + 1]
     disk = (ys**2 + xs**2 <= radius**2).astype(np.float32)
-    return _u8(_convolve(_f(images), disk / disk.sum()))
+    return _as_uint8(_convolve(_as_float(images), disk / disk.sum()))
 
 
 def brightness(images, s, rng):
-    return _u8(_f(images) + (0.1, 0.2, 0.3, 0.4, 0.5)[s - 1])
+    return _as_uint8(_as_float(images) + (0.1, 0.2, 0.3, 0.4, 0.5)[s - 1])
 
 
 def darkness(images, s, rng):
-    return _u8(_f(images) * (0.7, 0.5, 0.35, 0.25, 0.15)[s - 1])
+    return _as_uint8(_as_float(images) * (0.7, 0.5, 0.35, 0.25, 0.15)[s - 1])
 
 
 def contrast(images, s, rng):
-    x = _f(images)
+    x = _as_float(images)
     mean = x.mean(axis=(1, 2, 3), keepdims=True)
-    return _u8((x - mean) * (0.6, 0.45, 0.3, 0.2, 0.12)[s - 1] + mean)
+    return _as_uint8((x - mean) * (0.6, 0.45, 0.3, 0.2, 0.12)[s - 1] + mean)
 
 
 def fog(images, s, rng):
     haze = (0.2, 0.35, 0.5, 0.6, 0.7)[s - 1] * np.linspace(1.0, 0.6, images.shape[1])[None, :, None, None]
-    return _u8(_f(images) * (1 - haze) + haze * 0.9)
+    return _as_uint8(_as_float(images) * (1 - haze) + haze * 0.9)
 
 
 def snow(images, s, rng):
-    x = _f(images)
+    x = _as_float(images)
     density = (0.01, 0.02, 0.03, 0.04, 0.06)[s - 1]
     flakes = (rng.random(x.shape[:3]) < density).astype(np.float32)[..., None]
     streaks = np.clip(_convolve(flakes, np.eye(3, dtype=np.float32)), 0, 1)  # diagonal falling streaks
-    return _u8(x * (1 - streaks) + streaks)
+    return _as_uint8(x * (1 - streaks) + streaks)
 
 
 def jpeg(images, s, rng):
@@ -156,11 +158,12 @@ CORRUPTIONS: dict[str, Corruption] = {
 }
 
 
-def stratified_subset(labels: np.ndarray, limit: int | None, seed: int = 0) -> np.ndarray:
-    if not limit or limit >= len(labels):
-        return np.arange(len(labels))
+def seeded_subset(count: int, limit: int | None, seed: int = 0) -> np.ndarray:
+    """Sorted indices of a seeded random ``limit`` of ``count`` images (all of them without a limit)."""
+    if not limit or limit >= count:
+        return np.arange(count)
     rng = np.random.default_rng(seed)
-    return np.sort(rng.permutation(len(labels))[:limit])
+    return np.sort(rng.permutation(count)[:limit])
 
 
 def evaluate_robustness(probabilities: Scorer, images: np.ndarray, labels: np.ndarray, seed: int = 0) -> dict:
@@ -180,7 +183,7 @@ def robustness_on_test_set(probabilities: Scorer, input_size: int, limit: int | 
                            cache_dir: str | None = None) -> tuple[dict, int]:
     """The table on a seeded ``limit``-image subset of the official test set, and its size."""
     test = load_split("test", data_dir, input_size, cache_dir)
-    index = stratified_subset(test.labels, limit)
+    index = seeded_subset(len(test), limit)
     return evaluate_robustness(probabilities, test.images[index], test.labels[index]), len(index)
 
 

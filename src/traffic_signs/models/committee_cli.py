@@ -18,17 +18,19 @@ from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from traffic_signs.data.options import add_data_arguments
+from traffic_signs.errors import ModelFileError
+from traffic_signs.models.model_file import COMMITTEE, Member, ModelFile, read_model_file
+
 if TYPE_CHECKING:
     from traffic_signs.models.committee import Committee
-    from traffic_signs.models.model_file import Member, ModelFile
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.formatter_class = argparse.RawDescriptionHelpFormatter
     parser.add_argument("members", nargs="+", help="run folders, model .json files or model names (two or more)")
     parser.add_argument("--out", required=True, help="folder for the committee (written as OUT/best.json)")
-    parser.add_argument("--data-dir", default=None)
-    parser.add_argument("--cache-dir", default=None)
+    add_data_arguments(parser)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -62,9 +64,6 @@ def build_committee(paths: list[Path], out: Path, data_dir: str | None = None,
 
 def _refuse_to_overwrite_a_run(out: Path) -> None:
     """OUT may hold an older committee (rebuilt in place), never a trained run's weights."""
-    from traffic_signs.errors import ModelFileError
-    from traffic_signs.models.model_file import read_model_file
-
     existing = out / "best.json"
     if existing.is_file() and not read_model_file(existing).is_committee:
         raise ModelFileError(f"{existing}: holds a trained run, not a committee; choose another --out folder")
@@ -74,7 +73,6 @@ def assemble(paths: list[Path]) -> tuple[Committee, ModelFile]:
     """Load verified member files and return the committee with its model file."""
     from traffic_signs.models.committee import check_compatible, committee_of
     from traffic_signs.models.io import load_model
-    from traffic_signs.models.model_file import COMMITTEE, ModelFile
 
     loaded = [load_model(path) for path in paths]
     model_files = [model_file for _, model_file in loaded]
@@ -90,8 +88,7 @@ def assemble(paths: list[Path]) -> tuple[Committee, ModelFile]:
 
 
 def _member(path: Path, model_file: ModelFile) -> Member:
-    from traffic_signs.models.model_file import Member
-
+    """How a member's model file is recorded in the committee's."""
     cfg = model_file.train_config or {}
     return Member(architecture=model_file.architecture, source=str(path), checkpoint=Path(path).stem,
                   seed=cfg.get("seed"), epochs=cfg.get("epochs"), epoch=model_file.epoch,

@@ -19,8 +19,7 @@ from torch import nn
 
 from traffic_signs.errors import ModelFileError, UnknownModelError
 from traffic_signs.files import file_digest, staged
-from traffic_signs.models.catalog import create
-from traffic_signs.models.committee import committee_of
+from traffic_signs.models.catalog import build_model
 from traffic_signs.models.model_file import ModelFile, model_file_text, read_model_file
 
 
@@ -72,14 +71,6 @@ def load_state(path: Path) -> tuple[dict[str, torch.Tensor], ModelFile]:
         return load_file(str(weights)), model_file
     except (SafetensorError, OSError, ValueError) as exc:
         raise ModelFileError(f"{weights}: unreadable safetensors file ({exc})") from exc
-
-
-def build_model(model_file: ModelFile) -> nn.Module:
-    """The untrained module a model file describes: a registered architecture or a committee."""
-    num_classes = len(model_file.class_names)
-    if model_file.is_committee:
-        return committee_of([create(member.architecture, num_classes) for member in model_file.members or []])
-    return create(model_file.architecture, num_classes)
 
 
 def load_model(path: Path) -> tuple[nn.Module, ModelFile]:

@@ -17,6 +17,8 @@ loses nothing a newer version added. Torch-free, so the runtime reads the same f
 from __future__ import annotations
 
 import json
+import math
+import re
 import types
 import typing
 from dataclasses import MISSING, Field, dataclass, field, fields, is_dataclass, replace
@@ -28,6 +30,11 @@ from traffic_signs.errors import ModelFileError
 from traffic_signs.files import atomic_write_json
 
 FORMAT = "traffic-signs-model/1"
+MAX_FILE_BYTES = 16 * 2**20  # a model's JSON is a few kB; a committee's tens of kB
+INPUT_SIZES = range(8, 513)  # GTSRB models take 32 px; 512 px would already be a large model
+MAX_CLASSES = 1000
+MAX_TEMPERATURE = 1000.0
+_SHA256 = re.compile(r"[0-9a-f]{64}")
 COMMITTEE = "committee"  # the architecture of a committee's model file
 _NOT_IN_FILE = {"json": False}  # field metadata: kept in memory, never written
 
@@ -104,9 +111,11 @@ class ModelFile:
         """The typed record of a parsed JSON file; ModelFileError names ``source`` and the field when one is wrong."""
         if not isinstance(data, dict) or data.get("format") != FORMAT:
             raise ModelFileError(f"{source}: not a traffic-signs model file (format {FORMAT})")
-        known = {f.name for f in fields(cls)}
-        extra = {key: value for key, value in data.items() if key not in known and key != "format"}
-        return replace(_record(cls, data, "", str(source)), extra=extra, source=str(source))
+        known = {f.name for f in fields(cls) if _in_file(f)} | {"format"}
+        extra = {key: value for key, value in data.items() if key not in known}
+        record = replace(_record(cls, data, "", str(source)), extra=extra, source=str(source))
+        _check_values(record)
+        return record
 
     def to_json(self) -> dict[str, Any]:
         """The JSON object to write: fields without a value are left out, unknown keys go last."""
@@ -133,12 +142,55 @@ def read_model_file(path: str | Path) -> ModelFile:
     """The model file given by its .json (or .safetensors) path, read and checked."""
     json_path = Path(path).with_suffix(".json")
     try:
-        data = json.loads(json_path.read_text())
+        with open(json_path, "rb") as file:
+            raw = file.read(MAX_FILE_BYTES + 1)
     except FileNotFoundError:
         raise ModelFileError(f"{json_path}: model metadata not found") from None
-    except (OSError, ValueError) as exc:
+    except OSError as exc:
+        raise ModelFileError(f"{json_path}: unreadable model metadata ({exc.strerror or exc})") from exc
+    if len(raw) > MAX_FILE_BYTES:
+        raise ModelFileError(f"{json_path}: model metadata larger than {MAX_FILE_BYTES:,} bytes")
+    try:
+        data = json.loads(raw)
+    except RecursionError:
+        raise ModelFileError(f"{json_path}: unreadable model metadata (nested too deeply)") from None
+    except ValueError as exc:
         raise ModelFileError(f"{json_path}: unreadable model metadata ({exc})") from exc
     return ModelFile.from_json(data, json_path)
+
+
+def _check_values(model_file: ModelFile) -> None:
+    """What the types alone do not say: these fields size allocations (``input_size``), divide
+    logits (``temperature``: 0 answered NaN) and name the files loaded beside the JSON (a path
+    there would reach outside the model's folder)."""
+    checks: list[tuple[str, Any, bool, str]] = [
+        ("input_size", model_file.input_size, model_file.input_size in INPUT_SIZES,
+         f"an integer from {INPUT_SIZES.start} to {INPUT_SIZES.stop - 1}"),
+        ("class_names", model_file.class_names, 1 <= len(model_file.class_names) <= MAX_CLASSES,
+         f"a list of 1 to {MAX_CLASSES} names"),
+        ("temperature", model_file.temperature, _within(model_file.temperature, 0, MAX_TEMPERATURE, low_open=True),
+         f"a number above 0, at most {MAX_TEMPERATURE:g}"),
+        ("threshold", model_file.threshold, _within(model_file.threshold, 0, 1), "a number from 0 to 1"),
+    ]
+    checks += [(name, getattr(model_file, name), _plain_file_name(getattr(model_file, name)),
+                "a plain file name beside the model's JSON") for name in ("weights", "onnx", "onnx_int8")]
+    checks += [(name, getattr(model_file, name), getattr(model_file, name) is None
+                or _SHA256.fullmatch(getattr(model_file, name)) is not None, "a SHA-256 in lowercase hex")
+               for name in ("sha256", "onnx_sha256", "onnx_int8_sha256")]
+    for name, value, ok, expected in checks:
+        if not ok:
+            raise ModelFileError(f"{model_file.source}: {name} should be {expected}, not {_shown(value)}")
+
+
+def _within(value: float | None, low: float, high: float, low_open: bool = False) -> bool:
+    if value is None:
+        return True
+    return math.isfinite(value) and (value > low if low_open else value >= low) and value <= high
+
+
+def _plain_file_name(value: str | None) -> bool:
+    return value is None or (0 < len(value) <= 255 and value not in (".", "..")
+                             and not any(c in value for c in "/\\\0") and Path(value).name == value)
 
 
 def write_model_file(path: str | Path, model_file: ModelFile) -> None:

@@ -17,12 +17,11 @@ import numpy as np
 from PIL import Image
 
 from traffic_signs.errors import ModelFileError
-from traffic_signs.files import file_digest
-from traffic_signs.imaging import open_image
+from traffic_signs.imaging import SERVING_SHORT_SIDE, decode, serving_max_pixels
 from traffic_signs.models.model_file import ModelFile, read_model_file
 from traffic_signs.models.resolve import shipped_dir
 from traffic_signs.prediction.detect import SignDetector
-from traffic_signs.prediction.runtime import onnx_session
+from traffic_signs.prediction.runtime import onnx_session, verified_onnx
 from traffic_signs.prediction.signs import classify_detections, merge, whole_picture
 
 UNKNOWN_LABEL = "unknown sign"
@@ -113,17 +112,13 @@ class Classifier:
                 f"{self.json_path}: no {'int8 ' if int8 else ''}ONNX export; "
                 f"run `traffic-signs export {self.json_path.parent}{flag}` first"
             )
-        onnx_path = self.json_path.with_name(onnx_name)
-        if not onnx_path.is_file():
-            raise ModelFileError(f"{onnx_path}: ONNX file not found")
-        if file_digest(onnx_path) != onnx_sha256:
-            raise ModelFileError(f"{onnx_path}: checksum differs from {self.json_path.name}; refusing to load it")
-        self.onnx_path = onnx_path
+        self.onnx_path = self.json_path.with_name(onnx_name)
+        model_bytes = verified_onnx(self.onnx_path, onnx_sha256, self.json_path.name)
         self.class_names: list[str] = list(self.metadata.class_names)
         self.input_size: int = self.metadata.input_size
         self.temperature: float = self.metadata.temperature or 1.0
         self.threshold: float = float(threshold if threshold is not None else self.metadata.threshold or 0.0)
-        self._session = onnx_session(onnx_path)
+        self._session = onnx_session(model_bytes, self.onnx_path)
         self._input_name = self._session.get_inputs()[0].name
         self.detector = detector
 
@@ -174,9 +169,16 @@ class Classifier:
     def predict(self, image: str | Path | bytes | Image.Image, top_k: int = 5, search: bool | None = None,
                 name: str | None = None) -> Prediction:
         """Find and name every sign in one image; ``search=False`` classifies the whole picture as
-        one crop. Raises :class:`traffic_signs.errors.ImageError` if the image cannot be read."""
+        one crop. Raises :class:`traffic_signs.errors.ImageError` if the image cannot be read.
+
+        Files and bytes are decoded reduced (at most ``$TRAFFIC_SIGNS_MAX_PIXELS`` decoded, short
+        side 1024), so the work is bounded by what the model needs; boxes are given in the
+        original picture's pixels all the same.
+        """
         label = name or (str(image) if isinstance(image, (str, Path)) else None)
-        picture = open_image(image, label)
+        decoded = decode(image, label, serving_max_pixels(), None if isinstance(image, Image.Image)
+                         else SERVING_SHORT_SIDE)
+        picture = decoded.image
         whole = whole_picture(picture, self.probabilities, self.input_size)
         answer = self.decide(whole.probs, label, top_k, whole.box)
         found: list[Prediction] = []
@@ -191,10 +193,12 @@ class Classifier:
         else:
             signs = found
             answer = next((s for s in found if not s.unknown), found[0] if found else answer)
+        for sign in signs:
+            sign.box = _scaled_box(sign.box, decoded.scale, decoded.original_size)
         if not signs:
             answer.box = None
         answer.signs = [Sign(a.box, a.class_id, a.label, a.confidence, a.unknown, a.top_k) for a in signs]
-        answer.image_size = picture.size
+        answer.image_size = decoded.original_size
         return answer
 
     def decide(self, probs: np.ndarray, file: str | None, top_k: int = 5,
@@ -208,3 +212,12 @@ class Classifier:
                   for i in order]
         return Prediction(file, None if unknown else best, UNKNOWN_LABEL if unknown else self.class_names[best],
                           confidence, unknown, ranked, box)
+
+
+def _scaled_box(box: tuple[int, int, int, int], scale: tuple[float, float],
+                size: tuple[int, int]) -> tuple[int, int, int, int]:
+    """A box in decoded pixels mapped back to the original picture's pixels."""
+    x0, y0, x1, y1 = box
+    sx, sy = scale
+    return (int(round(x0 * sx)), int(round(y0 * sy)), min(size[0], int(round(x1 * sx))),
+            min(size[1], int(round(y1 * sy))))

@@ -16,7 +16,11 @@ import argparse
 import csv
 import glob
 import json
+import os
+import re
+import stat
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -38,26 +42,97 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="sign detector: shipped name, run folder or .json (default: the shipped one)")
 
 
-def expand_paths(patterns: list[str]) -> list[str]:
-    """Files named directly, found in folders (recursively) or matched by globs, in order."""
-    files: list[str] = []
+Entry = tuple[str, str | None]  # a file to classify, or a path and why it cannot be
+
+
+def expand_paths(patterns: list[str]) -> list[Entry]:
+    """Files named directly, found in folders (recursively) or matched by globs, in order.
+
+    Folders and ``**`` globs are walked without following symlinked folders (a symlink loop
+    cannot make the walk endless); a folder or path that cannot be read becomes an error entry
+    and the run goes on.
+    """
+    entries: list[Entry] = []
     for pattern in patterns:
-        path = Path(pattern)
-        if path.is_dir():
-            files += sorted(str(p) for p in path.rglob("*") if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES)
-        elif path.exists():
-            files.append(pattern)
+        try:
+            info = os.stat(pattern)
+        except FileNotFoundError:
+            info = None
+        except OSError as exc:
+            entries.append((pattern, f"{pattern}: cannot read ({exc.strerror or exc})"))
+            continue
+        if info is not None and stat.S_ISDIR(info.st_mode):
+            entries += _walk(pattern, lambda path: Path(path).suffix.lower() in IMAGE_SUFFIXES)
+        elif info is not None:
+            entries.append((pattern, None))
         else:
-            matches = sorted(glob.glob(pattern, recursive=True))
-            files += matches if matches else [pattern]  # a missing file is reported as an error
-    return files
+            matches = _glob(pattern)
+            entries += matches if matches else [(pattern, None)]  # a missing file is reported as an error
+    return entries
 
 
-def classify_files(classifier, files: list[str], top_k: int, search: bool | None) -> list[dict[str, Any]]:
+def _walk(folder: str, wanted: Callable[[str], bool]) -> list[Entry]:
+    files: list[str] = []
+    problems: list[Entry] = []
+
+    def unreadable(exc: OSError) -> None:
+        where = exc.filename or folder
+        problems.append((where, f"{where}: cannot read folder ({exc.strerror or exc})"))
+
+    for root, dirs, names in os.walk(folder, onerror=unreadable):  # followlinks=False
+        dirs.sort()
+        files += [path for name in names if wanted(path := os.path.join(root, name))]
+    return [(file, None) for file in sorted(files)] + problems
+
+
+def _glob(pattern: str) -> list[Entry]:
+    if "**" not in pattern:
+        return [(match, None) for match in sorted(glob.glob(pattern))]
+    pattern = os.path.normpath(pattern)
+    parts = Path(pattern).parts
+    fixed = next((i for i, part in enumerate(parts) if glob.has_magic(part)), len(parts))
+    base = str(Path(*parts[:fixed])) if fixed else "."
+    if not os.path.isdir(base):
+        return []
+    matcher = re.compile(_glob_regex(pattern))
+    entries = _walk(base, lambda path: matcher.fullmatch(os.path.normpath(path)) is not None)
+    return [(os.path.normpath(path), problem) for path, problem in entries]
+
+
+def _glob_regex(pattern: str) -> str:
+    """A glob with ``**`` (any number of folders), ``*``, ``?`` and ``[...]`` as a regex on paths."""
+    out, i = [], 0
+    while i < len(pattern):
+        if pattern.startswith("**/", i):
+            out.append("(?:.*/)?")
+            i += 3
+        elif pattern.startswith("**", i):
+            out.append(".*")
+            i += 2
+        elif pattern[i] == "*":
+            out.append("[^/]*")
+            i += 1
+        elif pattern[i] == "?":
+            out.append("[^/]")
+            i += 1
+        elif pattern[i] == "[" and (close := pattern.find("]", i + 2)) > 0:
+            members = pattern[i + 1 : close].replace("\\", "\\\\")
+            out.append("[" + ("^" + members[1:] if members.startswith("!") else members) + "]")
+            i = close + 1
+        else:
+            out.append(re.escape(pattern[i]))
+            i += 1
+    return "".join(out)
+
+
+def classify_files(classifier, entries: list[Entry], top_k: int, search: bool | None) -> list[dict[str, Any]]:
     from traffic_signs.errors import ImageError
 
     results = []
-    for file in files:
+    for file, problem in entries:
+        if problem is not None:
+            results.append({"file": file, "error": problem})
+            continue
         try:
             results.append(classifier.predict(file, top_k=top_k, search=search, name=file).to_dict())
         except ImageError as exc:

@@ -17,9 +17,8 @@ import numpy as np
 from PIL import Image
 
 from traffic_signs.errors import ModelFileError
-from traffic_signs.files import file_digest
 from traffic_signs.models.resolve import shipped_dir
-from traffic_signs.prediction.runtime import onnx_session
+from traffic_signs.prediction.runtime import onnx_session, verified_onnx
 
 DEFAULT_DETECTOR = "signfinder"
 LONG_SIDE = 256  # the photo's long side during detection
@@ -87,11 +86,10 @@ class SignDetector:
             stride = int(self.metadata.get("stride", 4))
         except (OSError, ValueError, KeyError, TypeError) as exc:
             raise ModelFileError(f"{self.json_path}: not an exported detector ({exc})") from exc
-        if not onnx_path.is_file() or file_digest(onnx_path) != self.metadata.get("onnx_sha256"):
-            raise ModelFileError(f"{onnx_path}: missing, or its checksum differs from {self.json_path.name}")
         self.stride = stride
         self.min_score = min_score
-        self._session = onnx_session(onnx_path)
+        model_bytes = verified_onnx(onnx_path, self.metadata.get("onnx_sha256"), self.json_path.name)
+        self._session = onnx_session(model_bytes, onnx_path)
 
     @classmethod
     def load(cls, model: str | Path | None = None) -> SignDetector:

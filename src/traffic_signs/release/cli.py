@@ -17,6 +17,8 @@ from __future__ import annotations
 import argparse
 import json
 
+from traffic_signs.data.options import add_data_arguments
+
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.formatter_class = argparse.RawDescriptionHelpFormatter
@@ -27,8 +29,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="the training command, quoted, for the model card (default: from the run)")
     parser.add_argument("--int8", action="store_true",
                         help="also write an 8-bit integer copy (<stem>.int8.onnx) for throughput")
-    parser.add_argument("--data-dir", default=None)
-    parser.add_argument("--cache-dir", default=None)
+    add_data_arguments(parser)
 
 
 def run(args: argparse.Namespace) -> int:

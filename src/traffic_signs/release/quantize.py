@@ -2,9 +2,9 @@
 
 Static quantisation with ONNX Runtime: weights per output channel (int8), activations per
 tensor (uint8) with ranges observed on a seeded sample of training images, in QDQ format so
-ONNX Runtime fuses each quantise-conv-dequantise into one integer kernel. On this product's
-reference CPU (AVX-512 VNNI) that makes SignNet-M about 1.4x faster at the same top-1 (see
-benchmarks/inference.py and benchmarks/int8_accuracy.py).
+ONNX Runtime fuses each quantise-conv-dequantise into one integer kernel. What that gains, and
+for which models, is measured by benchmarks/inference.py and benchmarks/int8_accuracy.py (the
+README's *Speed on 2 CPU cores*).
 """
 
 from __future__ import annotations

@@ -14,14 +14,15 @@ import argparse
 import json
 from pathlib import Path
 
+from traffic_signs.data.options import add_data_arguments
+
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.formatter_class = argparse.RawDescriptionHelpFormatter
     parser.add_argument("model", nargs="?", default=None, help="exported model (default: the shipped one)")
     parser.add_argument("--limit", type=int, default=2000, help="seeded subset of the test set (0 = all 12,630)")
     parser.add_argument("--out", type=Path, default=Path("results/robustness"))
-    parser.add_argument("--data-dir", default=None)
-    parser.add_argument("--cache-dir", default=None)
+    add_data_arguments(parser)
 
 
 def run(args: argparse.Namespace) -> int:

@@ -5,103 +5,182 @@
   GET  /v1/model     model metadata, metrics and model card
   GET  /healthz      the process is up
   GET  /readyz       the model is loaded and answers
-  GET  /docs         OpenAPI
+  GET  /docs         OpenAPI, with the JSON shapes of serving/schemas.py
 
-Limits (request bytes, files per request, pixels per image) answer with clean JSON 413 /
-415 / 422 errors; inference runs in the thread pool so the event loop stays responsive.
+The model is loaded once, when the server starts; if it cannot be, the server still answers
+health checks and says why it is not ready. Limits (request bytes counted as they stream,
+bytes per file, files per request, pixels per image, requests running the model at once)
+answer with clean JSON 413 / 415 / 422 / 503 errors, as does every other error. Inference runs
+in the thread pool behind a fixed number of slots, so the event loop, and with it /healthz and
+/readyz, stays responsive under any load.
 """
 
 from __future__ import annotations
 
 import os
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import FastAPI, File, Request, UploadFile
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
 
-from traffic_signs.errors import ImageError
+from traffic_signs.errors import ImageError, ImageFormatError
 from traffic_signs.prediction.classifier import Classifier
+from traffic_signs.serving.guards import (
+    BodyLimit,
+    InferenceGate,
+    MemoryTrimmer,
+    default_slots,
+    env_int,
+    error_response,
+    install_error_handlers,
+)
+from traffic_signs.serving.schemas import (
+    ErrorResponse,
+    FileError,
+    Health,
+    ModelInfo,
+    PredictionResult,
+    Readiness,
+    SignClass,
+)
+
+ERRORS = {status: {"model": ErrorResponse} for status in (413, 415, 422, 503)}
 
 
 @dataclass(frozen=True)
 class Limits:
-    max_request_bytes: int = int(os.environ.get("TRAFFIC_SIGNS_MAX_REQUEST_BYTES", 20 * 1024 * 1024))
-    max_files: int = int(os.environ.get("TRAFFIC_SIGNS_MAX_FILES", 32))
+    max_request_bytes: int = 20 * 1024 * 1024
+    max_files: int = 32
+    max_file_bytes: int = 10 * 1024 * 1024
+    inference_slots: int = default_slots()
+    queue_seconds: float = 2.0  # the longest a request waits for a slot before a 503
+    queue_length: int = 64  # requests waiting for a slot at most
+
+    @classmethod
+    def from_environment(cls) -> Limits:
+        """The defaults, unless the $TRAFFIC_SIGNS_... variables of the README's Serve section say otherwise."""
+        return cls(env_int("TRAFFIC_SIGNS_MAX_REQUEST_BYTES", cls.max_request_bytes),
+                   env_int("TRAFFIC_SIGNS_MAX_FILES", cls.max_files),
+                   env_int("TRAFFIC_SIGNS_MAX_FILE_BYTES", cls.max_file_bytes),
+                   env_int("TRAFFIC_SIGNS_INFERENCE_SLOTS", cls.inference_slots),
+                   float(env_int("TRAFFIC_SIGNS_QUEUE_SECONDS", int(cls.queue_seconds))),
+                   env_int("TRAFFIC_SIGNS_QUEUE_LENGTH", cls.queue_length))
+
+
+class ModelNotLoaded(Exception):
+    """The model failed to load when the server started; every model endpoint answers 503."""
 
 
 def _error(status: int, message: str) -> JSONResponse:
-    return JSONResponse(status_code=status, content={"error": message, "status": status})
+    return error_response(status, message)
 
 
-def create_app(classifier: Classifier | None = None, model: str | None = None, limits: Limits = Limits()) -> FastAPI:
-    """The API around one loaded classifier (the shipped model unless told otherwise)."""
+def create_app(classifier: Classifier | None = None, model: str | None = None, limits: Limits | None = None) -> FastAPI:
+    """The API around one classifier: the given one, else ``model`` or $TRAFFIC_SIGNS_MODEL, else the shipped one."""
     model = model or os.environ.get("TRAFFIC_SIGNS_MODEL") or None
-    app = FastAPI(title="traffic-signs", version="1", description="GTSRB traffic sign recognition")
-    state: dict[str, Any] = {"classifier": classifier}
+    limits = limits or Limits.from_environment()
 
-    def get_classifier() -> Classifier:
-        if state["classifier"] is None:
-            state["classifier"] = Classifier.load(model)
-        return state["classifier"]
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        app.state.classifier, app.state.load_error = classifier, None
+        if classifier is None:
+            try:
+                app.state.classifier = await run_in_threadpool(Classifier.load, model)
+            except Exception as exc:  # not ready: say why, keep serving health checks
+                app.state.load_error = exc
+        yield
 
-    @app.middleware("http")
-    async def limit_request_size(request: Request, call_next):
-        length = request.headers.get("content-length")
-        if length is not None and length.isdigit() and int(length) > limits.max_request_bytes:
-            return _error(413, f"request of {int(length):,} bytes exceeds the {limits.max_request_bytes:,}-byte limit")
-        return await call_next(request)
+    app = FastAPI(title="traffic-signs", version="1", description="GTSRB traffic sign recognition", lifespan=lifespan)
+    install_error_handlers(app)
+    app.add_middleware(BodyLimit, max_bytes=limits.max_request_bytes)
+    gate = InferenceGate(limits.inference_slots, limits.queue_seconds, limits.queue_length)
+    trimmer = MemoryTrimmer()
 
-    @app.get("/healthz")
-    def healthz() -> dict[str, str]:
+    def loaded() -> Classifier:
+        if app.state.classifier is None:
+            raise ModelNotLoaded(f"model not loaded: {app.state.load_error}")
+        return app.state.classifier
+
+    @app.exception_handler(ModelNotLoaded)
+    async def not_loaded(_request: Request, exc: ModelNotLoaded) -> JSONResponse:
+        return _error(503, str(exc))
+
+    @app.get("/healthz", response_model=Health)
+    async def healthz() -> dict[str, str]:  # async: answered on the event loop, never behind inference
         return {"status": "ok"}
 
-    @app.get("/readyz")
-    def readyz() -> JSONResponse:
-        try:
-            get_classifier()
-        except Exception as exc:  # not ready: say why, keep serving health checks
-            return _error(503, f"model not loaded: {exc}")
-        return JSONResponse({"status": "ready", "model": get_classifier().name})
+    @app.get("/readyz", response_model=Readiness, responses={503: {"model": ErrorResponse}})
+    async def readyz() -> dict[str, str]:
+        return {"status": "ready", "model": loaded().name}
 
-    @app.get("/v1/classes")
-    def classes() -> list[dict[str, Any]]:
-        return [{"class_id": i, "label": name} for i, name in enumerate(get_classifier().class_names)]
+    @app.get("/v1/classes", response_model=list[SignClass], responses={503: {"model": ErrorResponse}})
+    def classes() -> list[dict]:
+        return [{"class_id": i, "label": name} for i, name in enumerate(loaded().class_names)]
 
-    @app.get("/v1/model")
-    def model_info() -> dict[str, Any]:
-        clf = get_classifier()
+    @app.get("/v1/model", response_model=ModelInfo, responses={503: {"model": ErrorResponse}})
+    def model_info() -> dict:
+        clf = loaded()
         meta = {k: v for k, v in clf.metadata.to_json().items() if k != "class_names"}
         card = clf.json_path.with_name("MODEL_CARD.md")
         return {"name": clf.name, "metadata": meta, "threshold": clf.threshold, "temperature": clf.temperature,
                 "model_card": card.read_text() if card.is_file() else None}
 
-    @app.post("/v1/predict")
-    async def predict(files: Annotated[list[UploadFile], File()], top_k: int = 5, search: bool | None = None):
-        if not files:
-            return _error(422, "no files in the request (use multipart field 'files')")
-        if len(files) > limits.max_files:
-            return _error(413, f"{len(files)} files exceed the limit of {limits.max_files} per request")
-        if not 1 <= top_k <= 43:
-            return _error(422, "top_k must be between 1 and 43")
-        clf = get_classifier()
-        results = []
-        for upload in files:
-            data = await upload.read()
-            results.append(await run_in_threadpool(_predict_one, clf, data, upload.filename, top_k, search))
+    @app.post("/v1/predict", response_model=list[PredictionResult | FileError], response_model_exclude_unset=True,
+              responses=ERRORS)
+    async def predict(request: Request, files: Annotated[list[UploadFile], File()], top_k: int = 5,
+                      search: bool | None = None):
+        if problem := _check_uploads(files, top_k, limits):
+            return problem
+        clf = loaded()
+        try:
+            async with gate.slot():
+                results = await _predict_all(request, clf, files, top_k, search)
+        finally:
+            trimmer.request_done()
+        if results is None:
+            return _error(499, "client closed the request")  # nobody reads this; the work stopped early
         if all("error" in r for r in results):
             status = 415 if all(r.get("kind") == "format" for r in results) else 422
-            return JSONResponse(status_code=status, content={"error": "no readable image", "status": status,
-                                                             "results": results})
+            return error_response(status, "no readable image", results=results)
         return results
 
     return app
+
+
+async def _predict_all(request: Request, clf: Classifier, files: list[UploadFile], top_k: int,
+                       search: bool | None) -> list[dict] | None:
+    """Each file in turn in the thread pool; ``None`` as soon as the client has gone away."""
+    results = []
+    for upload in files:
+        if await request.is_disconnected():
+            return None
+        data = await upload.read()
+        results.append(await run_in_threadpool(_predict_one, clf, data, upload.filename, top_k, search))
+    return results
+
+
+def _check_uploads(files: list[UploadFile], top_k: int, limits: Limits) -> JSONResponse | None:
+    """The request-level refusals, before any decoding: counts, per-file sizes, parameters."""
+    if not files:
+        return _error(422, "no files in the request (use multipart field 'files')")
+    if len(files) > limits.max_files:
+        return _error(413, f"{len(files)} files exceed the limit of {limits.max_files} per request")
+    for upload in files:
+        if upload.size is not None and upload.size > limits.max_file_bytes:
+            return _error(413, f"{upload.filename}: {upload.size:,} bytes exceed the "
+                               f"{limits.max_file_bytes:,}-byte limit per file")
+    if not 1 <= top_k <= 43:
+        return _error(422, "top_k must be between 1 and 43")
+    return None
 
 
 def _predict_one(clf: Classifier, data: bytes, filename: str | None, top_k: int, search: bool | None) -> dict:
     try:
         return clf.predict(data, top_k=top_k, search=search, name=filename).to_dict()
     except ImageError as exc:
-        kind = "format" if "not an image format" in str(exc) or "empty file" in str(exc) else "image"
+        kind = "format" if isinstance(exc, ImageFormatError) else "image"
         return {"file": filename, "error": str(exc), "kind": kind}

@@ -1,32 +1,65 @@
 """Streamlit web app: drop photos of traffic signs, see what the model reads and why.
 
 Run with `traffic-signs serve app` (honours $PORT).
+
+Visitors are strangers: the model is the operator's ($TRAFFIC_SIGNS_MODEL, else the shipped
+one); a model box appears only when $TRAFFIC_SIGNS_APP_MODELS lists the names a visitor may
+choose from, and the page never shows a traceback or a server path.
 """
 
 from __future__ import annotations
 
+import logging
 import os
+from pathlib import Path
 
 import streamlit as st
 from PIL import Image, ImageDraw, ImageFont
 
 from traffic_signs.errors import ImageError, TrafficSignsError
-from traffic_signs.imaging import open_image, to_model_input
+from traffic_signs.imaging import SERVING_SHORT_SIDE, decode, serving_max_pixels, to_model_input
 from traffic_signs.models.resolve import shipped_dir
-from traffic_signs.prediction.classifier import Classifier, Sign
+from traffic_signs.prediction.classifier import Classifier, Sign, find_model_json
+from traffic_signs.prediction.detect import SignDetector
 from traffic_signs.serving.saliency import heat_map, overlay
 
+log = logging.getLogger(__name__)
+MODELS_CACHED = 4  # each loaded model holds its ONNX session in memory
 
-@st.cache_resource(show_spinner="Loading the model...")
-def load_classifier(model: str | None) -> Classifier:
-    return Classifier.load(model or None)
+
+@st.cache_resource(show_spinner="Loading the model...", max_entries=MODELS_CACHED)
+def load_classifier(model_json: str) -> Classifier:
+    return Classifier(Path(model_json), detector=SignDetector.load())
+
+
+def allowed_models() -> list[str]:
+    """The model names visitors may pick ($TRAFFIC_SIGNS_APP_MODELS, comma-separated); none by default."""
+    return [name.strip() for name in os.environ.get("TRAFFIC_SIGNS_APP_MODELS", "").split(",") if name.strip()]
+
+
+def chosen_model() -> str | None:
+    """The operator's model, or the visitor's pick among the allowed names."""
+    default = os.environ.get("TRAFFIC_SIGNS_MODEL") or None
+    names = allowed_models()
+    if not names:
+        return default
+    st.sidebar.header("Model")
+    options = ([default] if default and default not in names else []) + names
+    return st.sidebar.selectbox("Model", options, index=0) if options else default
+
+
+def resolved_classifier(model: str | None) -> Classifier:
+    """Load by resolved path, so every spelling of one file shares one cache entry; the page
+    learns only the model's name, never where or why it failed on the server."""
+    try:
+        return load_classifier(str(find_model_json(model).resolve()))
+    except TrafficSignsError as exc:
+        log.error("model %r: %s", model, exc)
+        raise TrafficSignsError(f"The model {model or 'shipped'!r} is not available.") from None
 
 
 def sidebar() -> tuple[Classifier, float]:
-    st.sidebar.header("Model")
-    model = st.sidebar.text_input("Model (empty = shipped; or a run folder / .onnx path)",
-                                  value=os.environ.get("TRAFFIC_SIGNS_MODEL", ""))
-    classifier = load_classifier(model.strip() or None)
+    classifier = resolved_classifier(chosen_model())
     threshold = st.sidebar.slider("Unknown-sign threshold (calibrated confidence)", 0.0, 1.0,
                                   round(float(classifier.threshold), 3), 0.001, format="%.3f")
     st.sidebar.caption(f"`{classifier.name}`, temperature {classifier.temperature:.2f}; the default "
@@ -36,11 +69,18 @@ def sidebar() -> tuple[Classifier, float]:
 
 
 def show_prediction(classifier: Classifier, threshold: float, name: str, data: bytes) -> None:
+    """One upload's verdict; a picture that breaks anything gets a short message, not a traceback."""
     try:
-        picture = open_image(data, name)
+        show_verdict(classifier, threshold, name, data)
     except ImageError as exc:
         st.error(str(exc))
-        return
+    except Exception:
+        log.exception("classifying %r failed", name)
+        st.error(f"{name}: this picture could not be classified.")
+
+
+def show_verdict(classifier: Classifier, threshold: float, name: str, data: bytes) -> None:
+    picture = decode(data, name, serving_max_pixels(), SERVING_SHORT_SIDE).image
     prediction = classifier.predict(picture, top_k=5, name=name)
     left, right = st.columns(2)
     left.image(draw_signs(picture, prediction.signs, threshold), caption=name, width="stretch")
@@ -103,6 +143,10 @@ def classify_page() -> None:
     except TrafficSignsError as exc:
         st.error(str(exc))
         return
+    except Exception:
+        log.exception("loading the model failed")
+        st.error("The model is not available.")
+        return
     uploads = st.file_uploader("Images", accept_multiple_files=True,
                                type=["png", "jpg", "jpeg", "ppm", "bmp", "gif", "tif", "tiff", "webp"])
     photo = st.camera_input("...or take a photo") if st.toggle("Use the camera") else None
@@ -131,6 +175,7 @@ def model_page() -> None:
 
 
 def main() -> None:
+    st.set_option("client.showErrorDetails", "none")  # no traceback reaches a visitor, however the app is run
     st.set_page_config(page_title="Traffic sign recognition", page_icon=":octagonal_sign:", layout="wide")
     navigation = st.navigation([st.Page(classify_page, title="Classify", default=True),
                                 st.Page(model_page, title="Model card & metrics")])

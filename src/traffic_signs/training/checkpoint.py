@@ -14,6 +14,7 @@ writing leaves the previous complete checkpoint in force.
 from __future__ import annotations
 
 import json
+from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
@@ -56,15 +57,30 @@ def load_optimizer(run_dir: Path, optimizer: torch.optim.Optimizer) -> None:
     optimizer.load_state_dict({"state": per_param, "param_groups": meta["param_groups"]})
 
 
-def save_progress(run_dir: Path, progress: dict[str, Any]) -> None:
-    atomic_write_json(run_dir / "state.json", progress)
+@dataclass
+class Progress:
+    """``state.json``: how far the run is, what every epoch measured, and its best epoch so far."""
+
+    epoch: int = 0  # epochs done
+    epochs: int = 0  # epochs planned (a time budget re-plans them)
+    history: list[dict[str, float]] = field(default_factory=list)  # one record per epoch done
+    best_val_accuracy: float = -1.0
+    train_seconds: float = 0.0  # training steps only, without validation
+    best_epoch: int | None = None
+    config: dict[str, Any] | None = None  # the recipe (TrainConfig.to_dict())
+    environment: dict[str, Any] | None = None  # where it ran: torch, threads, processes, precision
 
 
-def load_progress(run_dir: Path) -> dict[str, Any] | None:
+def save_progress(run_dir: Path, progress: Progress) -> None:
+    atomic_write_json(run_dir / "state.json", asdict(progress))
+
+
+def load_progress(run_dir: Path) -> Progress | None:
     path = run_dir / "state.json"
     if not path.is_file():
         return None
-    return json.loads(path.read_text())
+    recorded = json.loads(path.read_text())
+    return Progress(**{f.name: recorded[f.name] for f in fields(Progress) if f.name in recorded})
 
 
 def load_weights(path: Path) -> dict[str, torch.Tensor]:

@@ -12,6 +12,7 @@ import argparse
 import json
 from pathlib import Path
 
+from traffic_signs.data.options import add_data_arguments
 from traffic_signs.training.recipe import PRECISIONS, default
 
 
@@ -40,10 +41,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--augment", action="append", default=[], metavar="KEY=VALUE",
                         help="change one augmentation setting, e.g. noise_prob=0.3 or scale=0.8,1.2 "
                              "(repeatable; the keys are the fields of data.augment_config.AugmentConfig)")
-    parser.add_argument("--data-dir", default=None,
-                        help="GTSRB folder (default: $TRAFFIC_SIGNS_DATA or the user cache)")
-    parser.add_argument("--cache-dir", default=None,
-                        help="decoded-array cache (default: $TRAFFIC_SIGNS_CACHE or the user cache)")
+    add_data_arguments(parser)
     parser.add_argument("--limit-train", type=int, default=None, help=argparse.SUPPRESS)
     parser.add_argument("--threads", type=int, default=None,
                         help="torch CPU threads (default: all cores; use 1 when other jobs share the CPU)")
@@ -54,6 +52,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    import time
+
     import torch
 
     from traffic_signs.data.augment_config import HARSH
@@ -71,9 +71,9 @@ def run(args: argparse.Namespace) -> int:
                       outlier_weight=args.outlier_weight, consistency=args.consistency,
                       harsh=augment_config(args.harsh, base=HARSH, flag="--harsh"))
     run_dir = args.out or Path("runs") / args.model
-    state = train(cfg, run_dir, resume=args.resume, progress_bar=not args.no_progress)
-    summary = {"run_dir": str(run_dir), "epochs": state["epoch"],
-               "best_val_accuracy": state["best_val_accuracy"],
-               "best_epoch": state.get("best_epoch"), "wall_seconds": round(state["wall_seconds"], 1)}
+    started = time.perf_counter()
+    progress = train(cfg, run_dir, resume=args.resume, progress_bar=not args.no_progress)
+    summary = {"run_dir": str(run_dir), "epochs": progress.epoch, "best_val_accuracy": progress.best_val_accuracy,
+               "best_epoch": progress.best_epoch, "wall_seconds": round(time.perf_counter() - started, 1)}
     print(json.dumps(summary))
     return 0

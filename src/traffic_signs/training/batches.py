@@ -1,0 +1,89 @@
+"""Every training step's inputs, drawn from the whole training split held in memory.
+
+The split is one uint8 tensor. Each step draws a batch of indices (class-balanced sampling
+against GTSRB's 210-to-2,250 imbalance), augments the whole batch with tensor ops, and adds
+the extra views the recipe asks for: upside-down signs as examples of "no sign"
+(``outlier_weight``) and a harshly corrupted copy of the batch (``consistency``). An epoch's
+randomness is re-seeded from (seed, epoch), so a resumed run draws exactly what an
+uninterrupted one would. Under torchrun every rank draws the same global batch and keeps its
+own slice of it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+from traffic_signs.classes import NUM_CLASSES, turnable
+from traffic_signs.data.augment import augment, corrupt, to_float
+from traffic_signs.data.cache import ImageSet
+from traffic_signs.training.devices import Distributed
+from traffic_signs.training.recipe import TrainConfig
+
+
+@dataclass
+class Batch:
+    """One step's inputs on the device: this rank's share of every view, one after the other."""
+
+    inputs: torch.Tensor  # N x 3 x H x W floats, channels-last
+    labels: torch.Tensor  # of the "clean" view
+    views: dict[str, int]  # view name -> its images in ``inputs``, in order: clean, [upside_down], [harsh]
+
+    def split(self, logits: torch.Tensor) -> dict[str, torch.Tensor]:
+        """The model's output on ``inputs``, view by view."""
+        return dict(zip(self.views, logits.split(list(self.views.values())), strict=True))
+
+
+class TrainingBatches:
+    """The training images and how each step samples, augments and extends a batch of them."""
+
+    def __init__(self, train: ImageSet, cfg: TrainConfig, ddp: Distributed, device: torch.device):
+        self.cfg, self.ddp, self.device = cfg, ddp, device
+        self.images = torch.from_numpy(train.images)
+        self.labels = torch.from_numpy(train.labels)
+        self.weights = sampling_weights(train.labels, cfg.balance)
+        self.turnable = torch.from_numpy(turnable(train.labels))
+        self.steps_per_epoch = max(1, len(train) // cfg.batch_size)
+        self.outliers_per_step = cfg.batch_size // 4 if cfg.outlier_weight > 0 else 0
+
+    def epoch(self, epoch: int) -> Iterator[Batch]:
+        """The epoch's batches, one per step; the epoch's sample is drawn now, each batch when it is asked for."""
+        seed = self.cfg.seed * 1_000_003 + epoch
+        generator = torch.Generator().manual_seed(seed)
+        torch.manual_seed(seed)  # dropout
+        size, steps = self.cfg.batch_size, self.steps_per_epoch
+        order = torch.multinomial(self.weights, steps * size, replacement=True, generator=generator)
+        turned = (self.turnable[torch.randint(len(self.turnable), (steps * self.outliers_per_step,),
+                                              generator=generator)] if self.outliers_per_step else None)
+        return (self._batch(order[step * size : (step + 1) * size], self._slice(turned, step), generator)
+                for step in range(steps))
+
+    def _slice(self, turned: torch.Tensor | None, step: int) -> torch.Tensor | None:
+        k = self.outliers_per_step
+        return None if turned is None else turned[step * k : (step + 1) * k]
+
+    def _batch(self, picked: torch.Tensor, turned: torch.Tensor | None, generator: torch.Generator) -> Batch:
+        cfg, mine = self.cfg, slice(self.ddp.rank, None, self.ddp.world)  # each rank trains on its slice
+        images = augment(to_float(self.images[picked]), cfg.augment, generator)
+        views = {"clean": images}
+        if turned is not None:
+            views["upside_down"] = augment(to_float(upside_down(self.images[turned])), cfg.augment, generator)
+        if cfg.consistency > 0:
+            views["harsh"] = corrupt(images, cfg.harsh, generator)
+        inputs = torch.cat([view[mine] for view in views.values()]).to(self.device)
+        return Batch(inputs.contiguous(memory_format=torch.channels_last), self.labels[picked[mine]].to(self.device),
+                     {name: len(view[mine]) for name, view in views.items()})
+
+
+def sampling_weights(labels: np.ndarray, balance: float) -> torch.Tensor:
+    """Per-image weights so class c is drawn with probability proportional to n_c^(1-balance)."""
+    counts = np.bincount(labels, minlength=NUM_CLASSES).astype(np.float64)
+    return torch.from_numpy(counts[labels] ** -balance)
+
+
+def upside_down(images_nhwc: torch.Tensor) -> torch.Tensor:
+    """A half turn of uint8 N x H x W x 3 images."""
+    return images_nhwc.flip(1, 2)

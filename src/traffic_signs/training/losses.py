@@ -1,0 +1,47 @@
+"""What a training step minimises: cross-entropy on the signs, plus the terms the recipe turns on.
+
+With ``outlier_weight`` > 0 each batch also carries upside-down signs, and the loss pushes the
+model's answer on them towards "no class in particular" (outlier exposure, Hendrycks et al.
+2019), so that a confident answer means a sign it knows. With ``consistency`` > 0 each batch
+also carries a harshly corrupted copy of itself, and the loss asks for the same answer on both
+copies (Jensen-Shannon consistency, as in AugMix, Hendrycks et al. 2020): the copy teaches
+robustness without a label of its own.
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+import torch.nn.functional as F
+
+from traffic_signs.training.recipe import TrainConfig
+
+
+def training_loss(cfg: TrainConfig, logits: dict[str, torch.Tensor], labels: torch.Tensor) -> torch.Tensor:
+    """The step's loss from the logits of each view of the batch (see ``Batch.views``)."""
+    loss = F.cross_entropy(logits["clean"], labels, label_smoothing=cfg.label_smoothing)
+    if "upside_down" in logits:
+        loss = loss + cfg.outlier_weight * distance_from_uniform(logits["upside_down"])
+    if "harsh" in logits:
+        loss = loss + cfg.consistency * jensen_shannon(logits["clean"], logits["harsh"])
+    return loss
+
+
+def distance_from_uniform(logits: torch.Tensor) -> torch.Tensor:
+    """Mean cross-entropy from the uniform distribution to softmax(logits), minus its minimum log C.
+
+    Zero when the model spreads its answer evenly; large when it is confident in any class.
+    """
+    return (torch.logsumexp(logits, 1) - logits.mean(1)).mean() - math.log(logits.shape[1])
+
+
+def jensen_shannon(logits_a: torch.Tensor, logits_b: torch.Tensor) -> torch.Tensor:
+    """Mean Jensen-Shannon divergence between the softmax answers of two views of the same images.
+
+    Zero when both views get the same distribution; bounded by log 2, so a hopeless view
+    cannot dominate the loss the way a KL term could.
+    """
+    p, q = logits_a.softmax(1), logits_b.softmax(1)
+    log_mixture = ((p + q) / 2).clamp_min(1e-7).log()
+    return (F.kl_div(log_mixture, p, reduction="batchmean") + F.kl_div(log_mixture, q, reduction="batchmean")) / 2
