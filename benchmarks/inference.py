@@ -108,9 +108,12 @@ def photo_latency(classifier: Classifier, photos: list[Path], repeats: int = 3) 
 
 
 def twelve_megapixel_jpeg() -> bytes:
-    """A 4000 x 3000 street photo (the drawn test scene with three signs, enlarged), as a camera saves it."""
+    """A 4000 x 3000 street photo as a camera saves it: the drawn test scene with three signs,
+    enlarged, with sensor noise so that the file is as large as a real one (about 4 MB)."""
     scene = Path(__file__).resolve().parents[1] / "tests" / "data" / "scenes" / "three_signs.jpg"
     image = Image.open(scene).convert("RGB").resize((4000, 3000), Image.Resampling.BICUBIC)
+    noise = np.random.default_rng(0).normal(0, 8, (3000, 4000, 3))
+    image = Image.fromarray(np.clip(np.asarray(image) + noise, 0, 255).astype(np.uint8))
     buffer = io.BytesIO()
     image.save(buffer, "JPEG", quality=92)
     return buffer.getvalue()
@@ -144,9 +147,11 @@ def main() -> None:
     parser.add_argument("--batch", type=int, default=256)
     parser.add_argument("--repeats", type=int, default=7)
     parser.add_argument("--latency-count", type=int, default=500)
-    parser.add_argument("--photos-only", action="store_true", help="time whole photos only (not every model)")
-    parser.add_argument("--out", type=Path, default=RESULTS / "inference.json")
+    parser.add_argument("--photos-only", action="store_true",
+                        help="time whole photos only (not every model); written to inference_photos.json")
+    parser.add_argument("--out", type=Path, default=None)
     args = parser.parse_args()
+    args.out = args.out or RESULTS / ("inference_photos.json" if args.photos_only else "inference.json")
     torch.set_num_threads(args.threads)
     import os
 
