@@ -21,7 +21,6 @@ import os
 import resource
 import socket
 import subprocess
-import sys
 import threading
 import time
 from collections import Counter
@@ -32,6 +31,8 @@ from pathlib import Path
 import httpx
 import numpy as np
 from PIL import Image
+
+from traffic_signs.benchmarking import start_api_server
 
 RESULTS = Path(__file__).parent / "results"
 Probe = Callable[[str, argparse.Namespace], list[str]]  # returns one outcome (status or error name) per request
@@ -213,18 +214,7 @@ def rss_bytes(pid: int) -> int:
 
 
 def start_server(port: int) -> subprocess.Popen:
-    process = subprocess.Popen([sys.executable, "-m", "traffic_signs", "serve", "api", "--host", "127.0.0.1",
-                                "--port", str(port)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                               env=os.environ.copy())
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        try:
-            if httpx.get(f"http://127.0.0.1:{port}/readyz", timeout=2).status_code == 200:
-                return process
-        except httpx.HTTPError:
-            time.sleep(0.2)
-    process.kill()
-    raise RuntimeError("API server did not become ready")
+    return start_api_server(port)
 
 
 def run_probe(name: str, probe: Probe, url: str, pid: int, args: argparse.Namespace) -> dict:

@@ -13,10 +13,8 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import socket
 import subprocess
-import sys
 import threading
 import time
 import zipfile
@@ -25,6 +23,7 @@ from pathlib import Path
 import httpx
 import numpy as np
 
+from traffic_signs.benchmarking import start_api_server
 from traffic_signs.data.gtsrb import resolve_data_dir
 
 RESULTS = Path(__file__).parent / "results"
@@ -38,19 +37,7 @@ def real_images(data_dir: Path, count: int = 64) -> list[tuple[bytes, int]]:
 
 
 def start_server(port: int, workers: int) -> subprocess.Popen:
-    process = subprocess.Popen([sys.executable, "-m", "traffic_signs", "serve", "api", "--host", "127.0.0.1",
-                                "--port", str(port), "--workers", str(workers)],
-                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                               env={**os.environ, "TRAFFIC_SIGNS_THREADS": "1"})
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        try:
-            if httpx.get(f"http://127.0.0.1:{port}/readyz", timeout=2).status_code == 200:
-                return process
-        except httpx.HTTPError:
-            time.sleep(0.2)
-    process.kill()
-    raise RuntimeError("API server did not become ready")
+    return start_api_server(port, "--workers", str(workers), env={"TRAFFIC_SIGNS_THREADS": "1"})
 
 
 def main() -> None:

@@ -3,10 +3,8 @@ refusal (or a correct answer) within seconds, and the health checks keep answeri
 
 from __future__ import annotations
 
-import contextlib
 import io
 import socket
-import threading
 import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -14,10 +12,10 @@ from concurrent.futures import ThreadPoolExecutor
 import httpx
 import numpy as np
 import pytest
-import uvicorn
 from fastapi import FastAPI
 from PIL import Image
 
+from loopback import serving
 from traffic_signs import Classifier
 from traffic_signs.serving.api import Limits, create_app
 from traffic_signs.serving.guards import install_error_handlers, server_options
@@ -26,25 +24,9 @@ LIMITS = Limits(max_request_bytes=2_000_000, max_files=8, max_file_bytes=500_000
                 queue_seconds=0.2, queue_length=0)
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 def _serve(app: FastAPI, **options) -> Iterator[tuple[str, int]]:
-    port = _free_port()
-    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="critical", **options)
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 30
-    while not server.started:
-        assert time.monotonic() < deadline, "server did not start"
-        time.sleep(0.05)
-    yield "127.0.0.1", port
-    server.should_exit = True
-    thread.join(timeout=15)
+    with serving(app, log_level="critical", **options) as address:
+        yield address
 
 
 @pytest.fixture(scope="module")
@@ -156,8 +138,7 @@ def test_full_server_answers_503_with_retry_after_and_health_stays_fast():
     limits = Limits(max_request_bytes=20_000_000, max_files=8, max_file_bytes=2_000_000, inference_slots=1,
                     queue_seconds=0.05, queue_length=0)
     heavy = [("files", (f"street{i}.jpg", _photo(3000, 2000, seed=i))) for i in range(8)]
-    serving = contextlib.contextmanager(_serve)(create_app(Classifier.load(), limits=limits))
-    with ThreadPoolExecutor(1) as pool, serving as (host, port):
+    with ThreadPoolExecutor(1) as pool, serving(create_app(Classifier.load(), limits=limits)) as (host, port):
         url = f"http://{host}:{port}"
         busy = pool.submit(httpx.post, f"{url}/v1/predict", files=heavy, timeout=120)
         time.sleep(0.3)

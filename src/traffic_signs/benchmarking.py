@@ -8,6 +8,11 @@ from __future__ import annotations
 
 import os
 import platform
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
 from pathlib import Path
 
 VECTOR_PREFIXES = ("avx512", "amx")
@@ -26,3 +31,20 @@ def cpu_name() -> str:
     flags = fields.get("flags", "").split()
     vector = sorted({f for f in flags if f.startswith(VECTOR_PREFIXES) or f in VECTOR_FLAGS})
     return f"{name}, {os.cpu_count()} cores, {' '.join(vector) or 'no AVX2'}"
+
+
+def start_api_server(port: int, *extra_args: str, env: dict[str, str] | None = None) -> subprocess.Popen:
+    """``traffic-signs serve api`` on loopback in a child process, returned once /readyz answers 200."""
+    process = subprocess.Popen([sys.executable, "-m", "traffic_signs", "serve", "api", "--host", "127.0.0.1",
+                                "--port", str(port), *extra_args], stdout=subprocess.DEVNULL,
+                               stderr=subprocess.DEVNULL, env={**os.environ, **(env or {})})
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/readyz", timeout=2) as response:
+                if response.status == 200:
+                    return process
+        except (urllib.error.URLError, OSError):
+            time.sleep(0.2)
+    process.kill()
+    raise RuntimeError("API server did not become ready")

@@ -18,8 +18,9 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from traffic_signs.data.options import add_data_arguments
 from traffic_signs.files import file_digest, staged
-from traffic_signs.models.detector import STRIDE, SignFinder
+from traffic_signs.models.detector import STRIDE, SignFinder, load_detector
 from traffic_signs.models.resolve import shipped_dir
 
 CARD = "DETECTOR_CARD.md"
@@ -130,12 +131,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("folder", type=Path, metavar="RUN", help="a train-detector run folder (its last.json)")
     parser.add_argument("--name", default="signfinder")
     parser.add_argument("--scenes", type=int, default=500, help="test scenes to score it on")
-    parser.add_argument("--data-dir", default=None)
-    parser.add_argument("--cache-dir", default=None)
+    add_data_arguments(parser)
 
 
 def run(args: argparse.Namespace) -> int:
     json_path = args.folder / "last.json" if args.folder.is_dir() else args.folder
+    export_detector(load_detector(json_path)[0], json_path)
     scores = score_on_test_scenes(json_path, args.scenes, data_dir=args.data_dir, cache_dir=args.cache_dir)
     print(json.dumps(scores))
     print(f"shipped; card: {ship_detector(json_path, args.name, scores)}")

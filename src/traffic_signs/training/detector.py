@@ -1,13 +1,13 @@
 """Train SignFinder, the sign detector, on synthetic scenes (see :mod:`traffic_signs.data.scenes`).
 
-    traffic-signs train-detector --out runs/signfinder [--scenes 24000] [--epochs 3] [--seed 0]
+    traffic-signs train-detector --out runs/signfinder [--scenes 24000] [--epochs 4] [--seed 1]
 
 The scenes are made once, held as one uint8 tensor, and every batch is flipped and re-lit
 as tensor ops (a mirrored sign is still a sign to a class-agnostic detector). The loss is
 CenterNet's: a focal loss on the heat map, whose targets are Gaussians around each sign's
 centre, plus L1 on log box size and centre offset at the centre cells. A checkpoint (weights
 as safetensors, state as JSON) is written after every epoch and ``--resume`` continues from
-it; the finished model is exported to ONNX beside it with the settings that made it.
+it. ``traffic-signs ship-detector`` exports the finished model to ONNX, scores it and ships it.
 """
 
 from __future__ import annotations
@@ -23,6 +23,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from traffic_signs.data.options import add_data_arguments
 from traffic_signs.models.detector import STRIDE, SignFinder, load_detector, save_detector
 
 SIZE_WEIGHT = 0.1
@@ -33,7 +34,7 @@ OFFSET_WEIGHT = 1.0
 class DetectorConfig:
     scenes: int = 24000
     side: int = 192
-    epochs: int = 3
+    epochs: int = 4
     batch_size: int = 32
     lr: float = 2e-3
     weight_decay: float = 1e-4
@@ -135,7 +136,7 @@ def train_detector(config: DetectorConfig, out: Path, images: np.ndarray, boxes:
     if progress:
         model.load_state_dict(load_detector(out / "last.json")[0].state_dict())
         load_optimizer(out, optimizer)
-        start_epoch, history = progress["epoch"], progress["history"]
+        start_epoch, history = progress.epoch, progress.history
         schedule.last_epoch = start_epoch * steps_per_epoch
         for group, base in zip(optimizer.param_groups, schedule.base_lrs, strict=True):
             group["lr"] = base * lr_factor(schedule.last_epoch)
@@ -174,12 +175,12 @@ def save_checkpoint(out: Path, model: SignFinder, optimizer: torch.optim.Optimiz
                     history: list[dict]) -> None:
     """Weights, then optimizer, then the progress file that names the epoch: a run killed while
     writing resumes from the previous complete epoch."""
-    from traffic_signs.training.checkpoint import save_optimizer, save_progress
+    from traffic_signs.training.checkpoint import Progress, save_optimizer, save_progress
 
     out.mkdir(parents=True, exist_ok=True)
     save_detector(out / "last", model, {"epoch": len(history), "history": history, "config": asdict(config)})
     save_optimizer(out, optimizer)
-    save_progress(out, {"epoch": len(history), "history": history})
+    save_progress(out, Progress(epoch=len(history), epochs=config.epochs, history=history, config=asdict(config)))
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -194,16 +195,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--backgrounds", action="append", default=[], metavar="DIR",
                         help="another folder of sign-free photographs (repeatable)")
     parser.add_argument("--resume", action="store_true")
-    parser.add_argument("--data-dir", default=None)
-    parser.add_argument("--cache-dir", default=None)
+    add_data_arguments(parser)
 
 
 def run(args: argparse.Namespace) -> int:
     config = DetectorConfig(scenes=args.scenes, epochs=args.epochs, batch_size=args.batch_size, lr=args.lr,
                             seed=args.seed, threads=args.threads)
     images, boxes = scenes_for(config, args.data_dir, args.cache_dir, args.backgrounds)
-    model = train_detector(config, args.out, images, boxes, resume=args.resume)
-    from traffic_signs.release.detector import export_detector
-
-    print(f"exported {export_detector(model, args.out / 'last.json')}")
+    train_detector(config, args.out, images, boxes, resume=args.resume)
+    print(f"trained: {args.out / 'last.json'}; `traffic-signs ship-detector {args.out}` exports, scores and ships it")
     return 0
