@@ -15,7 +15,7 @@ if [ "$(id -u)" != 0 ] && command -v sudo >/dev/null; then sudo="sudo"; fi
 install() {
   command -v apt-get >/dev/null || { echo "no apt-get on this machine" >&2; return 1; }
   $sudo env DEBIAN_FRONTEND=noninteractive apt-get update -qq &&
-    $sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+    $sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
 }
 if ! install; then
   if [ -n "$best_effort" ]; then
