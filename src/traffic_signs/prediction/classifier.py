@@ -26,6 +26,10 @@ from traffic_signs.prediction.signs import classify_detections, merge, whole_pic
 
 UNKNOWN_LABEL = "unknown sign"
 DEFAULT_MODEL = "signnet-stn-x3"  # a committee of three SignNet-STNs (see models/committee.py, models/stn.py)
+# A picture whose short side is at most this many model inputs holds one sign at most (a crop):
+# it is read whole. Looking for signs in it only added wrong answers, on GTSRB's test crops
+# (0.064% -> 0.18% error among answered) and on the real photos' small crops alike.
+CROP_FACTOR = 2
 
 
 @dataclass
@@ -166,10 +170,15 @@ class Classifier:
         e = np.exp(z)
         return e / e.sum(axis=1, keepdims=True)
 
+    def should_search(self, picture: Image.Image) -> bool:
+        """Whether to look for signs in ``picture``: not in a crop-sized one (see CROP_FACTOR)."""
+        return min(picture.size) > CROP_FACTOR * self.input_size
+
     def predict(self, image: str | Path | bytes | Image.Image, top_k: int = 5, search: bool | None = None,
                 name: str | None = None) -> Prediction:
         """Find and name every sign in one image; ``search=False`` classifies the whole picture as
-        one crop. Raises :class:`traffic_signs.errors.ImageError` if the image cannot be read.
+        one crop, ``search=True`` looks for signs even in a crop-sized picture. Raises
+        :class:`traffic_signs.errors.ImageError` if the image cannot be read.
 
         Files and bytes are decoded reduced (at most ``$TRAFFIC_SIGNS_MAX_PIXELS`` decoded, short
         side 1024), so the work is bounded by what the model needs; boxes are given in the
@@ -182,7 +191,7 @@ class Classifier:
         whole = whole_picture(picture, self.probabilities, self.input_size)
         answer = self.decide(whole.probs, label, top_k, whole.box)
         found: list[Prediction] = []
-        if search is not False and self.detector is not None:
+        if self.detector is not None and (search or (search is None and self.should_search(picture))):
             boxes = self.detector.detect(picture)
             candidates = classify_detections(picture, boxes, self.probabilities, self.input_size)
             found = [self.decide(c.probs, label, top_k, c.box) for c in merge(candidates)]
