@@ -100,10 +100,10 @@ def build_model_card(
         "- Reads 32x32 crops around one sign (as in GTSRB). Whole photos are read whole first, then the signs "
         "SignFinder finds in them (`DETECTOR_CARD.md`) are cut out and read one by one. On 490 real photos and "
         "web images that are not GTSRB (`benchmarks/real_photos.py`), German signs are answered right 88.9% of "
-        "the time and wrong 2.3%, other countries' signs of a GTSRB design 81.7% / 3.5%, and signs with no "
-        "GTSRB class (Zone 30, parking, crossings, other speed limits) are flagged unknown only 56% of the time: "
+        "the time and wrong 1.8%, other countries' signs of a GTSRB design 81.7% / 3.5%, and signs with no "
+        "GTSRB class (Zone 30, parking, crossings, other speed limits) are flagged unknown only 59% of the time: "
         "a Zone 30 plate is read as 30 km/h, blue squares as Ahead only or Keep right. Loosely framed real crops "
-        "are often answered \"unknown sign\" (9.7% of German crops; top-1 92%). See the README's *Real photos*.",
+        "are often answered \"unknown sign\" (10.3% of German crops; top-1 95%). See the README's *Real photos*.",
         "- 32x32 input: text on supplementary plates and fine pictogram detail are not resolved.",
         "- A sign turned upside down often still reads as a sign (most keep their class's colours and shape); "
         "models trained with `--outlier-weight` learn to flag them unknown, at a small cost in accuracy.",
