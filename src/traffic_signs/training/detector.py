@@ -117,11 +117,22 @@ def scenes_for(config: DetectorConfig, data_dir: str | None, cache_dir: str | No
 
 def train_detector(config: DetectorConfig, out: Path, images: np.ndarray, boxes: list[np.ndarray],
                    resume: bool = False, stop_after: int | None = None) -> SignFinder:
+    """Train on ``config.threads`` torch threads, then give the caller back its own thread count
+    (a caller that trains something else next must not inherit ours)."""
+    previous = torch.get_num_threads()
+    torch.set_num_threads(config.threads)
+    try:
+        return _train(config, out, images, boxes, resume, stop_after)
+    finally:
+        torch.set_num_threads(previous)
+
+
+def _train(config: DetectorConfig, out: Path, images: np.ndarray, boxes: list[np.ndarray], resume: bool,
+           stop_after: int | None) -> SignFinder:
     """The training loop, top to bottom: batches, loss, AdamW with a cosine decay, a checkpoint per epoch."""
     from traffic_signs.training.checkpoint import load_optimizer, load_progress
 
     torch.manual_seed(config.seed)
-    torch.set_num_threads(config.threads)
     model = SignFinder().to(memory_format=torch.channels_last)
     optimizer = torch.optim.AdamW(model.parameters(), lr=config.lr, weight_decay=config.weight_decay)
     steps_per_epoch = len(images) // config.batch_size
