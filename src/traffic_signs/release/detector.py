@@ -1,6 +1,5 @@
-"""Release the sign detector: ONNX export, a score on scenes it never saw, and shipping with its card.
-
-    traffic-signs ship-detector runs/signfinder [--name signfinder] [--scenes 500]
+"""Release the sign detector: ONNX export, a score on scenes it never saw, and shipping with its card
+(the command is ``traffic-signs ship-detector``, release/detector_cli.py).
 
 The score uses synthetic scenes made the way the training scenes are, but with the official
 *test* set's signs (the detector trained on the training split's), so it measures how well
@@ -10,7 +9,6 @@ measures the whole pipeline on real photos.
 
 from __future__ import annotations
 
-import argparse
 import json
 import shutil
 from pathlib import Path
@@ -18,9 +16,8 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from traffic_signs.data.options import add_data_arguments
 from traffic_signs.files import file_digest, staged
-from traffic_signs.models.detector import STRIDE, SignFinder, load_detector
+from traffic_signs.models.detector import STRIDE, SignFinder
 from traffic_signs.models.resolve import shipped_dir
 
 CARD = "DETECTOR_CARD.md"
@@ -125,19 +122,3 @@ Finds the traffic signs in a photo, class-agnostic; the classifier (`MODEL_CARD.
   then answered "unknown sign"; the photographs are nature and abstract wallpapers, not streets,
   so facades and vehicles are less well known as "not a sign".
 """
-
-
-def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("folder", type=Path, metavar="RUN", help="a train-detector run folder (its last.json)")
-    parser.add_argument("--name", default="signfinder")
-    parser.add_argument("--scenes", type=int, default=500, help="test scenes to score it on")
-    add_data_arguments(parser)
-
-
-def run(args: argparse.Namespace) -> int:
-    json_path = args.folder / "last.json" if args.folder.is_dir() else args.folder
-    export_detector(load_detector(json_path)[0], json_path)
-    scores = score_on_test_scenes(json_path, args.scenes, data_dir=args.data_dir, cache_dir=args.cache_dir)
-    print(json.dumps(scores))
-    print(f"shipped; card: {ship_detector(json_path, args.name, scores)}")
-    return 0

@@ -12,34 +12,21 @@ it. ``traffic-signs ship-detector`` exports the finished model to ONNX, scores i
 
 from __future__ import annotations
 
-import argparse
 import json
 import math
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import asdict
 from pathlib import Path
 
 import numpy as np
 import torch
 import torch.nn.functional as F
 
-from traffic_signs.data.options import add_data_arguments
 from traffic_signs.models.detector import STRIDE, SignFinder, load_detector, save_detector
+from traffic_signs.training.detector_config import DetectorConfig
 
 SIZE_WEIGHT = 0.1
 OFFSET_WEIGHT = 1.0
-
-
-@dataclass
-class DetectorConfig:
-    scenes: int = 24000
-    side: int = 192
-    epochs: int = 4
-    batch_size: int = 32
-    lr: float = 2e-3
-    weight_decay: float = 1e-4
-    seed: int = 0
-    threads: int = 1
 
 
 def targets(boxes: list[np.ndarray], side: int) -> tuple[np.ndarray, ...]:
@@ -192,27 +179,3 @@ def save_checkpoint(out: Path, model: SignFinder, optimizer: torch.optim.Optimiz
     save_detector(out / "last", model, {"epoch": len(history), "history": history, "config": asdict(config)})
     save_optimizer(out, optimizer)
     save_progress(out, Progress(epoch=len(history), epochs=config.epochs, history=history, config=asdict(config)))
-
-
-def add_arguments(parser: argparse.ArgumentParser) -> None:
-    defaults = DetectorConfig()
-    parser.add_argument("--out", type=Path, default=Path("runs/signfinder"))
-    parser.add_argument("--scenes", type=int, default=defaults.scenes)
-    parser.add_argument("--epochs", type=int, default=defaults.epochs)
-    parser.add_argument("--batch-size", type=int, default=defaults.batch_size)
-    parser.add_argument("--lr", type=float, default=defaults.lr)
-    parser.add_argument("--seed", type=int, default=defaults.seed)
-    parser.add_argument("--threads", type=int, default=defaults.threads)
-    parser.add_argument("--backgrounds", action="append", default=[], metavar="DIR",
-                        help="another folder of sign-free photographs (repeatable)")
-    parser.add_argument("--resume", action="store_true")
-    add_data_arguments(parser)
-
-
-def run(args: argparse.Namespace) -> int:
-    config = DetectorConfig(scenes=args.scenes, epochs=args.epochs, batch_size=args.batch_size, lr=args.lr,
-                            seed=args.seed, threads=args.threads)
-    images, boxes = scenes_for(config, args.data_dir, args.cache_dir, args.backgrounds)
-    train_detector(config, args.out, images, boxes, resume=args.resume)
-    print(f"trained: {args.out / 'last.json'}; `traffic-signs ship-detector {args.out}` exports, scores and ships it")
-    return 0

@@ -1,0 +1,43 @@
+"""`traffic-signs train-detector`: train SignFinder on synthetic scenes (see training/detector.py).
+
+    traffic-signs train-detector --out runs/signfinder [--scenes 24000] [--epochs 4] [--seed 1]
+
+torch is imported only when the command runs, so the command line (and the serving image,
+which has no torch) can list it.
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from traffic_signs.data.options import add_data_arguments
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    from traffic_signs.training.detector_config import DetectorConfig
+
+    defaults = DetectorConfig()
+    parser.add_argument("--out", type=Path, default=Path("runs/signfinder"))
+    parser.add_argument("--scenes", type=int, default=defaults.scenes)
+    parser.add_argument("--epochs", type=int, default=defaults.epochs)
+    parser.add_argument("--batch-size", type=int, default=defaults.batch_size)
+    parser.add_argument("--lr", type=float, default=defaults.lr)
+    parser.add_argument("--seed", type=int, default=defaults.seed)
+    parser.add_argument("--threads", type=int, default=defaults.threads)
+    parser.add_argument("--backgrounds", action="append", default=[], metavar="DIR",
+                        help="another folder of sign-free photographs (repeatable)")
+    parser.add_argument("--resume", action="store_true")
+    add_data_arguments(parser)
+
+
+def run(args: argparse.Namespace) -> int:
+    from traffic_signs.training.detector import scenes_for, train_detector
+    from traffic_signs.training.detector_config import DetectorConfig
+
+    config = DetectorConfig(scenes=args.scenes, epochs=args.epochs, batch_size=args.batch_size, lr=args.lr,
+                            seed=args.seed, threads=args.threads)
+    images, boxes = scenes_for(config, args.data_dir, args.cache_dir, args.backgrounds)
+    train_detector(config, args.out, images, boxes, resume=args.resume)
+    print(f"trained: {args.out / 'last.json'}; `traffic-signs ship-detector {args.out}` exports, scores and ships it")
+    return 0
