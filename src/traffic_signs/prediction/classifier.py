@@ -22,7 +22,7 @@ from traffic_signs.models.model_file import ModelFile, read_model_file
 from traffic_signs.models.resolve import shipped_dir
 from traffic_signs.prediction.detect import SignDetector
 from traffic_signs.prediction.runtime import onnx_session, verified_onnx
-from traffic_signs.prediction.signs import classify_detections, merge, whole_picture
+from traffic_signs.prediction.signs import classify_detections, most_confident_first, whole_picture
 
 UNKNOWN_LABEL = "unknown sign"
 DEFAULT_MODEL = "signnet-stn-x3"  # a committee of three SignNet-STNs (see models/committee.py, models/stn.py)
@@ -194,7 +194,7 @@ class Classifier:
         if self.detector is not None and (search or (search is None and self.should_search(picture))):
             boxes = self.detector.detect(picture)
             candidates = classify_detections(picture, boxes, self.probabilities, self.input_size)
-            found = [self.decide(c.probs, label, top_k, c.box) for c in merge(candidates)]
+            found = [self.decide(c.probs, label, top_k, c.box) for c in most_confident_first(candidates)]
         if not answer.unknown:  # the picture is one sign the model names (a crop): the detector only frames it
             same = [s for s in found if s.class_id == answer.class_id]
             answer.box = same[0].box if same else answer.box

@@ -4,8 +4,8 @@ The whole picture is classified first: when the model names it, the picture is o
 crop, as most uploads are) and stays right whatever the detector would say. Otherwise SignFinder
 (:mod:`traffic_signs.prediction.detect`) proposes boxes; each box is cut out the way GTSRB
 crops were made (the sign plus a ~10% border, stretched to a square) and classified, three
-framings averaged so that a box a few pixels off does not change the answer. Boxes that name
-the same place are merged, the most confident first.
+framings averaged so that a box a few pixels off does not change the answer; the most
+confident comes first.
 
 Nothing here is a search for "the most confident window": only boxes the detector believes
 are signs are classified, so a patch of sky or foliage is never asked what sign it is.
@@ -20,19 +20,17 @@ import numpy as np
 from PIL import Image
 
 from traffic_signs.imaging import to_model_input
-from traffic_signs.prediction.detect import Detection, box_iou
+from traffic_signs.prediction.detect import Detection
 
 Box = tuple[int, int, int, int]
 # A GTSRB crop is the sign plus a ~10% border on each side: the sign spans ~81% of the crop.
 FRAMINGS = (1.15, 1.25, 1.4)  # crop side / sign side, averaged (tight, GTSRB-like, loose)
-SAME_SIGN = 0.5  # IoU above which two candidates are the same sign
 
 
 @dataclass
 class Candidate:
     box: Box
     probs: np.ndarray  # calibrated class probabilities
-    detector_score: float | None  # None for the whole-picture candidate
 
     @property
     def confidence(self) -> float:
@@ -56,20 +54,16 @@ def classify_detections(image: Image.Image, detections: list[Detection], probabi
         return []
     crops = np.stack([sign_crop(image, d.box, f, size) for d in detections for f in FRAMINGS])
     probs = probabilities(crops).reshape(len(detections), len(FRAMINGS), -1).mean(axis=1)
-    return [Candidate(d.box, p, d.score) for d, p in zip(detections, probs, strict=True)]
+    return [Candidate(d.box, p) for d, p in zip(detections, probs, strict=True)]
 
 
 def whole_picture(image: Image.Image, probabilities: Callable, size: int) -> Candidate:
     """The picture as one crop. A large photo is first shrunk by whole factors (``reducing_gap``):
     the same antialiased result for a 32 px input, at a fraction of the cost."""
     small = image.resize((size, size), Image.Resampling.BILINEAR, reducing_gap=3.0)
-    return Candidate((0, 0, image.width, image.height), probabilities(to_model_input(small, size)[None])[0], None)
+    return Candidate((0, 0, image.width, image.height), probabilities(to_model_input(small, size)[None])[0])
 
 
-def merge(candidates: list[Candidate]) -> list[Candidate]:
-    """Most confident first; a candidate overlapping a kept one (IoU > SAME_SIGN) is the same sign."""
-    kept: list[Candidate] = []
-    for candidate in sorted(candidates, key=lambda c: -c.confidence):
-        if all(box_iou(candidate.box, k.box) <= SAME_SIGN for k in kept):
-            kept.append(candidate)
-    return kept
+def most_confident_first(candidates: list[Candidate]) -> list[Candidate]:
+    """The detector has already merged boxes that are one sign (see ``detect.same_sign``)."""
+    return sorted(candidates, key=lambda c: -c.confidence)
