@@ -95,13 +95,7 @@ def photo_latency(classifier: Classifier, photos: list[Path], repeats: int = 3) 
     medians = []
     for path in photos:
         data = path.read_bytes()
-        classifier.predict(data)
-        times = []
-        for _ in range(repeats):
-            start = time.perf_counter()
-            classifier.predict(data)
-            times.append(time.perf_counter() - start)
-        medians.append(statistics.median(times))
+        medians.append(median_seconds(lambda data=data: classifier.predict(data), repeats))
     ms = np.array(medians) * 1000
     return {"photos": len(photos), "p50_ms": float(np.percentile(ms, 50)), "p99_ms": float(np.percentile(ms, 99)),
             "max_ms": float(ms.max())}
