@@ -21,7 +21,7 @@ from traffic_signs.imaging import SERVING_SHORT_SIDE, decode, serving_max_pixels
 from traffic_signs.models.model_file import ModelFile, read_model_file
 from traffic_signs.models.resolve import shipped_dir
 from traffic_signs.prediction.detect import SignDetector
-from traffic_signs.prediction.runtime import onnx_session, verified_onnx
+from traffic_signs.prediction.runtime import model_input, onnx_session, verified_onnx
 from traffic_signs.prediction.signs import classify_detections, most_confident_first, whole_picture
 
 UNKNOWN_LABEL = "unknown sign"
@@ -94,11 +94,6 @@ def find_model_json(model: str | Path | None) -> Path:
     if not path.is_file():
         raise ModelFileError(f"{path}: model file not found")
     return path
-
-
-def model_input(images: np.ndarray) -> np.ndarray:
-    """uint8 N x H x W x 3 -> float32 N x 3 x H x W in [0, 1], the exported graphs' input."""
-    return np.ascontiguousarray(np.asarray(images).transpose(0, 3, 1, 2), dtype=np.float32) / np.float32(255.0)
 
 
 class Classifier:

@@ -18,7 +18,7 @@ from PIL import Image
 
 from traffic_signs.errors import ModelFileError
 from traffic_signs.models.resolve import shipped_dir
-from traffic_signs.prediction.runtime import onnx_session, verified_onnx
+from traffic_signs.prediction.runtime import model_input, onnx_session, verified_onnx
 
 DEFAULT_DETECTOR = "signfinder"
 LONG_SIDE = 256  # the photo's long side during detection
@@ -101,10 +101,9 @@ class SignDetector:
         width, height = max(1, round(image.width * scale)), max(1, round(image.height * scale))
         small = image.resize((width, height), Image.Resampling.BILINEAR, reducing_gap=3.0)
         padded_h, padded_w = -(-height // MULTIPLE) * MULTIPLE, -(-width // MULTIPLE) * MULTIPLE
-        canvas = np.full((padded_h, padded_w, 3), PAD_GREY, np.float32)
-        canvas[:height, :width] = np.asarray(small, dtype=np.float32)
-        batch = (canvas.transpose(2, 0, 1)[None] / np.float32(255.0)).astype(np.float32)
-        return self._session.run(["maps"], {"images": batch})[0][0], scale
+        canvas = np.full((padded_h, padded_w, 3), PAD_GREY, np.uint8)
+        canvas[:height, :width] = np.asarray(small)
+        return self._session.run(["maps"], {"images": model_input(canvas[None])})[0][0], scale
 
     def detect(self, image: Image.Image, max_signs: int = MAX_SIGNS) -> list[Detection]:
         """Boxes of the signs in ``image`` (an RGB PIL image), strongest first."""

@@ -1,11 +1,13 @@
 """ONNX Runtime sessions for every exported graph (classifier and detector), built only from
-bytes whose checksum matched the model's metadata."""
+bytes whose checksum matched the model's metadata, and the pixels both graphs take."""
 
 from __future__ import annotations
 
 import hashlib
 import os
 from pathlib import Path
+
+import numpy as np
 
 from traffic_signs.errors import ModelFileError
 from traffic_signs.prediction.onnx_data import uses_external_data
@@ -49,3 +51,8 @@ def onnx_session(model_bytes: bytes, onnx_path: Path):
         return ort.InferenceSession(model_bytes, options, providers=["CPUExecutionProvider"])
     except Exception as exc:  # ONNX Runtime raises its own exception types on a broken graph
         raise ModelFileError(f"{onnx_path}: ONNX Runtime cannot load it ({str(exc).splitlines()[0][:200]})") from None
+
+
+def model_input(images: np.ndarray) -> np.ndarray:
+    """uint8 N x H x W x 3 -> float32 N x 3 x H x W in [0, 1], the exported graphs' input."""
+    return np.ascontiguousarray(np.asarray(images).transpose(0, 3, 1, 2), dtype=np.float32) / np.float32(255.0)

@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 
 from traffic_signs.files import staged
-from traffic_signs.prediction.classifier import model_input
+from traffic_signs.prediction.runtime import model_input
 
 CALIBRATION_IMAGES = 1024
 
