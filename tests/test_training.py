@@ -15,6 +15,7 @@ import pytest
 import torch
 
 from traffic_signs.cli import main
+from traffic_signs.data.scenes import find_background_photos
 from traffic_signs.models.io import load_model, load_state
 from traffic_signs.training.devices import resolve_precision
 from traffic_signs.training.recipe import training_command
@@ -145,6 +146,28 @@ def test_outlier_exposure_lowers_confidence_on_upside_down_signs(tmp_path, gtsrb
         assert state["history"][-1]["val_accuracy"] > 0.2, "outliers must not stop it learning the signs"
     assert confidence["1"] < confidence["0"] - 0.1, confidence
     assert training_command(model_file).endswith("--batch-size 64 --outlier-weight 1")
+
+
+@pytest.mark.skipif(not find_background_photos(), reason="no background photographs (scripts/install_backgrounds.sh)")
+def test_photo_views_train_and_are_recorded(tmp_path, gtsrb_dir, decoded_cache_dir):
+    """A short run with every photo view learns the signs, and its model file repeats the recipe."""
+    run = tmp_path / "photo"
+    state = _train(run, gtsrb_dir, decoded_cache_dir, "--model", "signnet-s", "--epochs", "2",
+                   "--photo-framing", "0.4", "--outlier-weight", "0.5", "--outliers", "background,fragment,drawn")
+    assert state["history"][-1]["val_accuracy"] > 0.2
+    _, model_file = load_model(run / "last.json")
+    assert model_file.train_config["outliers"] == ["background", "fragment", "drawn"]
+    assert training_command(model_file).endswith(
+        "--batch-size 64 --outlier-weight 0.5 --photo-framing 0.4 --outliers background,fragment,drawn")
+
+
+def test_init_from_another_split_is_refused(tmp_path, gtsrb_dir, decoded_cache_dir, capsys):
+    """Fine-tuning the shipped member on a subset would validate on images it trained on."""
+    from traffic_signs.prediction.classifier import DEFAULT_MODEL, find_model_json
+
+    code = main(["train", "--model", "signnet-stn", "--init", f"{find_model_json(DEFAULT_MODEL)}:0", "--out", str(tmp_path / "run"),
+                 "--data-dir", str(gtsrb_dir), "--cache-dir", str(decoded_cache_dir), *SUBSET])
+    assert code != 0 and "another validation split" in capsys.readouterr().err
 
 
 def test_outlier_loss_is_zero_only_for_an_even_answer():

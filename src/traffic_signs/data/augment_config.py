@@ -34,6 +34,9 @@ class AugmentConfig:
         return asdict(self)
 
 
+# What ``--outliers`` can draw as pictures of "no GTSRB sign" (see data.photo_views).
+OUTLIER_KINDS = ("upside_down", "background", "fragment", "drawn")
+
 # The second view that ``--consistency`` trains on: every corruption on, and stronger.
 HARSH = AugmentConfig(blur_prob=0.3, noise_prob=0.4, noise_std=0.25, occlusion_prob=0.3,
                       jpeg_prob=0.3, streak_prob=0.3)

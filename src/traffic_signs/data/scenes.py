@@ -95,6 +95,42 @@ def load_photos(paths: Iterable[Path], long_side: int = 1024) -> list[np.ndarray
     return photos
 
 
+def random_background(photos: list[np.ndarray], side: int, rng: np.random.Generator,
+                      zoom: tuple[float, float] = (0.12, 1.0), clutter: float = 0.35) -> np.ndarray:
+    """A side x side piece of a random photograph, ``zoom`` of its short side, maybe mirrored and
+    cluttered with man-made shapes that are not signs (uint8 side x side x 3)."""
+    photo = photos[rng.integers(len(photos))]
+    h, w = photo.shape[:2]
+    crop = max(2, int(min(h, w) * rng.uniform(*zoom)))
+    y, x = int(rng.integers(0, h - crop + 1)), int(rng.integers(0, w - crop + 1))
+    image = Image.fromarray(photo[y : y + crop, x : x + crop]).resize((side, side), Image.Resampling.BILINEAR)
+    if rng.random() < 0.5:
+        image = image.transpose(Image.Transpose.FLIP_LEFT_RIGHT)
+    if rng.random() < clutter:
+        draw_clutter(image, rng)
+    return np.asarray(image)
+
+
+def draw_clutter(image: Image.Image, rng: np.random.Generator) -> None:
+    """Man-made shapes that are not signs: poles, plates, windows, stripes, blobs of colour."""
+    side = image.size[0]
+    draw = ImageDraw.Draw(image)
+    for _ in range(int(rng.integers(1, 6))):
+        colour = tuple(int(c) for c in rng.integers(0, 256, 3))
+        kind = rng.integers(4)
+        x, y = (int(v) for v in rng.integers(0, side, 2))
+        size = int(side * rng.uniform(0.05, 0.5))
+        if kind == 0:  # pole
+            draw.rectangle((x, 0, x + max(2, size // 8), side), fill=colour)
+        elif kind == 1:  # plate, window, facade
+            draw.rectangle((x, y, x + size, y + int(size * rng.uniform(0.3, 1.5))), fill=colour)
+        elif kind == 2:  # round blob (a lamp, a ball, a wheel): circles alone do not make a sign
+            draw.ellipse((x, y, x + size, y + size), fill=colour)
+        else:  # stripes
+            for k in range(int(rng.integers(2, 6))):
+                draw.line((x, y + k * size // 4, x + size, y + k * size // 4), fill=colour, width=3)
+
+
 @dataclass
 class Scene:
     image: np.ndarray  # uint8 side x side x 3
@@ -114,38 +150,7 @@ class SceneMaker:
 
     def background(self) -> Image.Image:
         """A heavily cropped, flipped, re-lit piece of a random photograph."""
-        rng = self.rng
-        photo = self.photos[rng.integers(len(self.photos))]
-        h, w = photo.shape[:2]
-        crop = int(min(h, w) * rng.uniform(0.12, 1.0))
-        y, x = int(rng.integers(0, h - crop + 1)), int(rng.integers(0, w - crop + 1))
-        image = Image.fromarray(photo[y : y + crop, x : x + crop]).resize((self.side, self.side),
-                                                                          Image.Resampling.BILINEAR)
-        if rng.random() < 0.5:
-            image = image.transpose(Image.Transpose.FLIP_LEFT_RIGHT)
-        if rng.random() < 0.35:
-            image = self._clutter(image)
-        return image
-
-    def _clutter(self, image: Image.Image) -> Image.Image:
-        """Man-made shapes that are not signs: poles, plates, windows, stripes, blobs of colour."""
-        rng, side = self.rng, self.side
-        draw = ImageDraw.Draw(image)
-        for _ in range(int(rng.integers(1, 6))):
-            colour = tuple(int(c) for c in rng.integers(0, 256, 3))
-            kind = rng.integers(4)
-            x, y = (int(v) for v in rng.integers(0, side, 2))
-            size = int(side * rng.uniform(0.05, 0.5))
-            if kind == 0:  # pole
-                draw.rectangle((x, 0, x + max(2, size // 8), side), fill=colour)
-            elif kind == 1:  # plate, window, facade
-                draw.rectangle((x, y, x + size, y + int(size * rng.uniform(0.3, 1.5))), fill=colour)
-            elif kind == 2:  # round blob (a lamp, a ball, a wheel): circles alone do not make a sign
-                draw.ellipse((x, y, x + size, y + size), fill=colour)
-            else:  # stripes
-                for k in range(int(rng.integers(2, 6))):
-                    draw.line((x, y + k * size // 4, x + size, y + k * size // 4), fill=colour, width=3)
-        return image
+        return Image.fromarray(random_background(self.photos, self.side, self.rng))
 
     def _mask(self, shape: str, side: int) -> np.ndarray:
         key = (shape, side)
@@ -242,3 +247,13 @@ def extra_background_folders() -> list[str]:
     """Folders named in ``$TRAFFIC_SIGNS_BACKGROUNDS`` (``os.pathsep``-separated), if any."""
     value = os.environ.get("TRAFFIC_SIGNS_BACKGROUNDS", "")
     return [part for part in value.split(os.pathsep) if part]
+
+
+def background_photos(folders: Iterable[str] = ()) -> list[np.ndarray]:
+    """The sign-free photographs training draws backgrounds from: the desktop-background packages,
+    ``$TRAFFIC_SIGNS_BACKGROUNDS`` and ``folders``, each decoded once."""
+    photos = load_photos(find_background_photos([*BACKGROUND_FOLDERS, *extra_background_folders(), *folders]))
+    if not photos:
+        raise ValueError("no background photographs: run scripts/install_backgrounds.sh, or name a folder of "
+                         "sign-free photos in $TRAFFIC_SIGNS_BACKGROUNDS")
+    return photos

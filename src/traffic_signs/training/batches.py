@@ -1,9 +1,11 @@
 """Every training step's inputs, drawn from the whole training split held in memory.
 
 The split is one uint8 tensor. Each step draws a batch of indices (class-balanced sampling
-against GTSRB's 210-to-2,250 imbalance), augments the whole batch with tensor ops, and adds
-the extra views the recipe asks for: upside-down signs as examples of "no sign"
-(``outlier_weight``) and a harshly corrupted copy of the batch (``consistency``). An epoch's
+against GTSRB's 210-to-2,250 imbalance), re-frames a share of them as photos show signs
+(``photo_framing``), augments the whole batch with tensor ops, and adds the extra views the
+recipe asks for: pictures of "no GTSRB sign" (``outlier_weight``, ``outliers``; see
+:mod:`traffic_signs.data.photo_views`) and a harshly corrupted copy of the batch
+(``consistency``). An epoch's
 randomness is re-seeded from (seed, epoch), so a resumed run draws exactly what an
 uninterrupted one would. Under torchrun every rank draws the same global batch and keeps its
 own slice of it.
@@ -20,6 +22,8 @@ import torch
 from traffic_signs.classes import NUM_CLASSES, turnable
 from traffic_signs.data.augment import augment, corrupt, to_float
 from traffic_signs.data.cache import ImageSet
+from traffic_signs.data.photo_views import PhotoViews
+from traffic_signs.data.scenes import background_photos
 from traffic_signs.training.devices import Distributed
 from traffic_signs.training.recipe import TrainConfig
 
@@ -30,7 +34,7 @@ class Batch:
 
     inputs: torch.Tensor  # N x 3 x H x W floats, channels-last
     labels: torch.Tensor  # of the "clean" view
-    views: dict[str, int]  # view name -> its images in ``inputs``, in order: clean, [upside_down], [harsh]
+    views: dict[str, int]  # view name -> its images in ``inputs``, in order: clean, [outliers], [harsh]
 
     def split(self, logits: torch.Tensor) -> dict[str, torch.Tensor]:
         """The model's output on ``inputs``, view by view."""
@@ -48,6 +52,7 @@ class TrainingBatches:
         self.turnable = torch.from_numpy(turnable(train.labels))
         self.steps_per_epoch = max(1, len(train) // cfg.batch_size)
         self.outliers_per_step = cfg.batch_size // 4 if cfg.outlier_weight > 0 else 0
+        self.photo_views = photo_views_for(cfg, train.images.shape[1])
 
     def epoch(self, epoch: int) -> Iterator[Batch]:
         """The epoch's batches, one per step; the epoch's sample is drawn now, each batch when it is asked for."""
@@ -56,26 +61,38 @@ class TrainingBatches:
         torch.manual_seed(seed)  # dropout
         size, steps = self.cfg.batch_size, self.steps_per_epoch
         order = torch.multinomial(self.weights, steps * size, replacement=True, generator=generator)
-        turned = (self.turnable[torch.randint(len(self.turnable), (steps * self.outliers_per_step,),
-                                              generator=generator)] if self.outliers_per_step else None)
-        return (self._batch(order[step * size : (step + 1) * size], self._slice(turned, step), generator)
-                for step in range(steps))
+        return (self._batch(order[step * size : (step + 1) * size], generator) for step in range(steps))
 
-    def _slice(self, turned: torch.Tensor | None, step: int) -> torch.Tensor | None:
-        k = self.outliers_per_step
-        return None if turned is None else turned[step * k : (step + 1) * k]
-
-    def _batch(self, picked: torch.Tensor, turned: torch.Tensor | None, generator: torch.Generator) -> Batch:
+    def _batch(self, picked: torch.Tensor, generator: torch.Generator) -> Batch:
         cfg, mine = self.cfg, slice(self.ddp.rank, None, self.ddp.world)  # each rank trains on its slice
-        images = augment(to_float(self.images[picked]), cfg.augment, generator)
+        images, labels = to_float(self.images[picked]), self.labels[picked]
+        if cfg.photo_framing > 0:
+            framed = torch.nonzero(torch.rand(len(picked), generator=generator) < cfg.photo_framing).flatten()
+            images[framed], labels[framed] = self.photo_views.photo_framed(images[framed], labels[framed], generator)
+        images = augment(images, cfg.augment, generator)
         views = {"clean": images}
-        if turned is not None:
-            views["upside_down"] = augment(to_float(upside_down(self.images[turned])), cfg.augment, generator)
+        if self.outliers_per_step:
+            outliers = self._outliers(generator)
+            views["outliers"] = augment(outliers, cfg.augment, generator)
         if cfg.consistency > 0:
             views["harsh"] = corrupt(images, cfg.harsh, generator)
         inputs = torch.cat([view[mine] for view in views.values()]).to(self.device)
-        return Batch(inputs.contiguous(memory_format=torch.channels_last), self.labels[picked[mine]].to(self.device),
+        return Batch(inputs.contiguous(memory_format=torch.channels_last), labels[mine].to(self.device),
                      {name: len(view[mine]) for name, view in views.items()})
+
+    def _outliers(self, generator: torch.Generator) -> torch.Tensor:
+        if tuple(self.cfg.outliers) == ("upside_down",):  # needs no photographs
+            turned = self.turnable[torch.randint(len(self.turnable), (self.outliers_per_step,), generator=generator)]
+            return to_float(upside_down(self.images[turned]))
+        return self.photo_views.outliers(tuple(self.cfg.outliers), self.outliers_per_step, self.images,
+                                         self.turnable, generator)
+
+
+def photo_views_for(cfg: TrainConfig, side: int) -> PhotoViews | None:
+    """The backgrounds and drawings the recipe's photo views need, if it asks for any."""
+    if cfg.photo_framing <= 0 and not (cfg.outlier_weight > 0 and set(cfg.outliers) - {"upside_down"}):
+        return None
+    return PhotoViews(background_photos(), side, cfg.seed)
 
 
 def sampling_weights(labels: np.ndarray, balance: float) -> torch.Tensor:

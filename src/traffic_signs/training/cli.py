@@ -12,6 +12,7 @@ import argparse
 import json
 from pathlib import Path
 
+from traffic_signs.data.augment_config import OUTLIER_KINDS
 from traffic_signs.data.options import add_data_arguments
 from traffic_signs.training.recipe import PRECISIONS, default
 
@@ -26,11 +27,22 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="run folder (default: runs/MODEL)")
     parser.add_argument("--seed", type=int, default=default("seed"))
     parser.add_argument("--resume", action="store_true", help="continue the run in --out")
+    parser.add_argument("--init", default=None, metavar="FILE[:MEMBER]",
+                        help="fine-tune: start from these weights (a model .json of the same architecture, "
+                             "or FILE:K for member K of a committee) instead of random ones")
     parser.add_argument("--batch-size", type=int, default=default("batch_size"))
     parser.add_argument("--lr", type=float, default=default("lr"), help="peak learning rate")
     parser.add_argument("--outlier-weight", type=float, default=default("outlier_weight"), metavar="W",
-                        help="train on upside-down signs as 'no sign' examples with this loss weight "
-                             "(outlier exposure; 0 = off)")
+                        help="train on pictures that hold no GTSRB sign (see --outliers) as 'no sign' "
+                             "examples with this loss weight (outlier exposure; 0 = off)")
+    parser.add_argument("--outliers", type=_outlier_kinds, default=default("outliers"), metavar="KIND,...",
+                        help="which outliers: upside_down (signs turned over), background (pieces of "
+                             "sign-free photos), fragment (pieces of signs), drawn (signs GTSRB has no "
+                             "class for); default: upside_down")
+    parser.add_argument("--photo-framing", type=float, default=default("photo_framing"), metavar="F",
+                        help="re-frame this share of every batch's signs as photos show them: cut out, "
+                             "pasted loosely onto sign-free photos, some on poles or above plates, some "
+                             "replaced by clean drawings (0 = off)")
     parser.add_argument("--consistency", type=float, default=default("consistency"), metavar="W",
                         help="also train on a harshly corrupted copy of every batch (noise, JPEG, rain, "
                              "blur, occlusion), asking for the same answer on both with this loss weight "
@@ -51,6 +63,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
 
 
+def _outlier_kinds(value: str) -> tuple[str, ...]:
+    kinds = tuple(kind.strip() for kind in value.split(",") if kind.strip())
+    unknown = [kind for kind in kinds if kind not in OUTLIER_KINDS]
+    if unknown or not kinds:
+        raise argparse.ArgumentTypeError(f"{value!r}: choose among {', '.join(OUTLIER_KINDS)}")
+    return kinds
+
+
 def run(args: argparse.Namespace) -> int:
     import time
 
@@ -68,7 +88,8 @@ def run(args: argparse.Namespace) -> int:
                       seed=args.seed, batch_size=args.batch_size, lr=args.lr, data_dir=args.data_dir,
                       cache_dir=args.cache_dir, limit_train=args.limit_train,
                       precision=args.precision, augment=augment_config(args.augment),
-                      outlier_weight=args.outlier_weight, consistency=args.consistency,
+                      outlier_weight=args.outlier_weight, outliers=args.outliers,
+                      photo_framing=args.photo_framing, init=args.init, consistency=args.consistency,
                       harsh=augment_config(args.harsh, base=HARSH, flag="--harsh"))
     run_dir = args.out or Path("runs") / args.model
     started = time.perf_counter()

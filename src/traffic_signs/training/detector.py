@@ -85,17 +85,9 @@ def scenes_for(config: DetectorConfig, data_dir: str | None, cache_dir: str | No
                background_folders: list[str]) -> tuple[np.ndarray, list[np.ndarray]]:
     """Make the training scenes: GTSRB training signs on sign-free photographs."""
     from traffic_signs.data.cache import load_split
-    from traffic_signs.data.scenes import (
-        BACKGROUND_FOLDERS,
-        SceneMaker,
-        extra_background_folders,
-        find_background_photos,
-        load_photos,
-        make_scenes,
-    )
+    from traffic_signs.data.scenes import SceneMaker, background_photos, make_scenes
 
-    folders = [*BACKGROUND_FOLDERS, *extra_background_folders(), *background_folders]
-    photos = load_photos(find_background_photos(folders))
+    photos = background_photos(background_folders)
     train = load_split("train", data_dir, 32, cache_dir)
     maker = SceneMaker(photos, train.images, train.labels, config.side, config.seed)
     print(f"making {config.scenes:,} scenes from {len(photos)} photographs and {len(train):,} signs", flush=True)

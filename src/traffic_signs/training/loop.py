@@ -114,7 +114,10 @@ def start(cfg: TrainConfig, run_dir: Path, progress_bar: bool) -> Run:
     data = load_split("train", cfg.data_dir, entry.input_size, cfg.cache_dir, progress=ddp.main and progress_bar)
     data, train_index, val_index = split_training_data(data, cfg.split)
     torch.manual_seed(cfg.seed)
-    model = entry.build(NUM_CLASSES).to(device).to(memory_format=torch.channels_last)
+    model = entry.build(NUM_CLASSES)
+    if cfg.init:
+        model.load_state_dict(checkpoint.initial_weights(cfg.init, cfg.model, cfg.split, data.checksum))
+    model = model.to(device).to(memory_format=torch.channels_last)
     model_file = ModelFile(
         architecture=cfg.model, class_names=list(CLASS_NAMES), input_size=entry.input_size,
         input="RGB, N x 3 x H x W float in [0, 1]; the model normalises internally",

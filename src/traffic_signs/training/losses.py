@@ -1,6 +1,7 @@
 """What a training step minimises: cross-entropy on the signs, plus the terms the recipe turns on.
 
-With ``outlier_weight`` > 0 each batch also carries upside-down signs, and the loss pushes the
+With ``outlier_weight`` > 0 each batch also carries pictures of no GTSRB sign (upside-down signs,
+backgrounds, fragments, other countries' signs: ``outliers``), and the loss pushes the
 model's answer on them towards "no class in particular" (outlier exposure, Hendrycks et al.
 2019), so that a confident answer means a sign it knows. With ``consistency`` > 0 each batch
 also carries a harshly corrupted copy of itself, and the loss asks for the same answer on both
@@ -21,8 +22,8 @@ from traffic_signs.training.recipe import TrainConfig
 def training_loss(cfg: TrainConfig, logits: dict[str, torch.Tensor], labels: torch.Tensor) -> torch.Tensor:
     """The step's loss from the logits of each view of the batch (see ``Batch.views``)."""
     loss = F.cross_entropy(logits["clean"], labels, label_smoothing=cfg.label_smoothing)
-    if "upside_down" in logits:
-        loss = loss + cfg.outlier_weight * distance_from_uniform(logits["upside_down"])
+    if "outliers" in logits:
+        loss = loss + cfg.outlier_weight * distance_from_uniform(logits["outliers"])
     if "harsh" in logits:
         loss = loss + cfg.consistency * jensen_shannon(logits["clean"], logits["harsh"])
     return loss

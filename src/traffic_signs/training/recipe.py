@@ -39,7 +39,10 @@ class TrainConfig:
     cache_dir: str | None = None
     limit_train: int | None = None  # train on a random N-image subset (quick runs and tests)
     precision: str = "auto"  # "fp32", "bf16", or "auto": bf16 where the hardware computes it natively
-    outlier_weight: float = 0.0  # weight of the "no sign" loss on upside-down signs (0: none drawn)
+    outlier_weight: float = 0.0  # weight of the "no sign" loss on the outliers below (0: none drawn)
+    outliers: tuple[str, ...] = ("upside_down",)  # kinds of outlier drawn (data.photo_views.OUTLIER_KINDS)
+    photo_framing: float = 0.0  # share of each batch's signs re-framed as photos show them (data.photo_views)
+    init: str | None = None  # fine-tune from these weights: a model file, or FILE:K for a committee's member K
     consistency: float = 0.0  # weight of the same-answer loss on a corrupted copy (0: none drawn)
     harsh: AugmentConfig = field(default_factory=lambda: HARSH)  # corruptions of that copy
 
@@ -88,8 +91,12 @@ def changed_settings(cfg: Mapping[str, Any]) -> list[str]:
         return [float(v) for v in (value if isinstance(value, (list, tuple)) else [value])]
 
     flags = [f"--{name.replace('_', '-')} {cfg[name]:g}"
-             for name in ("batch_size", "lr", "outlier_weight", "consistency")
+             for name in ("batch_size", "lr", "outlier_weight", "consistency", "photo_framing")
              if name in cfg and numbers(cfg[name]) != numbers(default(name))]
+    if cfg.get("init"):
+        flags.append(f"--init {cfg['init']}")
+    if cfg.get("outlier_weight") and tuple(cfg.get("outliers", default("outliers"))) != default("outliers"):
+        flags.append("--outliers " + ",".join(cfg["outliers"]))
     views = [("augment", AugmentConfig())] + ([("harsh", HARSH)] if cfg.get("consistency") else [])
     for view, base in views:
         recorded = cfg.get(view) or {}

@@ -1,0 +1,212 @@
+"""Signs drawn from their designs: the clean pictures of the web, and signs GTSRB has no class for.
+
+Two things real photos show that GTSRB's 43 classes never do:
+
+* **Signs with no GTSRB class** that share GTSRB's colours and shapes: speed limits with
+  other numbers (40, 90, 130 ...), Zone plates, blue squares (parking, crossings, one-way),
+  no-stopping and no-parking discs, yellow diamonds with a black symbol (other countries'
+  warnings), text plates. A classifier that never saw them reads them as the nearest German
+  sign at 97-100%. Drawn here, they train the answer "no class in particular" (outlier
+  exposure).
+* **Clean drawings of GTSRB signs**: web images are often flat vector art. Speed limits are
+  drawn with the same digits as the outlier speed limits, so the number decides, not the
+  drawing style; "No vehicles" (an empty ring) is drawn too.
+
+Each drawing is RGBA with the sign's outline as alpha, so it can be pasted on any background
+(see :mod:`traffic_signs.data.photo_views`). Colours, line widths, font sizes and symbols vary
+per drawing; everything comes from one seeded ``numpy`` generator.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import numpy as np
+from PIL import Image, ImageDraw, ImageFont
+
+NOT_A_CLASS = -1
+SPEED_LIMIT_CLASSES = {20: 0, 30: 1, 50: 2, 60: 3, 70: 4, 80: 5, 100: 7, 120: 8}
+OTHER_SPEEDS = (5, 10, 15, 25, 35, 40, 45, 55, 65, 75, 90, 110, 130)
+NO_VEHICLES = 15
+SYMBOLS = "PiHTXZ?#$&"  # letters and marks that no German disc, triangle or diamond carries
+
+Colour = tuple[int, int, int]
+Draw = ImageDraw.ImageDraw
+
+
+class Palette:
+    """Sign colours, each drawn a little off its standard value (paint, print, screen)."""
+
+    def __init__(self, rng: np.random.Generator):
+        self.rng = rng
+
+    def _near(self, rgb: Colour, spread: int = 25) -> Colour:
+        return tuple(int(np.clip(c + self.rng.integers(-spread, spread + 1), 0, 255)) for c in rgb)
+
+    def red(self) -> Colour:
+        return self._near((200, 20, 35))
+
+    def white(self) -> Colour:
+        return self._near((240, 240, 240), 15)
+
+    def black(self) -> Colour:
+        return self._near((25, 25, 25), 20)
+
+    def blue(self) -> Colour:
+        return self._near((20, 80, 170), 30)
+
+    def yellow(self) -> Colour:
+        return self._near((245, 200, 10), 20)
+
+    def green(self) -> Colour:
+        return self._near((20, 120, 60), 30)
+
+
+def _font(size: int) -> ImageFont.ImageFont:
+    return ImageFont.load_default(size=max(6, int(size)))
+
+
+def _text(draw: Draw, centre: tuple[float, float], text: str, size: float, colour: Colour) -> None:
+    draw.text(centre, text, fill=colour, font=_font(size), anchor="mm")
+
+
+def speed_limit(draw: Draw, side: int, colours: Palette, number: int) -> None:
+    """A white disc in a red ring with a black number."""
+    empty_ring(draw, side, colours)
+    digits = len(str(number))
+    _text(draw, (side / 2, side / 2), str(number), side * (0.52 if digits < 3 else 0.40), colours.black())
+
+
+def empty_ring(draw: Draw, side: int, colours: Palette) -> None:
+    """"No vehicles": a white disc in a red ring."""
+    ring = side * colours.rng.uniform(0.09, 0.14)
+    draw.ellipse((0, 0, side - 1, side - 1), fill=colours.red())
+    draw.ellipse((ring, ring, side - 1 - ring, side - 1 - ring), fill=colours.white())
+
+
+def no_stopping(draw: Draw, side: int, colours: Palette) -> None:
+    """A blue disc in a red ring, crossed by one red bar (no parking) or two (no stopping)."""
+    ring = side * 0.12
+    red = colours.red()
+    draw.ellipse((0, 0, side - 1, side - 1), fill=red)
+    draw.ellipse((ring, ring, side - 1 - ring, side - 1 - ring), fill=colours.blue())
+    width = max(2, int(side * 0.12))
+    draw.line((ring, ring, side - ring, side - ring), fill=red, width=width)
+    if colours.rng.random() < 0.5:
+        draw.line((side - ring, ring, ring, side - ring), fill=red, width=width)
+
+
+def blue_square(draw: Draw, side: int, colours: Palette) -> None:
+    """An information sign: a blue square with a white border and a white letter or crossing triangle."""
+    border = side * 0.05
+    draw.rectangle((0, 0, side - 1, side - 1), fill=colours.white())
+    draw.rectangle((border, border, side - 1 - border, side - 1 - border), fill=colours.blue())
+    if colours.rng.random() < 0.4:  # pedestrian crossing: a white triangle with a black figure
+        draw.polygon([(side / 2, side * 0.18), (side * 0.85, side * 0.8), (side * 0.15, side * 0.8)],
+                     fill=colours.white())
+        draw.line((side / 2, side * 0.4, side / 2, side * 0.7), fill=colours.black(), width=max(2, side // 12))
+    else:
+        symbol = "P" if colours.rng.random() < 0.5 else str(colours.rng.choice(list(SYMBOLS)))
+        _text(draw, (side / 2, side / 2), symbol, side * 0.65, colours.white())
+
+
+def zone_plate(draw: Draw, side: int, colours: Palette) -> None:
+    """A Zone plate: a speed-limit disc and the word ZONE on one white plate with a dark border."""
+    draw.rectangle((0, 0, side - 1, side - 1), fill=colours.black())
+    edge = side * 0.04
+    draw.rectangle((edge, edge, side - 1 - edge, side - 1 - edge), fill=colours.white())
+    disc, top = side * 0.58, side * 0.08
+    left = (side - disc) / 2
+    ring = disc * colours.rng.uniform(0.09, 0.14)
+    draw.ellipse((left, top, left + disc, top + disc), fill=colours.red())
+    draw.ellipse((left + ring, top + ring, left + disc - ring, top + disc - ring), fill=colours.white())
+    number = str(colours.rng.choice([10, 20, 30, 30, 30, 40, 50]))
+    _text(draw, (side / 2, top + disc / 2), number, disc * 0.52, colours.black())
+    _text(draw, (side / 2, side * 0.82), "ZONE", side * 0.2, colours.black())
+
+
+def yellow_diamond(draw: Draw, side: int, colours: Palette) -> None:
+    """Another country's warning: a yellow diamond with a black border and a black symbol."""
+    border = side * 0.05
+    draw.polygon([(side / 2, 0), (side - 1, side / 2), (side / 2, side - 1), (0, side / 2)], fill=colours.black())
+    draw.polygon([(side / 2, border * 1.5), (side - 1 - border * 1.5, side / 2), (side / 2, side - 1 - border * 1.5),
+                  (border * 1.5, side / 2)], fill=colours.yellow())
+    _text(draw, (side / 2, side / 2), str(colours.rng.choice(list(SYMBOLS + "<>^~"))), side * 0.45, colours.black())
+
+
+def text_plate(draw: Draw, side: int, colours: Palette) -> None:
+    """A plate of text: a supplementary plate, a US speed sign, a street or direction sign."""
+    background, ink = [(colours.white(), colours.black()), (colours.green(), colours.white()),
+                       (colours.blue(), colours.white())][colours.rng.integers(3)]
+    draw.rectangle((0, 0, side - 1, side - 1), fill=ink)
+    edge = side * 0.04
+    draw.rectangle((edge, edge, side - 1 - edge, side - 1 - edge), fill=background)
+    lines = int(colours.rng.integers(1, 4))
+    for k in range(lines):
+        word = "".join(colours.rng.choice(list("ABEKLMNORSTU0123456789"), int(colours.rng.integers(2, 6))))
+        _text(draw, (side / 2, side * (k + 0.5) / lines), word, side * 0.7 / lines, ink)
+
+
+OUTLIER_DESIGNS: dict[str, Callable[[Draw, int, Palette], None]] = {
+    "other_speed_limit": lambda draw, side, colours: speed_limit(draw, side, colours,
+                                                                 int(colours.rng.choice(OTHER_SPEEDS))),
+    "no_stopping": no_stopping,
+    "blue_square": blue_square,
+    "zone_plate": zone_plate,
+    "yellow_diamond": yellow_diamond,
+    "text_plate": text_plate,
+}
+OUTLINES = {"other_speed_limit": "circle", "no_stopping": "circle", "yellow_diamond": "diamond"}
+
+
+def _outline(shape: str, side: int) -> Image.Image:
+    mask = Image.new("L", (side, side), 0)
+    draw = ImageDraw.Draw(mask)
+    if shape == "circle":
+        draw.ellipse((0, 0, side - 1, side - 1), fill=255)
+    elif shape == "diamond":
+        draw.polygon([(side / 2, 0), (side - 1, side / 2), (side / 2, side - 1), (0, side / 2)], fill=255)
+    else:  # a plate: its aspect ratio varies, so the outline is drawn on its own canvas
+        draw.rectangle((0, 0, side - 1, side - 1), fill=255)
+    return mask
+
+
+def draw_sign(design: str, side: int, rng: np.random.Generator) -> np.ndarray:
+    """One drawing of ``design`` as a uint8 side x side x 4 RGBA array (alpha: the sign's outline)."""
+    canvas = Image.new("RGB", (side, side), (0, 0, 0))
+    colours = Palette(rng)
+    draw = ImageDraw.Draw(canvas)
+    if design in OUTLIER_DESIGNS:
+        OUTLIER_DESIGNS[design](draw, side, colours)
+        outline = OUTLINES.get(design, "square")
+    else:
+        empty_ring(draw, side, colours)
+        outline = "circle"
+    canvas.putalpha(_outline(outline, side))
+    return np.asarray(canvas)
+
+
+def draw_signs(count: int, side: int, seed: int, outliers: bool) -> tuple[np.ndarray, np.ndarray]:
+    """``count`` drawings (uint8 N x side x side x 4) and their classes.
+
+    ``outliers=True``: signs with no GTSRB class (every label ``NOT_A_CLASS``), the designs
+    taken in turn. ``outliers=False``: GTSRB speed limits and "No vehicles", each labelled
+    with its class.
+    """
+    rng = np.random.default_rng(seed)
+    drawings = np.empty((count, side, side, 4), dtype=np.uint8)
+    labels = np.full(count, NOT_A_CLASS, dtype=np.int64)
+    designs = list(OUTLIER_DESIGNS)
+    for i in range(count):
+        if outliers:
+            drawings[i] = draw_sign(designs[i % len(designs)], side, rng)
+            continue
+        if rng.random() < 0.85:
+            number = int(rng.choice(list(SPEED_LIMIT_CLASSES)))
+            canvas = Image.new("RGB", (side, side), (0, 0, 0))
+            speed_limit(ImageDraw.Draw(canvas), side, Palette(rng), number)
+            canvas.putalpha(_outline("circle", side))
+            drawings[i], labels[i] = np.asarray(canvas), SPEED_LIMIT_CLASSES[number]
+        else:
+            drawings[i], labels[i] = draw_sign("no_vehicles", side, rng), NO_VEHICLES
+    return drawings, labels

@@ -1,0 +1,210 @@
+"""What real photos show that GTSRB's crops do not, drawn on whole batches as tensor ops.
+
+GTSRB crops are tight (a ~10% border), the border is GTSRB's own roadside, and every crop
+holds one of 43 German signs. The pictures people send differ in exactly those ways, and a
+classifier trained on GTSRB alone answers them badly (README, *Real photos*): loosely framed
+crops fall below the confidence threshold, and signs GTSRB has no class for are read as the
+nearest German sign at 97-100%. Two views attack this:
+
+* **Photo framing** (``--photo-framing F``): a share F of every batch's signs are cut out
+  along their class's shape and pasted onto pieces of sign-free photographs, at 50-95% of the
+  picture, off centre, a little stretched, sometimes on a pole or above a supplementary
+  plate; one in ten is replaced by a clean drawing of a speed limit or "No vehicles" (web
+  art). The label stays the sign's.
+* **Outliers** (``--outliers KIND,...`` with ``--outlier-weight W``): pictures that hold no
+  GTSRB sign, whose answer should be "no class in particular" (outlier exposure): signs
+  turned upside down (``upside_down``), pieces of background (``background``), fragments of
+  signs as a detector's stray box would cut them (``fragment``), and drawn signs that GTSRB
+  has no class for (``drawn``, :mod:`traffic_signs.data.drawn_signs`).
+
+Backgrounds and drawings are made once, when training starts, from a seeded generator; every
+batch then only indexes and warps them.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from traffic_signs.classes import NUM_CLASSES
+from traffic_signs.data.augment import to_float
+from traffic_signs.data.augment_config import OUTLIER_KINDS
+from traffic_signs.data.drawn_signs import draw_signs
+from traffic_signs.data.scenes import SIGN_INSET, random_background, shape_mask, sign_shape
+
+MASK_SIDE = 64  # class outlines are sampled from masks at twice the input resolution
+DRAWING_SIDE = 64
+DRAWN_SHARE = 0.1  # of the photo-framed signs, the share replaced by drawings
+
+
+def class_masks(side: int = MASK_SIDE) -> torch.Tensor:
+    """43 x 1 x side x side: each class's outline where it lies in a GTSRB crop (inside the border)."""
+    inner = round(side * (1 - 2 * SIGN_INSET))
+    start = (side - inner) // 2
+    masks = torch.zeros(NUM_CLASSES, 1, side, side)
+    for class_id in range(NUM_CLASSES):
+        outline = torch.from_numpy(shape_mask(sign_shape(class_id), inner))
+        masks[class_id, 0, start : start + inner, start : start + inner] = outline
+    return masks
+
+
+def _uniform(n: int, low: float, high: float, generator: torch.Generator) -> torch.Tensor:
+    return low + (high - low) * torch.rand(n, generator=generator)
+
+
+def _grid(n: int, side: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """Output pixel centres in [-1, 1] (align_corners=False), as N x side x side x and y."""
+    axis = (torch.arange(side, dtype=torch.float32) + 0.5) / side * 2 - 1
+    ys, xs = torch.meshgrid(axis, axis, indexing="ij")
+    return xs.expand(n, side, side), ys.expand(n, side, side)
+
+
+def _column(values: torch.Tensor) -> torch.Tensor:
+    return values.view(-1, 1, 1)
+
+
+def paste(signs: torch.Tensor, alpha: torch.Tensor, extent: float, backgrounds: torch.Tensor,
+          generator: torch.Generator, size: tuple[float, float] = (0.5, 0.95)) -> tuple[torch.Tensor, torch.Tensor]:
+    """Paste each sign onto its background, its box ``size`` of the side, stretched a little, off centre.
+
+    ``signs``/``alpha`` are N x 3/1 x H x W with the sign's box spanning ``extent`` of their side
+    (GTSRB crops: 1 - 2 x border; drawings: 1). Returns the pictures and each sign's box as
+    N x 4 (x0, y0, x1, y1) in [-1, 1].
+    """
+    n, side = len(signs), backgrounds.shape[-1]
+    half = _uniform(n, *size, generator)  # half the box side in [-1, 1] units is its fraction of the side
+    stretch = torch.exp(_uniform(2 * n, -0.15, 0.15, generator)).view(n, 2)
+    half_w, half_h = half * stretch[:, 0], half * stretch[:, 1]
+    cx = _uniform(n, -1, 1, generator) * (1 - half_w).clamp(min=0.02)
+    cy = _uniform(n, -1, 1, generator) * (1 - half_h).clamp(min=0.02)
+    xs, ys = _grid(n, side)
+    grid = torch.stack([(xs - _column(cx)) / _column(half_w) * extent,
+                        (ys - _column(cy)) / _column(half_h) * extent], dim=-1)
+    sign = F.grid_sample(signs, grid, mode="bilinear", padding_mode="zeros", align_corners=False)
+    mask = F.grid_sample(alpha, grid, mode="bilinear", padding_mode="zeros", align_corners=False)
+    boxes = torch.stack([cx - half_w, cy - half_h, cx + half_w, cy + half_h], dim=1)
+    return torch.lerp(backgrounds, sign, mask), boxes
+
+
+def add_pole_or_plate(pictures: torch.Tensor, boxes: torch.Tensor, generator: torch.Generator,
+                      p_pole: float = 0.3, p_plate: float = 0.2) -> torch.Tensor:
+    """Below some signs, the grey pole they stand on or a white supplementary plate with dark text lines."""
+    n, side = len(pictures), pictures.shape[-1]
+    xs, ys = _grid(n, side)
+    x0, y0, x1, y1 = (_column(boxes[:, k]) for k in range(4))
+    centre, width = (x0 + x1) / 2, x1 - x0
+    pole = (torch.rand(n, generator=generator) < p_pole).view(-1, 1, 1)
+    pole_half = width * _uniform(n, 0.04, 0.08, generator).view(-1, 1, 1)
+    on_pole = pole & ((xs - centre).abs() < pole_half) & (ys > y1)
+    grey = _uniform(n, 0.3, 0.75, generator).view(-1, 1, 1, 1)
+    pictures = torch.where(on_pole.unsqueeze(1), grey.expand_as(pictures), pictures)
+    plate = (torch.rand(n, generator=generator) < p_plate).view(-1, 1, 1)
+    gap = width * 0.05
+    plate_height = width * _uniform(n, 0.25, 0.45, generator).view(-1, 1, 1)
+    on_plate = plate & ((xs - centre).abs() < width * 0.45) & (ys > y1 + gap) & (ys < y1 + gap + plate_height)
+    lines = torch.sin((ys - y1) / width * _uniform(n, 25, 40, generator).view(-1, 1, 1)) > 0.6
+    paper = torch.where(lines & ((xs - centre).abs() < width * 0.35), 0.15, 0.92)
+    return torch.where(on_plate.unsqueeze(1), paper.unsqueeze(1).expand_as(pictures), pictures)
+
+
+def in_daylight(signs: torch.Tensor, generator: torch.Generator, share: float = 0.8) -> torch.Tensor:
+    """Stretch most signs' colours to the full range: many GTSRB crops are dark and dull, while
+    people photograph signs in daylight, and a dark sign on a bright background is a seam
+    the model could learn instead of the sign."""
+    n = len(signs)
+    chosen = torch.rand(n, generator=generator) < share
+    flat = signs.flatten(1)
+    low, high = torch.quantile(flat, torch.tensor([0.02, 0.98]), dim=1).view(2, n, 1, 1, 1)
+    stretched = ((signs - low) / (high - low).clamp(min=16 / 255)).clamp(0, 1)
+    return torch.where(chosen.view(-1, 1, 1, 1), stretched, signs)
+
+
+def fragments(images: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
+    """A piece of each sign, 2-3.5x enlarged around a point on its rim: what a stray box cuts out."""
+    n, side = len(images), images.shape[-1]
+    zoom = _uniform(n, 2.0, 3.5, generator)
+    angle = _uniform(n, 0, 2 * np.pi, generator)
+    radius = _uniform(n, 0.55, 0.95, generator) * (1 - 2 * SIGN_INSET)
+    xs, ys = _grid(n, side)
+    grid = torch.stack([xs / _column(zoom) + _column(radius * torch.cos(angle)),
+                        ys / _column(zoom) + _column(radius * torch.sin(angle))], dim=-1)
+    return F.grid_sample(images, grid, mode="bilinear", padding_mode="reflection", align_corners=False)
+
+
+class PhotoViews:
+    """The backgrounds and drawings a run's photo views draw from, made once per run."""
+
+    def __init__(self, photos: list[np.ndarray], side: int, seed: int, backgrounds: int = 6000, drawings: int = 1200):
+        rng = np.random.default_rng(seed)
+        self.backgrounds = torch.from_numpy(np.stack(
+            [random_background(photos, side, rng) for _ in range(backgrounds)])).permute(0, 3, 1, 2).contiguous()
+        self.outlier_drawings = _rgba(draw_signs(drawings, DRAWING_SIDE, seed, outliers=True)[0])
+        drawn, labels = draw_signs(drawings // 2, DRAWING_SIDE, seed + 1, outliers=False)
+        self.sign_drawings, self.sign_drawing_labels = _rgba(drawn), torch.from_numpy(labels)
+        self.masks = class_masks()
+
+    def _backgrounds(self, n: int, generator: torch.Generator) -> torch.Tensor:
+        picked = torch.randint(len(self.backgrounds), (n,), generator=generator)
+        return self.backgrounds[picked].float().div_(255)
+
+    def photo_framed(self, images: torch.Tensor, labels: torch.Tensor,
+                     generator: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]:
+        """GTSRB crops (N x 3 x H x W floats) re-framed as photos show signs; some become drawings."""
+        n, extent = len(images), 1 - 2 * SIGN_INSET
+        signs, alpha, labels = _resize(images, MASK_SIDE), self.masks[labels], labels.clone()
+        drawn = torch.nonzero(torch.rand(n, generator=generator) < DRAWN_SHARE).flatten()
+        if len(drawn):
+            picked = torch.randint(len(self.sign_drawings), (len(drawn),), generator=generator)
+            framed = _shrink(self.sign_drawings[picked], extent)  # into a crop's frame, inside its border
+            signs[drawn], alpha[drawn] = framed[:, :3], framed[:, 3:]
+            labels[drawn] = self.sign_drawing_labels[picked]
+        backgrounds = self._backgrounds(n, generator)
+        pictures, boxes = paste(in_daylight(signs, generator), alpha, extent, backgrounds, generator)
+        return add_pole_or_plate(pictures, boxes, generator), labels
+
+    def outliers(self, kinds: tuple[str, ...], count: int, images: torch.Tensor, turnable: torch.Tensor,
+                 generator: torch.Generator) -> torch.Tensor:
+        """``count`` pictures with no GTSRB sign, shared evenly among ``kinds`` (N x 3 x H x W floats).
+
+        ``images`` are the training crops (uint8 N x H x W x 3) and ``turnable`` the indices of
+        those that are no sign when turned upside down.
+        """
+        counts = [len(share) for share in np.array_split(np.arange(count), len(kinds))]
+        parts = [self._outlier(kind, n, images, turnable, generator) for kind, n in zip(kinds, counts, strict=True)]
+        return torch.cat(parts)
+
+    def _outlier(self, kind: str, n: int, images: torch.Tensor, turnable: torch.Tensor,
+                 generator: torch.Generator) -> torch.Tensor:
+        if kind == "upside_down":
+            picked = turnable[torch.randint(len(turnable), (n,), generator=generator)]
+            return to_float(images[picked].flip(1, 2))
+        if kind == "background":
+            return self._backgrounds(n, generator)
+        if kind == "fragment":
+            return fragments(to_float(images[torch.randint(len(images), (n,), generator=generator)]), generator)
+        if kind == "drawn":
+            drawings = self.outlier_drawings[torch.randint(len(self.outlier_drawings), (n,), generator=generator)]
+            pictures, boxes = paste(drawings[:, :3], drawings[:, 3:], 1.0, self._backgrounds(n, generator), generator)
+            return add_pole_or_plate(pictures, boxes, generator)
+        raise ValueError(f"unknown outlier kind {kind!r}; choose from {', '.join(OUTLIER_KINDS)}")
+
+
+def _rgba(drawings: np.ndarray) -> torch.Tensor:
+    return torch.from_numpy(drawings).permute(0, 3, 1, 2).float().div_(255)
+
+
+def _resize(images: torch.Tensor, side: int) -> torch.Tensor:
+    if images.shape[-1] == side:
+        return images.clone()
+    return F.interpolate(images, size=(side, side), mode="bilinear", antialias=True, align_corners=False).clamp_(0, 1)
+
+
+def _shrink(images: torch.Tensor, extent: float) -> torch.Tensor:
+    """Place each picture into the middle ``extent`` of a frame of the same size (zeros around)."""
+    side = images.shape[-1]
+    inner = round(side * extent)
+    start = (side - inner) // 2
+    out = torch.zeros_like(images)
+    out[..., start : start + inner, start : start + inner] = _resize(images, inner)
+    return out

@@ -1,0 +1,122 @@
+"""The training views that teach real photos: signs framed as photos show them, drawn signs,
+and pictures of no GTSRB sign; and fine-tuning from a shipped committee's member."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from traffic_signs.classes import NUM_CLASSES, turnable
+from traffic_signs.data.augment_config import OUTLIER_KINDS
+from traffic_signs.data.drawn_signs import NOT_A_CLASS, OUTLIER_DESIGNS, SPEED_LIMIT_CLASSES, draw_signs
+from traffic_signs.data.photo_views import PhotoViews, add_pole_or_plate, class_masks, fragments, in_daylight, paste
+from traffic_signs.data.scenes import find_background_photos, load_photos
+from traffic_signs.errors import ModelFileError
+from traffic_signs.models.io import load_state
+from traffic_signs.prediction.classifier import DEFAULT_MODEL, find_model_json
+from traffic_signs.training.checkpoint import initial_weights
+from traffic_signs.training.recipe import TrainConfig, changed_settings
+
+needs_photos = pytest.mark.skipif(not find_background_photos(), reason="no background photographs "
+                                  "(scripts/install_backgrounds.sh; `make test` installs them)")
+
+
+def test_drawings_are_seeded_outlined_and_labelled():
+    outliers, labels = draw_signs(12, 48, seed=3, outliers=True)
+    assert outliers.shape == (12, 48, 48, 4) and (labels == NOT_A_CLASS).all()
+    again, _ = draw_signs(12, 48, seed=3, outliers=True)
+    assert np.array_equal(outliers, again), "the same seed draws the same signs"
+    assert not np.array_equal(outliers, draw_signs(12, 48, seed=4, outliers=True)[0])
+    corners = outliers[:, 0, 0, 3]
+    assert (outliers[:, 24, 24, 3] == 255).all(), "every sign covers its centre"
+    assert (corners[:len(OUTLIER_DESIGNS)] == 0).sum() == 3, "discs and diamonds leave the corners out, plates not"
+    signs, classes = draw_signs(40, 48, seed=0, outliers=False)
+    assert set(classes) <= set(SPEED_LIMIT_CLASSES.values()) | {15} and len(set(classes)) >= 5
+
+
+def test_paste_puts_the_sign_inside_its_box_and_leaves_the_background_elsewhere():
+    generator = torch.Generator().manual_seed(0)
+    n, side = 64, 32
+    signs, alpha = torch.ones(n, 3, 64, 64), torch.ones(n, 1, 64, 64)
+    backgrounds = torch.zeros(n, 3, side, side)
+    pictures, boxes = paste(signs, alpha, 1.0, backgrounds, generator, size=(0.5, 0.9))
+    centres = (torch.arange(side) + 0.5) / side * 2 - 1
+    for picture, (x0, y0, x1, y1) in zip(pictures, boxes, strict=True):
+        inside_x = (centres > x0 + 0.1) & (centres < x1 - 0.1)
+        inside_y = (centres > y0 + 0.1) & (centres < y1 - 0.1)
+        outside_x = (centres < x0 - 0.1) | (centres > x1 + 0.1)
+        assert (picture[:, inside_y][:, :, inside_x] > 0.99).all()
+        assert (picture[:, :, outside_x] < 0.01).all()
+        assert 0.5 / 1.17 <= (x1 - x0) / 2 <= 0.9 * 1.17, "box side as asked, a little stretched"
+
+
+def test_pole_and_plate_are_drawn_below_the_sign_only():
+    generator = torch.Generator().manual_seed(1)
+    pictures = torch.full((16, 3, 32, 32), 0.5)
+    boxes = torch.tensor([[-0.5, -0.9, 0.5, 0.1]]).repeat(16, 1)
+    out = add_pole_or_plate(pictures.clone(), boxes, generator, p_pole=1.0, p_plate=0.0)
+    assert torch.equal(out[:, :, :14], pictures[:, :, :14]), "nothing above the sign's bottom edge changes"
+    assert (out[:, :, 20:, 16] != 0.5).all(), "the pole runs down from the sign's middle"
+    assert torch.equal(out[:, :, :, :4], pictures[:, :, :, :4]), "and no wider than a pole"
+
+
+def test_daylight_stretches_dull_signs_and_keeps_the_range():
+    dull = torch.rand(8, 3, 16, 16) * 0.2 + 0.1
+    bright = in_daylight(dull, torch.Generator().manual_seed(0), share=1.0)
+    assert bright.min() >= 0 and bright.max() <= 1
+    assert (bright.flatten(1).quantile(0.99, dim=1) > 0.95).all()
+
+
+def test_fragments_show_part_of_a_sign_enlarged(train_set):
+    crops = torch.from_numpy(train_set.images[:32]).permute(0, 3, 1, 2).float() / 255
+    pieces = fragments(crops, torch.Generator().manual_seed(0))
+    assert pieces.shape == crops.shape
+    assert ((pieces - crops).abs().mean(dim=(1, 2, 3)) > 0.02).all(), "no fragment is the whole sign"
+
+
+def test_class_masks_follow_each_class_shape():
+    masks = class_masks(64)
+    assert masks.shape == (NUM_CLASSES, 1, 64, 64)
+    assert masks[1, 0, 32, 32] == 1 and masks[1, 0, 2, 2] == 0, "a disc inside the crop's border"
+    assert masks[13, 0, 12, 32] > masks[13, 0, 52, 32] / 2, "yield points down: wide at the top"
+    assert masks[11, 0, 50, 32] == 1 and masks[11, 0, 12, 12] == 0, "a warning triangle points up"
+
+
+@needs_photos
+def test_photo_views_frame_real_signs_and_draw_every_outlier_kind(train_set):
+    photos = load_photos(find_background_photos()[:4], long_side=512)
+    views = PhotoViews(photos, 32, seed=0, backgrounds=200, drawings=60)
+    generator = torch.Generator().manual_seed(0)
+    picked = np.arange(0, len(train_set), len(train_set) // 200)[:200]
+    crops = torch.from_numpy(train_set.images[picked]).permute(0, 3, 1, 2).float() / 255
+    labels = torch.from_numpy(train_set.labels[picked])
+    framed, new_labels = views.photo_framed(crops, labels, generator)
+    assert framed.shape == crops.shape and framed.min() >= 0 and framed.max() <= 1
+    changed = new_labels != labels
+    assert 0 < int(changed.sum()) < 60, "about one in ten becomes a drawing"
+    assert set(new_labels[changed].tolist()) <= set(SPEED_LIMIT_CLASSES.values()) | {15}
+    images = torch.from_numpy(train_set.images)
+    turn = torch.from_numpy(turnable(train_set.labels))
+    outliers = views.outliers(OUTLIER_KINDS, 40, images, turn, generator)
+    assert outliers.shape == (40, 3, 32, 32) and outliers.min() >= 0 and outliers.max() <= 1
+    with pytest.raises(ValueError, match="unknown outlier kind"):
+        views.outliers(("sky",), 4, images, turn, generator)
+
+
+def test_init_takes_one_member_of_a_committee_and_refuses_what_does_not_fit():
+    shipped = find_model_json(DEFAULT_MODEL)
+    state, model_file = load_state(shipped)
+    split, checksum = TrainConfig(model="signnet-stn").split, model_file.data_checksum
+    member = initial_weights(f"{shipped}:1", "signnet-stn", split, checksum)
+    assert member and all(torch.equal(value, state[f"members.1.{key}"]) for key, value in member.items())
+    with pytest.raises(ModelFileError, match="name a member"):
+        initial_weights(str(shipped), "signnet-stn", split, checksum)
+    with pytest.raises(ModelFileError, match="not signnet"):
+        initial_weights(f"{shipped}:0", "signnet", split, checksum)
+    with pytest.raises(ModelFileError, match="other data"):
+        initial_weights(f"{shipped}:0", "signnet-stn", split, "0" * 16)
+    config = TrainConfig(model="signnet-stn", init=f"{shipped}:1", outlier_weight=0.5,
+                         outliers=("background", "drawn"), photo_framing=0.4).to_dict()
+    assert changed_settings(config) == ["--outlier-weight 0.5", "--photo-framing 0.4", f"--init {shipped}:1",
+                                        "--outliers background,drawn"]
