@@ -40,6 +40,22 @@ def test_scenes_hold_signs_inside_the_frame(maker):
     assert (every[:, :2] >= 0).all() and (every[:, 2:] <= 96).all() and (every[:, 2:] > every[:, :2]).all()
 
 
+def test_drawn_signs_are_pasted_with_their_outline_and_boxed_whole(train_set):
+    """With drawings, a share of the signs are drawn ones, each box the drawing's square."""
+    drawings = np.zeros((1, 64, 64, 4), np.uint8)
+    drawings[0, 16:48, 16:48] = (255, 0, 255, 255)  # a magenta square in the middle of its drawing
+    grey = np.full((300, 300, 3), 128, np.uint8)
+    maker = SceneMaker([grey], train_set.images[:50], train_set.labels[:50], side=96, seed=0,
+                       drawings=drawings, drawn_share=1.0)
+    canvas = np.full((96, 96, 3), 128.0, np.float32)
+    box = maker.paste_drawing(canvas, 64, 10, 20)
+    assert box == (10, 20, 74, 84)
+    assert canvas[52, 42, 1] < 60 and (canvas[52, 42, [0, 2]] > 150).all(), "the drawing's inside shows"
+    assert (canvas[22, 12] == 128).all(), "outside its outline the photo stays"
+    scenes = [maker.make() for _ in range(30)]
+    assert any((scene.image[..., 1] < 60).any() for scene in scenes), "drawn signs reach the scenes"
+
+
 def test_targets_put_a_peak_on_each_centre():
     heat, size, offset, mask = targets([np.array([[8.0, 8.0, 40.0, 24.0]], np.float32)], 64)
     assert heat.shape == (1, 1, 16, 16) and mask.sum() == 1

@@ -165,7 +165,8 @@ def test_init_from_another_split_is_refused(tmp_path, gtsrb_dir, decoded_cache_d
     """Fine-tuning the shipped member on a subset would validate on images it trained on."""
     from traffic_signs.prediction.classifier import DEFAULT_MODEL, find_model_json
 
-    code = main(["train", "--model", "signnet-stn", "--init", f"{find_model_json(DEFAULT_MODEL)}:0", "--out", str(tmp_path / "run"),
+    member = f"{find_model_json(DEFAULT_MODEL)}:0"
+    code = main(["train", "--model", "signnet-stn", "--init", member, "--out", str(tmp_path / "run"),
                  "--data-dir", str(gtsrb_dir), "--cache-dir", str(decoded_cache_dir), *SUBSET])
     assert code != 0 and "another validation split" in capsys.readouterr().err
 

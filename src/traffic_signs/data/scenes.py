@@ -141,12 +141,14 @@ class SceneMaker:
     """Seeded generator of detector training scenes (see the module docstring)."""
 
     def __init__(self, photos: list[np.ndarray], signs: np.ndarray, labels: np.ndarray, side: int = 192,
-                 seed: int = 0):
+                 seed: int = 0, drawings: np.ndarray | None = None, drawn_share: float = 0.0):
         if not photos:
             raise ValueError("no background photographs: install scripts/install_backgrounds.sh or pass a folder")
         self.photos, self.signs, self.labels, self.side = photos, signs, labels, side
         self.rng = np.random.default_rng(seed)
         self.masks: dict[tuple[str, int], np.ndarray] = {}
+        # Drawn signs (RGBA, data.drawn_signs): sharp at any size, and designs GTSRB never shows.
+        self.drawings, self.drawn_share = drawings, drawn_share if drawings is not None and len(drawings) else 0.0
 
     def background(self) -> Image.Image:
         """A heavily cropped, flipped, re-lit piece of a random photograph."""
@@ -176,6 +178,22 @@ class SceneMaker:
         x0, y0, x1, y1 = shape_extent(shape)
         return (x + x0 * box_side, y + y0 * box_side, x + x1 * box_side, y + y1 * box_side)
 
+    def paste_drawing(self, canvas: np.ndarray, box_side: int, x: int, y: int) -> tuple[float, ...]:
+        """Paste a random drawn sign (its alpha is its outline), the drawing's square at (x, y)."""
+        drawing = Image.fromarray(self.drawings[self.rng.integers(len(self.drawings))], "RGBA")
+        drawing = np.asarray(drawing.resize((box_side, box_side), Image.Resampling.BILINEAR, reducing_gap=2.0),
+                             dtype=np.float32)
+        sign, mask = drawing[..., :3] * self.rng.uniform(0.6, 1.1), drawing[..., 3:] / 255.0
+        region = canvas[y : y + box_side, x : x + box_side]
+        region[:] = region * (1 - mask) + sign * mask
+        return (x, y, x + box_side, y + box_side)
+
+    def _paste_any(self, canvas: np.ndarray, box_side: int, x: int, y: int) -> tuple[float, ...]:
+        """A GTSRB sign, or (a ``drawn_share`` of the time) a drawn one."""
+        if self.drawn_share and self.rng.random() < self.drawn_share:
+            return self.paste_drawing(canvas, box_side, x, y)
+        return self.paste_sign(canvas, int(self.rng.integers(len(self.signs))), box_side, x, y)
+
     def make(self) -> Scene:
         """One scene: background, then zero to four signs, then the camera's degradations."""
         rng, side = self.rng, self.side
@@ -185,7 +203,7 @@ class SceneMaker:
         if kind < 0.2:  # a tight crop: one sign fills most of the picture
             box_side = int(side * rng.uniform(0.6, 0.95))
             x, y = (int(v) for v in rng.integers(0, side - box_side + 1, 2))
-            boxes.append(self.paste_sign(canvas, int(rng.integers(len(self.signs))), box_side, x, y))
+            boxes.append(self._paste_any(canvas, box_side, x, y))
         elif kind < 0.9:
             count = int(rng.choice([1, 1, 1, 2, 2, 3, 4]))
             for _ in range(count):
@@ -204,7 +222,7 @@ class SceneMaker:
                     top = y + k * box_side
                     if top + box_side > side:
                         break
-                    boxes.append(self.paste_sign(canvas, int(rng.integers(len(self.signs))), box_side, x, top))
+                    boxes.append(self._paste_any(canvas, box_side, x, top))
         image = self._camera(Image.fromarray(np.clip(canvas, 0, 255).astype(np.uint8)))
         return Scene(np.asarray(image), np.asarray(boxes, dtype=np.float32).reshape(-1, 4))
 

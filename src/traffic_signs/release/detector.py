@@ -84,8 +84,9 @@ def ship_detector(json_path: Path, name: str, scores: dict[str, float]) -> Path:
 
 def training_command(meta: dict, name: str) -> str:
     config = meta.get("config", {})
+    drawn = f" --drawn-share {config['drawn_share']:g}" if config.get("drawn_share") else ""
     return (f"traffic-signs train-detector --scenes {config.get('scenes')} --epochs {config.get('epochs')} "
-            f"--seed {config.get('seed')} --out runs/{name} && traffic-signs ship-detector runs/{name}")
+            f"--seed {config.get('seed')}{drawn} --out runs/{name} && traffic-signs ship-detector runs/{name}")
 
 
 def detector_card(name: str, meta: dict, scores: dict[str, float]) -> str:

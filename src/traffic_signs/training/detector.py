@@ -85,11 +85,16 @@ def scenes_for(config: DetectorConfig, data_dir: str | None, cache_dir: str | No
                background_folders: list[str]) -> tuple[np.ndarray, list[np.ndarray]]:
     """Make the training scenes: GTSRB training signs on sign-free photographs."""
     from traffic_signs.data.cache import load_split
+    from traffic_signs.data.drawn_signs import draw_signs
     from traffic_signs.data.scenes import SceneMaker, background_photos, make_scenes
 
     photos = background_photos(background_folders)
     train = load_split("train", data_dir, 32, cache_dir)
-    maker = SceneMaker(photos, train.images, train.labels, config.side, config.seed)
+    drawings = None
+    if config.drawn_share > 0:  # signs of other designs than GTSRB's, and sharp ones at large sizes
+        drawings = np.concatenate([draw_signs(2000, 128, config.seed, outliers=True)[0],
+                                   draw_signs(1000, 128, config.seed + 1, outliers=False)[0]])
+    maker = SceneMaker(photos, train.images, train.labels, config.side, config.seed, drawings, config.drawn_share)
     print(f"making {config.scenes:,} scenes from {len(photos)} photographs and {len(train):,} signs", flush=True)
     return make_scenes(maker, config.scenes)
 

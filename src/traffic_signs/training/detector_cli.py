@@ -25,6 +25,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--lr", type=float, default=defaults.lr)
     parser.add_argument("--seed", type=int, default=defaults.seed)
     parser.add_argument("--threads", type=int, default=defaults.threads)
+    parser.add_argument("--drawn-share", type=float, default=defaults.drawn_share, metavar="F",
+                        help="paste drawn signs (GTSRB speed limits and signs GTSRB has no class for: "
+                             "blue squares, plates, other speed limits ...) for this share of the signs")
     parser.add_argument("--backgrounds", action="append", default=[], metavar="DIR",
                         help="another folder of sign-free photographs (repeatable)")
     parser.add_argument("--resume", action="store_true")
@@ -36,7 +39,7 @@ def run(args: argparse.Namespace) -> int:
     from traffic_signs.training.detector_config import DetectorConfig
 
     config = DetectorConfig(scenes=args.scenes, epochs=args.epochs, batch_size=args.batch_size, lr=args.lr,
-                            seed=args.seed, threads=args.threads)
+                            seed=args.seed, threads=args.threads, drawn_share=args.drawn_share)
     images, boxes = scenes_for(config, args.data_dir, args.cache_dir, args.backgrounds)
     train_detector(config, args.out, images, boxes, resume=args.resume)
     print(f"trained: {args.out / 'last.json'}; `traffic-signs ship-detector {args.out}` exports, scores and ships it")

@@ -15,3 +15,4 @@ class DetectorConfig:
     weight_decay: float = 1e-4
     seed: int = 0
     threads: int = 1
+    drawn_share: float = 0.0  # share of pasted signs that are drawn (data.drawn_signs) instead of GTSRB crops
