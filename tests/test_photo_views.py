@@ -9,7 +9,7 @@ import torch
 
 from traffic_signs.classes import NUM_CLASSES, turnable
 from traffic_signs.data.augment_config import OUTLIER_KINDS
-from traffic_signs.data.drawn_signs import NOT_A_CLASS, OUTLIER_DESIGNS, SPEED_LIMIT_CLASSES, draw_signs
+from traffic_signs.data.drawn_signs import NOT_A_CLASS, OUTLIER_DESIGNS, OUTLINES, SPEED_LIMIT_CLASSES, draw_signs
 from traffic_signs.data.photo_views import PhotoViews, add_pole_or_plate, class_masks, fragments, in_daylight, paste
 from traffic_signs.data.scenes import find_background_photos, load_photos
 from traffic_signs.errors import ModelFileError
@@ -23,14 +23,14 @@ needs_photos = pytest.mark.skipif(not find_background_photos(), reason="no backg
 
 
 def test_drawings_are_seeded_outlined_and_labelled():
-    outliers, labels = draw_signs(12, 48, seed=3, outliers=True)
-    assert outliers.shape == (12, 48, 48, 4) and (labels == NOT_A_CLASS).all()
-    again, _ = draw_signs(12, 48, seed=3, outliers=True)
+    count = len(OUTLIER_DESIGNS)
+    outliers, labels = draw_signs(count, 48, seed=3, outliers=True)
+    assert outliers.shape == (count, 48, 48, 4) and (labels == NOT_A_CLASS).all()
+    again, _ = draw_signs(count, 48, seed=3, outliers=True)
     assert np.array_equal(outliers, again), "the same seed draws the same signs"
-    assert not np.array_equal(outliers, draw_signs(12, 48, seed=4, outliers=True)[0])
-    corners = outliers[:, 0, 0, 3]
+    assert not np.array_equal(outliers, draw_signs(count, 48, seed=4, outliers=True)[0])
     assert (outliers[:, 24, 24, 3] == 255).all(), "every sign covers its centre"
-    assert (corners[:len(OUTLIER_DESIGNS)] == 0).sum() == 3, "discs and diamonds leave the corners out, plates not"
+    assert (outliers[:, 47, 0, 3] == 0).sum() == len(OUTLINES), "discs, diamonds, triangles leave a corner out"
     signs, classes = draw_signs(40, 48, seed=0, outliers=False)
     assert set(classes) <= set(SPEED_LIMIT_CLASSES.values()) | {15} and len(set(classes)) >= 5
 

@@ -147,6 +147,77 @@ def text_plate(draw: Draw, side: int, colours: Palette) -> None:
         _text(draw, (side / 2, side * (k + 0.5) / lines), word, side * 0.7 / lines, ink)
 
 
+def bicycle(draw: Draw, cx: float, cy: float, size: float, ink: Colour) -> None:
+    width = max(1, int(size * 0.08))
+    r = size * 0.22
+    for wheel in (-1, 1):
+        draw.ellipse((cx + wheel * size * 0.28 - r, cy + size * 0.1 - r, cx + wheel * size * 0.28 + r,
+                      cy + size * 0.1 + r), outline=ink, width=width)
+    draw.line((cx - size * 0.28, cy + size * 0.1, cx, cy - size * 0.15, cx + size * 0.28, cy + size * 0.1),
+              fill=ink, width=width)
+
+
+def walker(draw: Draw, cx: float, cy: float, size: float, ink: Colour) -> None:
+    width = max(1, int(size * 0.1))
+    head = size * 0.1
+    draw.ellipse((cx - head, cy - size * 0.45, cx + head, cy - size * 0.45 + 2 * head), fill=ink)
+    draw.line((cx, cy - size * 0.22, cx, cy + size * 0.1), fill=ink, width=width)
+    draw.line((cx - size * 0.15, cy + size * 0.42, cx, cy + size * 0.1, cx + size * 0.15, cy + size * 0.42),
+              fill=ink, width=width)
+
+
+def arrows_apart(draw: Draw, cx: float, cy: float, size: float, ink: Colour, fork: bool) -> None:
+    """Two arrows pointing apart: left and right from one stem (a fork), or up and down side by
+    side (two-way traffic)."""
+    width = max(1, int(size * 0.1))
+    head = size * 0.15
+    for sign in (-1, 1):
+        if fork:
+            tip = (cx + sign * size * 0.4, cy)
+            draw.line((cx, cy + size * 0.35, cx, cy, *tip), fill=ink, width=width)
+            draw.polygon([tip, (tip[0] - sign * head, tip[1] - head), (tip[0] - sign * head, tip[1] + head)], fill=ink)
+        else:
+            x, tip = cx + sign * size * 0.18, (cx + sign * size * 0.18, cy - sign * size * 0.4)
+            draw.line((x, cy + sign * size * 0.4, *tip), fill=ink, width=width)
+            draw.polygon([tip, (tip[0] - head, tip[1] + sign * head), (tip[0] + head, tip[1] + sign * head)], fill=ink)
+
+
+def pictogram(draw: Draw, cx: float, cy: float, size: float, ink: Colour, colours: Palette,
+              kinds: tuple[str, ...]) -> None:
+    """One pictogram that no GTSRB sign of that shape carries."""
+    kind = str(colours.rng.choice(list(kinds)))
+    if kind == "bicycle":
+        bicycle(draw, cx, cy, size, ink)
+    elif kind == "walker":
+        walker(draw, cx, cy, size, ink)
+    elif kind == "arrows":
+        arrows_apart(draw, cx, cy, size, ink, fork=colours.rng.random() < 0.5)
+    else:
+        _text(draw, (cx, cy), str(colours.rng.choice(list(SYMBOLS))), size * 0.8, ink)
+
+
+def blue_disc(draw: Draw, side: int, colours: Palette) -> None:
+    """A blue disc with a white bicycle, walker or fork: cycle and foot paths, 'left or right'."""
+    draw.ellipse((0, 0, side - 1, side - 1), fill=colours.blue())
+    pictogram(draw, side / 2, side / 2, side * 0.6, colours.white(), colours, ("bicycle", "walker", "arrows", "text"))
+
+
+def red_ring_pictogram(draw: Draw, side: int, colours: Palette) -> None:
+    """A prohibition GTSRB has no class for: a red ring around a bicycle, a walker or a letter."""
+    empty_ring(draw, side, colours)
+    pictogram(draw, side / 2, side / 2, side * 0.55, colours.black(), colours, ("bicycle", "walker", "text"))
+
+
+def triangle_pictogram(draw: Draw, side: int, colours: Palette) -> None:
+    """A warning GTSRB has no class for: a red triangle around two-way arrows or a letter."""
+    top, bottom = (side / 2, 0), side * 0.9
+    draw.polygon([top, (side - 1, bottom), (0, bottom)], fill=colours.red())
+    inset = side * 0.14
+    draw.polygon([(side / 2, inset * 1.6), (side - 1 - inset, bottom - inset * 0.6), (inset, bottom - inset * 0.6)],
+                 fill=colours.white())
+    pictogram(draw, side / 2, side * 0.58, side * 0.38, colours.black(), colours, ("arrows", "text"))
+
+
 OUTLIER_DESIGNS: dict[str, Callable[[Draw, int, Palette], None]] = {
     "other_speed_limit": lambda draw, side, colours: speed_limit(draw, side, colours,
                                                                  int(colours.rng.choice(OTHER_SPEEDS))),
@@ -155,8 +226,12 @@ OUTLIER_DESIGNS: dict[str, Callable[[Draw, int, Palette], None]] = {
     "zone_plate": zone_plate,
     "yellow_diamond": yellow_diamond,
     "text_plate": text_plate,
+    "blue_disc": blue_disc,
+    "red_ring_pictogram": red_ring_pictogram,
+    "triangle_pictogram": triangle_pictogram,
 }
-OUTLINES = {"other_speed_limit": "circle", "no_stopping": "circle", "yellow_diamond": "diamond"}
+OUTLINES = {"other_speed_limit": "circle", "no_stopping": "circle", "yellow_diamond": "diamond", "blue_disc": "circle",
+            "red_ring_pictogram": "circle", "triangle_pictogram": "triangle"}
 
 
 def _outline(shape: str, side: int) -> Image.Image:
@@ -166,6 +241,8 @@ def _outline(shape: str, side: int) -> Image.Image:
         draw.ellipse((0, 0, side - 1, side - 1), fill=255)
     elif shape == "diamond":
         draw.polygon([(side / 2, 0), (side - 1, side / 2), (side / 2, side - 1), (0, side / 2)], fill=255)
+    elif shape == "triangle":
+        draw.polygon([(side / 2, 0), (side - 1, side * 0.9), (0, side * 0.9)], fill=255)
     else:  # a plate: its aspect ratio varies, so the outline is drawn on its own canvas
         draw.rectangle((0, 0, side - 1, side - 1), fill=255)
     return mask
