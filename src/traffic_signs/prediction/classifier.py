@@ -22,7 +22,7 @@ from traffic_signs.models.model_file import ModelFile, read_model_file
 from traffic_signs.models.resolve import shipped_dir
 from traffic_signs.prediction.detect import SignDetector
 from traffic_signs.prediction.runtime import model_input, onnx_session, verified_onnx
-from traffic_signs.prediction.signs import classify_detections, most_confident_first, whole_picture
+from traffic_signs.prediction.signs import Candidate, classify_detections, most_confident_first, whole_picture
 
 UNKNOWN_LABEL = "unknown sign"
 DEFAULT_MODEL = "signnet-stn-x3"  # a committee of three SignNet-STNs (see models/committee.py, models/stn.py)
@@ -30,6 +30,8 @@ DEFAULT_MODEL = "signnet-stn-x3"  # a committee of three SignNet-STNs (see model
 # it is read whole. Looking for signs in it only added wrong answers, on GTSRB's test crops
 # (0.064% -> 0.18% error among answered) and on the real photos' small crops alike.
 CROP_FACTOR = 2
+MAIN_SIGN_MARGIN = 0.02  # confidences this close to the top one count as equally sure (see main_sign)
+FRAMING_AGREEMENT = 0.5  # a box frames the whole picture's sign if its crop gives that class at least this
 
 
 @dataclass
@@ -50,7 +52,7 @@ class Sign:
 
 @dataclass
 class Prediction:
-    """The answer for one picture: the best sign at the top level, every sign found in ``signs``."""
+    """The answer for one picture: its main sign at the top level (see ``main_sign``), every sign found in ``signs``."""
 
     file: str | None
     class_id: int | None  # None when unknown
@@ -58,7 +60,7 @@ class Prediction:
     confidence: float  # calibrated probability of the top class
     unknown: bool
     top_k: list[dict[str, Any]] = field(default_factory=list)
-    box: tuple[int, int, int, int] | None = None  # x0, y0, x1, y1 of the best sign, when one was found
+    box: tuple[int, int, int, int] | None = None  # x0, y0, x1, y1 of the main sign, when one was found
     signs: list[Sign] = field(default_factory=list)  # most confident first, unknown signs included
     image_size: tuple[int, int] | None = None  # width, height of the decoded picture
 
@@ -185,18 +187,18 @@ class Classifier:
         picture = decoded.image
         whole = whole_picture(picture, self.probabilities, self.input_size)
         answer = self.decide(whole.probs, label, top_k, whole.box)
-        found: list[Prediction] = []
+        candidates: list[Candidate] = []
         if self.detector is not None and (search or (search is None and self.should_search(picture))):
             boxes = self.detector.detect(picture)
-            candidates = classify_detections(picture, boxes, self.probabilities, self.input_size)
-            found = [self.decide(c.probs, label, top_k, c.box) for c in most_confident_first(candidates)]
+            candidates = most_confident_first(classify_detections(picture, boxes, self.probabilities,
+                                                                  self.input_size))
+        found = [self.decide(c.probs, label, top_k, c.box) for c in candidates]
         if not answer.unknown:  # the picture is one sign the model names (a crop): the detector only frames it
-            same = [s for s in found if s.class_id == answer.class_id]
-            answer.box = same[0].box if same else answer.box
+            answer.box = framing_box(candidates, answer.class_id) or answer.box
             signs = [answer]
         else:
             signs = found
-            answer = next((s for s in found if not s.unknown), found[0] if found else answer)
+            answer = main_sign(found) or (found[0] if found else answer)
         for sign in signs:
             sign.box = _scaled_box(sign.box, decoded.scale, decoded.original_size)
         if not signs:
@@ -216,6 +218,28 @@ class Classifier:
                   for i in order]
         return Prediction(file, None if unknown else best, UNKNOWN_LABEL if unknown else self.class_names[best],
                           confidence, unknown, ranked, box)
+
+
+def main_sign(signs: list[Prediction]) -> Prediction | None:
+    """The sign the photo is about: of the signs named with (nearly) the top confidence, the largest.
+
+    Two signs read at 0.999 and 0.9999 are both sure; which is the photo's subject is better told
+    by size than by that difference (a yield sign above a small arrow plate is about the yield).
+    """
+    named = [s for s in signs if not s.unknown and s.box is not None]
+    if not named:
+        return None
+    top = max(s.confidence for s in named)
+    sure = [s for s in named if s.confidence >= top - MAIN_SIGN_MARGIN]
+    return max(sure, key=lambda s: (s.box[2] - s.box[0]) * (s.box[3] - s.box[1]))
+
+
+def framing_box(candidates: list[Candidate], class_id: int) -> tuple[int, int, int, int] | None:
+    """The box of the sign a whole picture was named for: the detection whose crop gives that class
+    the most probability, if it is the likelier reading of that crop (a box on another sign, or
+    on a part of this one, gives it little)."""
+    best = max(candidates, key=lambda c: c.probs[class_id], default=None)
+    return best.box if best is not None and best.probs[class_id] >= FRAMING_AGREEMENT else None
 
 
 def _scaled_box(box: tuple[int, int, int, int], scale: tuple[float, float],

@@ -6,7 +6,7 @@
 
 Every sign in a picture is found and named: the table prints one line per sign when there
 are several, JSON lists them under "signs" (most confident first) while the top-level fields
-describe the best one. A file that cannot be read is reported (`{"file", "error"}` in JSON)
+describe the main one. A file that cannot be read is reported (`{"file", "error"}` in JSON)
 and the others still run; the exit code is 1 if any file failed.
 """
 

@@ -39,9 +39,10 @@ class PredictionResult(BaseModel):
     confidence: float = Field(description="calibrated probability of the top class")
     unknown: bool = Field(description="the confidence is below the model's threshold")
     top_k: list[RankedClass]
-    box: list[int] | None = Field(None, description="x0, y0, x1, y1 of the best sign, absent when none was found")
+    box: list[int] | None = Field(None, description="x0, y0, x1, y1 of the main sign, absent when none was found")
     signs: list[FoundSign] = Field(default_factory=list, description="every sign found, most confident first; "
-                                   "the top-level fields describe the best one")
+                                   "the top-level fields describe the main one (the largest of those "
+                                   "named with nearly the top confidence)")
 
 
 class FileError(BaseModel):
