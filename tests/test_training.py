@@ -172,7 +172,7 @@ def test_init_from_another_split_is_refused(tmp_path, gtsrb_dir, decoded_cache_d
 
 
 def test_outlier_loss_is_zero_only_for_an_even_answer():
-    from traffic_signs.training.batches import upside_down
+    from traffic_signs.data.photo_views import upside_down
     from traffic_signs.training.losses import distance_from_uniform
 
     assert distance_from_uniform(torch.zeros(4, 43)).abs().item() < 1e-6

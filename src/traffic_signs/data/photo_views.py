@@ -132,6 +132,17 @@ def fragments(images: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
     return F.grid_sample(images, grid, mode="bilinear", padding_mode="reflection", align_corners=False)
 
 
+def upside_down(images_nhwc: torch.Tensor) -> torch.Tensor:
+    """A half turn of uint8 N x H x W x 3 images."""
+    return images_nhwc.flip(1, 2)
+
+
+def turned_over(images: torch.Tensor, turnable: torch.Tensor, n: int, generator: torch.Generator) -> torch.Tensor:
+    """``n`` signs that are no sign once turned upside down (``turnable``: their indices), turned."""
+    picked = turnable[torch.randint(len(turnable), (n,), generator=generator)]
+    return to_float(upside_down(images[picked]))
+
+
 class PhotoViews:
     """The backgrounds and drawings a run's photo views draw from, made once per run."""
 
@@ -177,8 +188,7 @@ class PhotoViews:
     def _outlier(self, kind: str, n: int, images: torch.Tensor, turnable: torch.Tensor,
                  generator: torch.Generator) -> torch.Tensor:
         if kind == "upside_down":
-            picked = turnable[torch.randint(len(turnable), (n,), generator=generator)]
-            return to_float(images[picked].flip(1, 2))
+            return turned_over(images, turnable, n, generator)
         if kind == "background":
             return self._backgrounds(n, generator)
         if kind == "fragment":

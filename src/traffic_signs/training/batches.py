@@ -22,7 +22,7 @@ import torch
 from traffic_signs.classes import NUM_CLASSES, turnable
 from traffic_signs.data.augment import augment, corrupt, to_float
 from traffic_signs.data.cache import ImageSet
-from traffic_signs.data.photo_views import PhotoViews
+from traffic_signs.data.photo_views import PhotoViews, turned_over
 from traffic_signs.data.scenes import background_photos
 from traffic_signs.training.devices import Distributed
 from traffic_signs.training.recipe import TrainConfig
@@ -81,9 +81,8 @@ class TrainingBatches:
                      {name: len(view[mine]) for name, view in views.items()})
 
     def _outliers(self, generator: torch.Generator) -> torch.Tensor:
-        if tuple(self.cfg.outliers) == ("upside_down",):  # needs no photographs
-            turned = self.turnable[torch.randint(len(self.turnable), (self.outliers_per_step,), generator=generator)]
-            return to_float(upside_down(self.images[turned]))
+        if self.photo_views is None:  # upside-down signs only: no photographs needed
+            return turned_over(self.images, self.turnable, self.outliers_per_step, generator)
         return self.photo_views.outliers(tuple(self.cfg.outliers), self.outliers_per_step, self.images,
                                          self.turnable, generator)
 
@@ -99,8 +98,3 @@ def sampling_weights(labels: np.ndarray, balance: float) -> torch.Tensor:
     """Per-image weights so class c is drawn with probability proportional to n_c^(1-balance)."""
     counts = np.bincount(labels, minlength=NUM_CLASSES).astype(np.float64)
     return torch.from_numpy(counts[labels] ** -balance)
-
-
-def upside_down(images_nhwc: torch.Tensor) -> torch.Tensor:
-    """A half turn of uint8 N x H x W x 3 images."""
-    return images_nhwc.flip(1, 2)
