@@ -59,6 +59,7 @@ def build_model_card(
         "saturation, blur, noise, occluding patches; no flips (signs have a handedness). Settings changed "
         "from those defaults are named in the command above.",
         *_consistency_lines(model_file, cfg),
+        *_photo_lines(model_file, cfg),
         "",
         "## Official test set",
         "",
@@ -158,6 +159,37 @@ def _consistency_lines(model_file: ModelFile, cfg: dict[str, Any]) -> list[str]:
     return ["- `--consistency W`: each batch also carries a harshly corrupted copy of itself (noise, JPEG, "
             "rain/snow streaks, blur, occlusion), and the loss adds W times the Jensen-Shannon divergence "
             "between the answers on the two copies."]
+
+
+OUTLIER_TEXT = {
+    "upside_down": "signs turned upside down",
+    "background": "pieces of sign-free photographs",
+    "drawn": "drawn signs GTSRB has no class for: other speed limits, Zone plates, blue squares and discs, "
+             "no-stopping discs, yellow diamonds, text plates, other pictograms",
+    "fragment": "fragments of signs, as a stray box cuts them",
+}
+
+
+def _photo_lines(model_file: ModelFile, cfg: dict[str, Any]) -> list[str]:
+    """What the real-photo views and fine-tuning did, where any member used them."""
+    configs = [m.train_config for m in model_file.members or []] or [cfg]
+    lines = []
+    if any(c.get("init") for c in configs):
+        lines.append("- `--init FILE:K`: the member started from member K of an earlier committee (the weights "
+                     "named), trained on the same data and validation split, and was fine-tuned with the "
+                     "recipe in its row.")
+    if any(c.get("photo_framing") for c in configs):
+        lines.append("- `--photo-framing F`: a share F of each batch's signs is cut out along its class's shape "
+                     "and pasted at 50-95% of the picture onto pieces of sign-free photographs (Debian's "
+                     "desktop-background packages), off centre, a little stretched, sometimes on a pole or above a "
+                     "supplementary plate; one in ten becomes a clean drawing of a speed limit or \"No vehicles\".")
+    if any(c.get("outlier_weight") for c in configs):
+        kinds = sorted({k for c in configs if c.get("outlier_weight") for k in c.get("outliers", ["upside_down"])})
+        shown = "; ".join(OUTLIER_TEXT[kind] for kind in kinds if kind in OUTLIER_TEXT)
+        lines.append(f"- `--outlier-weight W --outliers {','.join(kinds)}`: each batch also carries a quarter as many "
+                     f"pictures of no GTSRB sign ({shown}), and the loss adds W times their distance from an even "
+                     "answer over the 43 classes (outlier exposure).")
+    return lines
 
 
 def _risk_coverage_rows(test: dict[str, Any]) -> list[str]:
