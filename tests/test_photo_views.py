@@ -120,3 +120,18 @@ def test_init_takes_one_member_of_a_committee_and_refuses_what_does_not_fit():
                          outliers=("background", "drawn"), photo_framing=0.4).to_dict()
     assert changed_settings(config) == ["--outlier-weight 0.5", "--photo-framing 0.4", f"--init {shipped}:1",
                                         "--outliers background,drawn"]
+
+
+def test_model_card_names_the_views_a_recipe_used():
+    from types import SimpleNamespace
+
+    from traffic_signs.release.model_card import _photo_lines
+
+    plain = TrainConfig(model="signnet-stn").to_dict()
+    assert _photo_lines(SimpleNamespace(members=None), plain) == []
+    photo = TrainConfig(model="signnet-stn", init="base.json:1", photo_framing=0.5, outlier_weight=1.0,
+                        outliers=("background", "drawn")).to_dict()
+    lines = _photo_lines(SimpleNamespace(members=None), photo)
+    assert [line.split("`")[1] for line in lines] == ["--init FILE:K", "--photo-framing F",
+                                                      "--outlier-weight W --outliers background,drawn"]
+    assert "upside down" not in lines[2] and "Zone plates" in lines[2]
