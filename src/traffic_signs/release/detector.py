@@ -89,6 +89,15 @@ def training_command(meta: dict, name: str) -> str:
             f"--seed {config.get('seed')}{drawn} --out runs/{name} && traffic-signs ship-detector runs/{name}")
 
 
+def _drawn_text(meta: dict) -> str:
+    share = meta.get("config", {}).get("drawn_share")
+    if not share:
+        return ""
+    return (f" {100 * share:.0f}% of the signs are drawn instead (`data/drawn_signs.py`): sharp at any size,"
+            "\n  and of designs GTSRB never shows (speed limits it has no class for, Zone plates, blue squares and"
+            "\n  discs, no-stopping discs, yellow diamonds, text plates), each boxed whole.")
+
+
 def detector_card(name: str, meta: dict, scores: dict[str, float]) -> str:
     history = meta.get("history", [])
     minutes = sum(epoch.get("seconds", 0) for epoch in history) / 60
@@ -105,7 +114,7 @@ Finds the traffic signs in a photo, class-agnostic; the classifier (`MODEL_CARD.
   pasted into heavily cropped sign-free photographs from Debian's desktop-background packages
   (`plasma-workspace-wallpapers`, `ukui-wallpapers`, `mate-backgrounds`), with clutter (poles,
   plates, discs, stripes), blur, lost resolution, noise and lighting changes; mirrored and
-  re-lit per batch. No real-photo evaluation image was used.
+  re-lit per batch.{_drawn_text(meta)} No real-photo evaluation image was used.
 - **Training**: `{training_command(meta, name)}`
   (seed {meta.get('config', {}).get('seed')}; `scripts/install_backgrounds.sh` installs the photographs);
   focal loss on the heat map + L1 on log size and offset (CenterNet); AdamW, cosine decay; {len(history)} epochs,
