@@ -1,6 +1,6 @@
 """Real photos: how `predict` does on the pictures people actually take.
 
-    python benchmarks/real_photos.py [--model M] [--threshold T] [--no-search] [--int8]
+    python benchmarks/real_photos.py [--model M] [--detector D] [--threshold T] [--no-search] [--int8]
                                      [--photos DIR] [--out FILE]
 
 Scores the product's own `predict` (decode included) on a folder of labelled real photos and
@@ -156,6 +156,8 @@ def failure_gallery(folder: Path, outcomes: list[dict[str, Any]], path: Path, si
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--model", default=None, help="shipped model name, run folder, model .json or .onnx")
+    parser.add_argument("--detector", default=None, help="sign detector: shipped name, run folder or .json (default: "
+                        "the shipped one)")
     parser.add_argument("--threshold", type=float, default=None, help="unknown-sign threshold (default: the model's)")
     parser.add_argument("--no-search", action="store_true", help="classify every picture whole, as `predict` does")
     parser.add_argument("--int8", action="store_true")
@@ -166,7 +168,7 @@ def main() -> None:
     args = parser.parse_args()
     folder = photo_folder(args.photos)
     rows = list(csv.DictReader((folder / "labels.csv").open(newline="")))[: args.limit]
-    classifier = Classifier.load(args.model, threshold=args.threshold, int8=args.int8)
+    classifier = Classifier.load(args.model, threshold=args.threshold, int8=args.int8, detector=args.detector)
     options = {"search": False} if args.no_search else {}
     classifier.predict(folder / rows[0]["file"], **options)  # warm-up: the first run allocates
     outcomes = [score_photo(classifier, folder, row, options) for row in rows]
