@@ -109,8 +109,9 @@ def build_model_card(
         "- Fine-tuning for real photos cost official-test accuracy: 99.62% before (the committee it started "
         "from, 0.064% error among the 98.42% answered), 99.56% after (0.105% among 98.23%).",
         "- 32x32 input: text on supplementary plates and fine pictogram detail are not resolved.",
-        "- A sign turned upside down often still reads as a sign (most keep their class's colours and shape); "
-        "models trained with `--outlier-weight` learn to flag them unknown, at a small cost in accuracy.",
+        "- A sign turned upside down keeps its class's colours and shape, and models trained on GTSRB alone often "
+        "still read it as that sign; models trained with `--outlier-weight` learn to flag such pictures unknown "
+        "(`benchmarks/unknown_eval.py`), at a cost in accuracy.",
         "- The unknown threshold keeps the error on accepted validation images <= 0.2% with 95% confidence "
         "(Clopper-Pearson bound); on inputs unlike GTSRB the calibrated confidence is less reliable.",
         "",
