@@ -126,9 +126,9 @@ Finds the traffic signs in a photo, class-agnostic; the classifier (`MODEL_CARD.
   scenes; `tests/test_signs.py` checks the whole pipeline on official test signs pasted into a
   street and on drawn street scenes.
 - **Real photos**: see the README's *Real photos* table (`python benchmarks/real_photos.py`).
-- **Known limits**: it learnt signs from 32x32 GTSRB crops, so large signs with fine detail (the
-  letters of a STOP sign, a plate under a sign) sometimes come back as a box on a part of the sign;
-  signs it never saw the like of (rectangular plates, blue squares) are found less often, which is
-  then answered "unknown sign"; the photographs are nature and abstract wallpapers, not streets,
-  so facades and vehicles are less well known as "not a sign".
+- **Known limits**: it learnt signs from 32x32 GTSRB crops and simple drawings, so a large sign
+  with fine detail (the letters of a STOP sign) sometimes comes back as a box on a part of it, and
+  the 30 km/h disc of a Zone 30 plate is boxed rather than the plate; signs photographed at night
+  or against a dark sky are sometimes not found at all; the photographs are nature and abstract
+  wallpapers, not streets, so facades and vehicles are less well known as "not a sign".
 """
