@@ -92,7 +92,9 @@ def initial_weights(spec: str, architecture: str, split: SplitSpec, data_checksu
     """The weights ``--init FILE[:MEMBER]`` names, to fine-tune from: a model file, or one member of
     a committee file. Refused unless it is the same architecture, trained on the same data with
     the same validation tracks held out: otherwise validation would score images it trained on."""
-    path, _, member = spec.rpartition(":") if spec.rpartition(":")[2].isdigit() else (spec, "", "")
+    path, sep, member = spec.rpartition(":")
+    if not (sep and member.isdigit()):  # no ":K": the whole file
+        path, member = spec, ""
     state, model_file = load_state(Path(path))
     cfg, source_architecture = model_file.train_config or {}, model_file.architecture
     if model_file.is_committee:
