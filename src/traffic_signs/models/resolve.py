@@ -14,6 +14,7 @@ running ``traffic-signs evaluate signnet`` evaluates what you just trained.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from importlib import resources
 from pathlib import Path
 
@@ -53,6 +54,27 @@ def resolve_model_path(spec: str | Path, runs_dir: Path = DEFAULT_RUNS_DIR) -> P
             raise ModelFileError(f"{json_path}: model file not found")
         return json_path
     return _by_name(str(spec), Path(runs_dir))
+
+
+def find_exported_json(spec: str | Path, checkpoint: str, suffixes: tuple[str, ...], kind: str, name_kind: str,
+                       usable: Callable[[Path], bool] = Path.is_file) -> Path:
+    """The JSON of an exported model (the runtime's spellings, torch-free): a run folder's
+    ``CHECKPOINT.json``, a ``.json`` or a file with one of ``suffixes`` beside it, or a name:
+    ``runs/NAME/CHECKPOINT.json``, else the shipped ``NAME.json``, the first that is ``usable``.
+    ``kind`` and ``name_kind`` name what was looked for in the two errors."""
+    path = Path(spec)
+    if path.is_dir():
+        path = path / f"{checkpoint}.json"
+    elif path.suffix in suffixes:
+        path = path.with_suffix(".json")
+    elif path.suffix != ".json":
+        for candidate in (DEFAULT_RUNS_DIR / str(spec) / f"{checkpoint}.json", shipped_dir() / f"{spec}.json"):
+            if candidate.is_file() and usable(candidate):
+                return candidate
+        raise ModelFileError(f"{str(spec)!r}: no {name_kind} of that name (shipped or in runs/)")
+    if not path.is_file():
+        raise ModelFileError(f"{path}: {kind} file not found")
+    return path
 
 
 def _by_name(name: str, runs_dir: Path) -> Path:

@@ -19,7 +19,7 @@ from PIL import Image
 from traffic_signs.errors import ModelFileError
 from traffic_signs.imaging import SERVING_SHORT_SIDE, decode, serving_max_pixels
 from traffic_signs.models.model_file import ModelFile, read_model_file
-from traffic_signs.models.resolve import shipped_dir
+from traffic_signs.models.resolve import find_exported_json
 from traffic_signs.prediction.detect import SignDetector
 from traffic_signs.prediction.runtime import model_input, onnx_session, verified_onnx
 from traffic_signs.prediction.signs import Candidate, classify_detections, most_confident_first, whole_picture
@@ -81,21 +81,8 @@ class Prediction:
 
 def find_model_json(model: str | Path | None) -> Path:
     """The exported model's JSON for a name, run folder, model .json or .onnx (torch-free)."""
-    if model is None:
-        model = DEFAULT_MODEL
-    path = Path(model)
-    if path.is_dir():
-        path = path / "best.json"
-    elif path.suffix in (".onnx", ".safetensors"):
-        path = path.with_suffix(".json")
-    elif path.suffix != ".json":
-        for candidate in (Path("runs") / str(model) / "best.json", shipped_dir() / f"{model}.json"):
-            if candidate.is_file() and read_model_file(candidate).onnx:
-                return candidate
-        raise ModelFileError(f"{model!r}: no exported model of that name (shipped or in runs/)")
-    if not path.is_file():
-        raise ModelFileError(f"{path}: model file not found")
-    return path
+    return find_exported_json(DEFAULT_MODEL if model is None else model, "best", (".onnx", ".safetensors"), "model",
+                              "exported model", usable=lambda candidate: bool(read_model_file(candidate).onnx))
 
 
 class Classifier:

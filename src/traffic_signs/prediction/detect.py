@@ -17,7 +17,7 @@ import numpy as np
 from PIL import Image
 
 from traffic_signs.errors import ModelFileError
-from traffic_signs.models.resolve import shipped_dir
+from traffic_signs.models.resolve import find_exported_json
 from traffic_signs.prediction.runtime import model_input, onnx_session, verified_onnx
 
 DEFAULT_DETECTOR = "signfinder"
@@ -60,19 +60,7 @@ def box_iou(a: tuple[float, ...], b: tuple[float, ...]) -> float:
 
 def find_detector_json(model: str | Path | None = None) -> Path:
     """The detector's JSON for a name (shipped or in runs/), run folder or .json/.onnx path."""
-    path = Path(model or DEFAULT_DETECTOR)
-    if path.is_dir():
-        path = path / "last.json"
-    elif path.suffix == ".onnx":
-        path = path.with_suffix(".json")
-    elif path.suffix != ".json":
-        for candidate in (Path("runs") / path / "last.json", shipped_dir() / f"{path}.json"):
-            if candidate.is_file():
-                return candidate
-        raise ModelFileError(f"{model!r}: no detector of that name (shipped or in runs/)")
-    if not path.is_file():
-        raise ModelFileError(f"{path}: detector file not found")
-    return path
+    return find_exported_json(model or DEFAULT_DETECTOR, "last", (".onnx",), "detector", "detector")
 
 
 class SignDetector:
