@@ -9,9 +9,17 @@ import torch
 
 from traffic_signs.classes import NUM_CLASSES, turnable
 from traffic_signs.data.augment_config import OUTLIER_KINDS
-from traffic_signs.data.drawn_signs import NOT_A_CLASS, OUTLIER_DESIGNS, OUTLINES, SPEED_LIMIT_CLASSES, draw_signs
+from traffic_signs.data.drawn_signs import (
+    CLASS_DESIGNS,
+    NOT_A_CLASS,
+    OUTLIER_DESIGNS,
+    OUTLINES,
+    SPEED_LIMIT_CLASSES,
+    draw_class,
+    draw_signs,
+)
 from traffic_signs.data.photo_views import PhotoViews, add_pole_or_plate, class_masks, fragments, in_daylight, paste
-from traffic_signs.data.scenes import find_background_photos, load_photos
+from traffic_signs.data.scenes import find_background_photos, load_photos, sign_shape
 from traffic_signs.errors import ModelFileError
 from traffic_signs.models.io import load_state
 from traffic_signs.prediction.classifier import DEFAULT_MODEL, find_model_json
@@ -33,6 +41,24 @@ def test_drawings_are_seeded_outlined_and_labelled():
     assert (outliers[:, 47, 0, 3] == 0).sum() == len(OUTLINES), "discs, diamonds, triangles leave a corner out"
     signs, classes = draw_signs(40, 48, seed=0, outliers=False)
     assert set(classes) <= set(SPEED_LIMIT_CLASSES.values()) | {15} and len(set(classes)) >= 5
+
+
+def test_every_design_draws_each_geometric_class_in_its_gtsrb_shape_and_colours():
+    signs, classes = draw_signs(400, 48, seed=0, outliers=False, every_design=True)
+    assert set(CLASS_DESIGNS) <= set(classes) <= set(CLASS_DESIGNS) | set(SPEED_LIMIT_CLASSES.values())
+    assert 0.4 < np.isin(classes, list(SPEED_LIMIT_CLASSES.values())).mean() < 0.6, "half are speed limits"
+    rng = np.random.default_rng(0)
+    for class_id in CLASS_DESIGNS:
+        drawing = draw_class(class_id, 64, rng).astype(int)
+        alpha, rgb = drawing[..., 3] > 0, drawing[..., :3]
+        outline = CLASS_DESIGNS[class_id][1]
+        assert {"triangle": "triangle_up"}.get(outline, outline) == sign_shape(class_id), f"class {class_id}'s outline"
+        assert alpha[32, 32] and not alpha[0, 0], f"class {class_id}: a sign, not a plate"
+        inside = rgb[alpha]
+        blue = (inside[:, 2] > inside[:, 0] + 60).mean()
+        red = (inside[:, 0] > inside[:, 2] + 100).mean()
+        assert (blue > 0.5) == (class_id in range(33, 41)), f"class {class_id}: blue discs are the mandatory signs"
+        assert red > 0.1 or class_id in (*range(32, 41), 12), f"class {class_id}: red rim, field or ring"
 
 
 def test_paste_puts_the_sign_inside_its_box_and_leaves_the_background_elsewhere():

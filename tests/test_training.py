@@ -153,12 +153,13 @@ def test_photo_views_train_and_are_recorded(tmp_path, gtsrb_dir, decoded_cache_d
     """A short run with every photo view learns the signs, and its model file repeats the recipe."""
     run = tmp_path / "photo"
     state = _train(run, gtsrb_dir, decoded_cache_dir, "--model", "signnet-s", "--epochs", "2",
-                   "--photo-framing", "0.4", "--outlier-weight", "0.5", "--outliers", "background,fragment,drawn")
+                   "--photo-framing", "0.4", "--drawn-designs", "all", "--outlier-weight", "0.5",
+                   "--outliers", "background,fragment,drawn")
     assert state["history"][-1]["val_accuracy"] > 0.2
     _, model_file = load_model(run / "last.json")
     assert model_file.train_config["outliers"] == ["background", "fragment", "drawn"]
-    assert training_command(model_file).endswith(
-        "--batch-size 64 --outlier-weight 0.5 --photo-framing 0.4 --outliers background,fragment,drawn")
+    assert training_command(model_file).endswith("--batch-size 64 --outlier-weight 0.5 --photo-framing 0.4 "
+                                                 "--drawn-designs all --outliers background,fragment,drawn")
 
 
 def test_init_from_another_split_is_refused(tmp_path, gtsrb_dir, decoded_cache_dir, capsys):

@@ -36,6 +36,8 @@ class AugmentConfig:
 
 # What ``--outliers`` can draw as pictures of "no GTSRB sign" (see data.photo_views).
 OUTLIER_KINDS = ("upside_down", "background", "fragment", "drawn")
+# Which GTSRB signs ``--photo-framing`` draws cleanly (see data.drawn_signs.draw_signs).
+DRAWN_DESIGNS = ("speed", "all")
 
 # The second view that ``--consistency`` trains on: every corruption on, and stronger.
 HARSH = AugmentConfig(blur_prob=0.3, noise_prob=0.4, noise_std=0.25, occlusion_prob=0.3,

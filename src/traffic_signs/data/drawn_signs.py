@@ -8,9 +8,13 @@ Two things real photos show that GTSRB's 43 classes never do:
   warnings), text plates. A classifier that never saw them reads them as the nearest German
   sign at 97-100%. Drawn here, they train the answer "no class in particular" (outlier
   exposure).
-* **Clean drawings of GTSRB signs**: web images are often flat vector art. Speed limits are
+* **Clean drawings of GTSRB signs**: web images are often flat vector art, and stock photos
+  show signs far sharper and more saturated than GTSRB's 32-pixel crops. Speed limits are
   drawn with the same digits as the outlier speed limits, so the number decides, not the
-  drawing style; "No vehicles" (an empty ring) is drawn too.
+  drawing style; the signs whose design is plain geometry are drawn too (``CLASS_DESIGNS``:
+  no entry, no vehicles, end of all limits, yield, stop, priority road, general caution,
+  right-of-way, and the blue discs with arrows), each with the same colours and strokes as
+  the outliers of its shape.
 
 Each drawing is RGBA with the sign's outline as alpha, so it can be pasted on any background
 (see :mod:`traffic_signs.data.photo_views`). Colours, line widths, font sizes and symbols vary
@@ -234,6 +238,137 @@ OUTLINES = {"other_speed_limit": "circle", "no_stopping": "circle", "yellow_diam
             "red_ring_pictogram": "circle", "triangle_pictogram": "triangle"}
 
 
+def _arrow(draw: Draw, points: list[tuple[float, float]], width: float, ink: Colour) -> None:
+    """A stroke through ``points`` (fractions of the side, already scaled) ending in an arrowhead."""
+    (x0, y0), (x1, y1) = points[-2], points[-1]
+    length = max(1e-6, float(np.hypot(x1 - x0, y1 - y0)))
+    dx, dy = (x1 - x0) / length, (y1 - y0) / length
+    head = width * 1.6
+    draw.line(points, fill=ink, width=max(1, int(width)), joint="curve")
+    draw.polygon([(x1 + dx * head * 1.2, y1 + dy * head * 1.2), (x1 - dy * head, y1 + dx * head),
+                  (x1 + dy * head, y1 - dx * head)], fill=ink)
+
+
+def blue_arrows(paths: tuple[tuple[tuple[float, float], ...], ...]) -> Callable[[Draw, int, Palette], None]:
+    """A mandatory sign: a blue disc with white arrows along ``paths`` (fractions of the side)."""
+
+    def design(draw: Draw, side: int, colours: Palette) -> None:
+        draw.ellipse((0, 0, side - 1, side - 1), fill=colours.blue())
+        white, width = colours.white(), side * colours.rng.uniform(0.09, 0.12)
+        for path in paths:
+            _arrow(draw, [(x * side, y * side) for x, y in path], width, white)
+
+    return design
+
+
+def _mirrored(paths: tuple[tuple[tuple[float, float], ...], ...]) -> tuple[tuple[tuple[float, float], ...], ...]:
+    return tuple(tuple((1 - x, y) for x, y in path) for path in paths)
+
+
+def roundabout(draw: Draw, side: int, colours: Palette) -> None:
+    """Three white arrows chasing each other anticlockwise round the centre of a blue disc."""
+    draw.ellipse((0, 0, side - 1, side - 1), fill=colours.blue())
+    white, width, radius = colours.white(), side * 0.09, side * 0.24
+    for start in (-30.0, 90.0, 210.0):
+        angles = np.radians(np.linspace(start + 75, start, 8))
+        points = [(side / 2 + radius * np.cos(a), side / 2 + radius * np.sin(a)) for a in angles]
+        _arrow(draw, points, width, white)
+
+
+def no_entry(draw: Draw, side: int, colours: Palette) -> None:
+    """A red disc crossed by a white bar."""
+    draw.ellipse((0, 0, side - 1, side - 1), fill=colours.red())
+    half = side * colours.rng.uniform(0.08, 0.11)
+    draw.rectangle((side * 0.18, side / 2 - half, side * 0.82, side / 2 + half), fill=colours.white())
+
+
+def end_of_limits(draw: Draw, side: int, colours: Palette) -> None:
+    """A white disc with a thin dark rim, crossed from top right to bottom left by thin black stripes."""
+    draw.ellipse((0, 0, side - 1, side - 1), fill=colours.black())
+    rim = side * 0.03
+    draw.ellipse((rim, rim, side - 1 - rim, side - 1 - rim), fill=colours.white())
+    ink, width = colours.black(), max(1, int(side * 0.025))
+    for k in range(-2, 3):
+        shift = k * side * 0.06
+        draw.line((side * 0.82 + shift, side * 0.18 + shift, side * 0.18 + shift, side * 0.82 + shift),
+                  fill=ink, width=width)
+
+
+def warning(symbol: str) -> Callable[[Draw, int, Palette], None]:
+    """A red triangle with a white field and a black exclamation mark or right-of-way cross."""
+
+    def design(draw: Draw, side: int, colours: Palette) -> None:
+        bottom, inset = side * 0.9, side * 0.14
+        draw.polygon([(side / 2, 0), (side - 1, bottom), (0, bottom)], fill=colours.red())
+        draw.polygon([(side / 2, inset * 1.6), (side - 1 - inset, bottom - inset * 0.6),
+                      (inset, bottom - inset * 0.6)], fill=colours.white())
+        ink, cx = colours.black(), side / 2
+        if symbol == "!":
+            draw.rectangle((cx - side * 0.04, side * 0.36, cx + side * 0.04, side * 0.62), fill=ink)
+            draw.ellipse((cx - side * 0.045, side * 0.67, cx + side * 0.045, side * 0.76), fill=ink)
+        else:
+            draw.rectangle((cx - side * 0.05, side * 0.36, cx + side * 0.05, side * 0.76), fill=ink)
+            draw.rectangle((cx - side * 0.17, side * 0.5, cx + side * 0.17, side * 0.56), fill=ink)
+
+    return design
+
+
+def yield_sign(draw: Draw, side: int, colours: Palette) -> None:
+    """A red triangle pointing down with a white field."""
+    top, inset = side * 0.1, side * 0.14
+    draw.polygon([(0, top), (side - 1, top), (side / 2, side - 1)], fill=colours.red())
+    draw.polygon([(inset, top + inset * 0.6), (side - 1 - inset, top + inset * 0.6),
+                  (side / 2, side - 1 - inset * 1.6)], fill=colours.white())
+
+
+def stop(draw: Draw, side: int, colours: Palette) -> None:
+    """A red octagon with a thin white rim and STOP in white."""
+    red, white = colours.red(), colours.white()
+    draw.polygon(_octagon(side, 0), fill=white)
+    draw.polygon(_octagon(side, side * 0.04), fill=red)
+    _text(draw, (side / 2, side / 2), "STOP", side * colours.rng.uniform(0.3, 0.36), white)
+
+
+def priority_road(draw: Draw, side: int, colours: Palette) -> None:
+    """A white diamond around a yellow one."""
+    draw.polygon([(side / 2, 0), (side - 1, side / 2), (side / 2, side - 1), (0, side / 2)], fill=colours.white())
+    inset = side * colours.rng.uniform(0.16, 0.22)
+    draw.polygon([(side / 2, inset), (side - 1 - inset, side / 2), (side / 2, side - 1 - inset), (inset, side / 2)],
+                 fill=colours.yellow())
+
+
+def _octagon(side: int, inset: float) -> list[tuple[float, float]]:
+    """A regular octagon with flat top and sides, its sides ``inset`` inside the square's."""
+    radius = (side / 2 - inset) / np.cos(np.pi / 8)
+    angles = np.pi / 8 + np.arange(8) * np.pi / 4
+    return [(side / 2 + radius * np.cos(a), side / 2 + radius * np.sin(a)) for a in angles]
+
+
+AHEAD = ((0.5, 0.8), (0.5, 0.33))
+TURN_RIGHT = ((0.38, 0.8), (0.38, 0.5), (0.44, 0.42), (0.62, 0.42))
+STRAIGHT_OR_RIGHT = ((0.42, 0.8), (0.42, 0.3)), ((0.42, 0.62), (0.5, 0.52), (0.66, 0.52))
+KEEP_RIGHT = ((0.32, 0.32), (0.62, 0.62))
+# GTSRB classes whose design is plain geometry: class -> (drawing, outline).
+CLASS_DESIGNS: dict[int, tuple[Callable[[Draw, int, Palette], None], str]] = {
+    11: (warning("+"), "triangle"),
+    12: (priority_road, "diamond"),
+    13: (yield_sign, "triangle_down"),
+    14: (stop, "octagon"),
+    15: (empty_ring, "circle"),
+    17: (no_entry, "circle"),
+    18: (warning("!"), "triangle"),
+    32: (end_of_limits, "circle"),
+    33: (blue_arrows((TURN_RIGHT,)), "circle"),
+    34: (blue_arrows(_mirrored((TURN_RIGHT,))), "circle"),
+    35: (blue_arrows((AHEAD,)), "circle"),
+    36: (blue_arrows(STRAIGHT_OR_RIGHT), "circle"),
+    37: (blue_arrows(_mirrored(STRAIGHT_OR_RIGHT)), "circle"),
+    38: (blue_arrows((KEEP_RIGHT,)), "circle"),
+    39: (blue_arrows(_mirrored((KEEP_RIGHT,))), "circle"),
+    40: (roundabout, "circle"),
+}
+
+
 def _outline(shape: str, side: int) -> Image.Image:
     mask = Image.new("L", (side, side), 0)
     draw = ImageDraw.Draw(mask)
@@ -243,6 +378,10 @@ def _outline(shape: str, side: int) -> Image.Image:
         draw.polygon([(side / 2, 0), (side - 1, side / 2), (side / 2, side - 1), (0, side / 2)], fill=255)
     elif shape == "triangle":
         draw.polygon([(side / 2, 0), (side - 1, side * 0.9), (0, side * 0.9)], fill=255)
+    elif shape == "triangle_down":
+        draw.polygon([(0, side * 0.1), (side - 1, side * 0.1), (side / 2, side - 1)], fill=255)
+    elif shape == "octagon":
+        draw.polygon(_octagon(side, 0), fill=255)
     else:  # a plate: its aspect ratio varies, so the outline is drawn on its own canvas
         draw.rectangle((0, 0, side - 1, side - 1), fill=255)
     return mask
@@ -263,27 +402,41 @@ def draw_sign(design: str, side: int, rng: np.random.Generator) -> np.ndarray:
     return np.asarray(canvas)
 
 
-def draw_signs(count: int, side: int, seed: int, outliers: bool) -> tuple[np.ndarray, np.ndarray]:
+def draw_signs(count: int, side: int, seed: int, outliers: bool,
+               every_design: bool = False) -> tuple[np.ndarray, np.ndarray]:
     """``count`` drawings (uint8 N x side x side x 4) and their classes.
 
     ``outliers=True``: signs with no GTSRB class (every label ``NOT_A_CLASS``), the designs
-    taken in turn. ``outliers=False``: GTSRB speed limits and "No vehicles", each labelled
-    with its class.
+    taken in turn. ``outliers=False``: GTSRB signs, each labelled with its class: speed limits
+    and "No vehicles" or, with ``every_design``, speed limits for half and every class of
+    ``CLASS_DESIGNS`` in turn for the other half.
     """
     rng = np.random.default_rng(seed)
     drawings = np.empty((count, side, side, 4), dtype=np.uint8)
     labels = np.full(count, NOT_A_CLASS, dtype=np.int64)
-    designs = list(OUTLIER_DESIGNS)
+    designs, classes = list(OUTLIER_DESIGNS), list(CLASS_DESIGNS)
     for i in range(count):
         if outliers:
             drawings[i] = draw_sign(designs[i % len(designs)], side, rng)
             continue
-        if rng.random() < 0.85:
+        if rng.random() < (0.5 if every_design else 0.85):
             number = int(rng.choice(list(SPEED_LIMIT_CLASSES)))
             canvas = Image.new("RGB", (side, side), (0, 0, 0))
             speed_limit(ImageDraw.Draw(canvas), side, Palette(rng), number)
             canvas.putalpha(_outline("circle", side))
             drawings[i], labels[i] = np.asarray(canvas), SPEED_LIMIT_CLASSES[number]
+        elif every_design:
+            labels[i] = classes[i % len(classes)]
+            drawings[i] = draw_class(int(labels[i]), side, rng)
         else:
             drawings[i], labels[i] = draw_sign("no_vehicles", side, rng), NO_VEHICLES
     return drawings, labels
+
+
+def draw_class(class_id: int, side: int, rng: np.random.Generator) -> np.ndarray:
+    """One drawing of GTSRB class ``class_id`` (a key of ``CLASS_DESIGNS``) as uint8 RGBA."""
+    design, outline = CLASS_DESIGNS[class_id]
+    canvas = Image.new("RGB", (side, side), (0, 0, 0))
+    design(ImageDraw.Draw(canvas), side, Palette(rng))
+    canvas.putalpha(_outline(outline, side))
+    return np.asarray(canvas)

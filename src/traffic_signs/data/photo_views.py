@@ -146,12 +146,13 @@ def turned_over(images: torch.Tensor, turnable: torch.Tensor, n: int, generator:
 class PhotoViews:
     """The backgrounds and drawings a run's photo views draw from, made once per run."""
 
-    def __init__(self, photos: list[np.ndarray], side: int, seed: int, backgrounds: int = 6000, drawings: int = 1200):
+    def __init__(self, photos: list[np.ndarray], side: int, seed: int, backgrounds: int = 6000, drawings: int = 1200,
+                 every_design: bool = False):
         rng = np.random.default_rng(seed)
         self.backgrounds = torch.from_numpy(np.stack(
             [random_background(photos, side, rng) for _ in range(backgrounds)])).permute(0, 3, 1, 2).contiguous()
         self.outlier_drawings = _rgba(draw_signs(drawings, DRAWING_SIDE, seed, outliers=True)[0])
-        drawn, labels = draw_signs(drawings // 2, DRAWING_SIDE, seed + 1, outliers=False)
+        drawn, labels = draw_signs(drawings // 2, DRAWING_SIDE, seed + 1, outliers=False, every_design=every_design)
         self.sign_drawings, self.sign_drawing_labels = _rgba(drawn), torch.from_numpy(labels)
         self.masks = class_masks()
 

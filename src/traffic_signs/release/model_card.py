@@ -183,10 +183,14 @@ def _photo_lines(model_file: ModelFile, cfg: dict[str, Any]) -> list[str]:
                      "named), trained on the same data and validation split, and was fine-tuned with the "
                      "recipe in its row.")
     if any(c.get("photo_framing") for c in configs):
+        drawn = ("a speed limit or \"No vehicles\"" if all(c.get("drawn_designs", "speed") == "speed" for c in configs)
+                 else "a speed limit or \"No vehicles\" (with `--drawn-designs all`: half speed limits, half the "
+                      "signs whose design is plain geometry, such as no entry, yield, stop, priority road and the "
+                      "blue arrow discs)")
         lines.append("- `--photo-framing F`: a share F of each batch's signs is cut out along its class's shape "
                      "and pasted at 50-95% of the picture onto pieces of sign-free photographs (Debian's "
                      "desktop-background packages), off centre, a little stretched, sometimes on a pole or above a "
-                     "supplementary plate; one in ten becomes a clean drawing of a speed limit or \"No vehicles\".")
+                     f"supplementary plate; one in ten becomes a clean drawing of {drawn}.")
     if any(c.get("outlier_weight") for c in configs):
         kinds = sorted({k for c in configs if c.get("outlier_weight") for k in c.get("outliers", ["upside_down"])})
         shown = "; ".join(OUTLIER_TEXT[kind] for kind in kinds if kind in OUTLIER_TEXT)

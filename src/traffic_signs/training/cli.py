@@ -12,7 +12,7 @@ import argparse
 import json
 from pathlib import Path
 
-from traffic_signs.data.augment_config import OUTLIER_KINDS
+from traffic_signs.data.augment_config import DRAWN_DESIGNS, OUTLIER_KINDS
 from traffic_signs.data.options import add_data_arguments
 from traffic_signs.training.recipe import PRECISIONS, default
 
@@ -43,6 +43,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="re-frame this share of every batch's signs as photos show them: cut out, "
                              "pasted loosely onto sign-free photos, some on poles or above plates, some "
                              "replaced by clean drawings (0 = off)")
+    parser.add_argument("--drawn-designs", choices=DRAWN_DESIGNS, default=default("drawn_designs"),
+                        help="which GTSRB signs --photo-framing draws cleanly: speed limits and 'No vehicles' "
+                             "(speed), or also every sign whose design is plain geometry (all: no entry, yield, "
+                             "stop, priority road, warnings, blue arrows; see data.drawn_signs.CLASS_DESIGNS)")
     parser.add_argument("--consistency", type=float, default=default("consistency"), metavar="W",
                         help="also train on a harshly corrupted copy of every batch (noise, JPEG, rain, "
                              "blur, occlusion), asking for the same answer on both with this loss weight "
@@ -89,7 +93,8 @@ def run(args: argparse.Namespace) -> int:
                       cache_dir=args.cache_dir, limit_train=args.limit_train,
                       precision=args.precision, augment=augment_config(args.augment),
                       outlier_weight=args.outlier_weight, outliers=args.outliers,
-                      photo_framing=args.photo_framing, init=args.init, consistency=args.consistency,
+                      photo_framing=args.photo_framing, drawn_designs=args.drawn_designs, init=args.init,
+                      consistency=args.consistency,
                       harsh=augment_config(args.harsh, base=HARSH, flag="--harsh"))
     run_dir = args.out or Path("runs") / args.model
     started = time.perf_counter()

@@ -42,6 +42,7 @@ class TrainConfig:
     outlier_weight: float = 0.0  # weight of the "no sign" loss on the outliers below (0: none drawn)
     outliers: tuple[str, ...] = ("upside_down",)  # kinds of outlier drawn (data.photo_views.OUTLIER_KINDS)
     photo_framing: float = 0.0  # share of each batch's signs re-framed as photos show them (data.photo_views)
+    drawn_designs: str = "speed"  # which GTSRB signs those views draw: speed limits, or "all" of CLASS_DESIGNS too
     init: str | None = None  # fine-tune from these weights: a model file, or FILE:K for a committee's member K
     consistency: float = 0.0  # weight of the same-answer loss on a corrupted copy (0: none drawn)
     harsh: AugmentConfig = field(default_factory=lambda: HARSH)  # corruptions of that copy
@@ -93,6 +94,8 @@ def changed_settings(cfg: Mapping[str, Any]) -> list[str]:
     flags = [f"--{name.replace('_', '-')} {cfg[name]:g}"
              for name in ("batch_size", "lr", "outlier_weight", "consistency", "photo_framing")
              if name in cfg and numbers(cfg[name]) != numbers(default(name))]
+    if cfg.get("drawn_designs", default("drawn_designs")) != default("drawn_designs"):
+        flags.append(f"--drawn-designs {cfg['drawn_designs']}")
     if cfg.get("init"):
         flags.append(f"--init {cfg['init']}")
     if cfg.get("outlier_weight") and tuple(cfg.get("outliers", default("outliers"))) != default("outliers"):
