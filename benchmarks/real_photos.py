@@ -2,6 +2,7 @@
 
     python benchmarks/real_photos.py [--model M] [--detector D] [--threshold T] [--no-search] [--int8]
                                      [--photos DIR] [--out FILE]
+    python benchmarks/real_photos.py --thresholds 0.90,0.92,0.94 [--model M]   # the same figures per threshold
 
 Scores the product's own `predict` (decode included) on a folder of labelled real photos and
 web images of signs: ``labels.csv`` with ``file,set,class_id,framing,box`` (``class_id`` -1 for a
@@ -15,6 +16,11 @@ share of labelled boxes that the answer's box overlaps with IoU >= 0.5 (the answ
 whole picture when it has none). Latency is per photo, file read and decode included, one
 photo at a time. Writes the summary and every photo's outcome to
 ``benchmarks/results/real_photos.json`` so two designs can be compared photo by photo.
+
+``--thresholds`` runs the folder once per "unknown sign" threshold and prints the headline
+figures side by side (``real_photos_thresholds.json``): the threshold trades German signs
+answered right against signs with no GTSRB class flagged unknown, and validation, which holds
+no such signs, cannot see the second half of that trade.
 """
 
 from __future__ import annotations
@@ -153,12 +159,36 @@ def failure_gallery(folder: Path, outcomes: list[dict[str, Any]], path: Path, si
     return len(failed)
 
 
+HEADLINES = (("german", "right"), ("german", "wrong"), ("nongerman", "right"), ("nongerman", "wrong"),
+             ("all", "no_class_flagged"), ("all", "top1"), ("all", "box_iou_0.5"))
+
+
+def threshold_sweep(classifier: Classifier, folder: Path, rows: list[dict[str, str]], options: dict,
+                    thresholds: list[float], out: Path) -> None:
+    """The headline figures at each threshold, one row each, printed and written to ``out``."""
+    print("threshold  " + "  ".join(f"{group[:3]}/{figure[:7]:<7}" for group, figure in HEADLINES))
+    sweep = []
+    for threshold in thresholds:
+        classifier.threshold = threshold
+        outcomes = [o for o in (score_photo(classifier, folder, row, options) for row in rows) if "error" not in o]
+        summary = summarise(outcomes)
+        figures = {f"{group}/{figure}": summary[group][figure] for group, figure in HEADLINES}
+        sweep.append({"threshold": threshold, **figures})
+        print(f"{threshold:<9.4f}  " + "  ".join(f"{100 * v:>11.1f}" for v in figures.values()))
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps({"model": classifier.name, "cpu": cpu_name(), "photos": str(folder),
+                               "sweep": sweep}, indent=1) + "\n")
+    print(f"→ {out}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--model", default=None, help="shipped model name, run folder, model .json or .onnx")
     parser.add_argument("--detector", default=None, help="sign detector: shipped name, run folder or .json (default: "
                         "the shipped one)")
     parser.add_argument("--threshold", type=float, default=None, help="unknown-sign threshold (default: the model's)")
+    parser.add_argument("--thresholds", default=None, metavar="T,T,...",
+                        help="score the folder at each of these thresholds (writes real_photos_thresholds.json)")
     parser.add_argument("--no-search", action="store_true", help="classify every picture whole, as `predict` does")
     parser.add_argument("--int8", action="store_true")
     parser.add_argument("--photos", type=Path, default=None, help="folder with labels.csv and the images")
@@ -171,6 +201,10 @@ def main() -> None:
     classifier = Classifier.load(args.model, threshold=args.threshold, int8=args.int8, detector=args.detector)
     options = {"search": False} if args.no_search else {}
     classifier.predict(folder / rows[0]["file"], **options)  # warm-up: the first run allocates
+    if args.thresholds:
+        out = args.out if args.out != RESULTS / "real_photos.json" else RESULTS / "real_photos_thresholds.json"
+        threshold_sweep(classifier, folder, rows, options, [float(t) for t in args.thresholds.split(",")], out)
+        return
     outcomes = [score_photo(classifier, folder, row, options) for row in rows]
     errors = [o for o in outcomes if "error" in o]
     outcomes = [o for o in outcomes if "error" not in o]

@@ -20,7 +20,7 @@ def test_shipped_onnx_matches_torch_on_the_whole_official_test_set(test_set):
     assert np.abs(onnx - reference).max() < 1e-3
 
 
-def test_export_of_a_fresh_run_loads_and_agrees(tmp_path, gtsrb_dir, decoded_cache_dir, train_set):
+def test_export_of_a_fresh_run_loads_and_agrees(tmp_path, gtsrb_dir, decoded_cache_dir, train_set, capsys):
     from traffic_signs.cli import main
 
     run = tmp_path / "run"
@@ -33,3 +33,14 @@ def test_export_of_a_fresh_run_loads_and_agrees(tmp_path, gtsrb_dir, decoded_cac
     model, _ = load_model(run / "best.json")
     images = train_set.images[:500]
     assert np.abs(classifier.logits(images) - torch_logits(model, images)).max() < 1e-3
+
+    validation = classifier.threshold
+    raised = round(validation + (1 - validation) / 2, 6)
+    assert main(["export", str(run), "--threshold", str(raised), "--threshold-chosen-on", "photos", *args]) == 0
+    _, model_file = load_model(run / "best.json")
+    assert model_file.threshold == raised and Classifier.load(run).threshold == raised
+    assert model_file.calibration.validation_threshold == validation
+    assert model_file.calibration.threshold_chosen_on == "photos"
+    assert main(["export", str(run), "--threshold", str(validation / 2), *args]) != 0
+    assert "must lie in" in capsys.readouterr().err
+    assert load_model(run / "best.json")[1].threshold == raised, "a refused threshold leaves the model file as it was"

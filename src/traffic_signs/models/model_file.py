@@ -56,6 +56,8 @@ class Calibration:
     images: int
     threshold_max_error: float | None = None
     threshold_confidence: float | None = None
+    validation_threshold: float | None = None  # the threshold validation alone chose, when another was set
+    threshold_chosen_on: str | None = None  # where a threshold set above it was chosen (None: validation)
 
 
 @dataclass(frozen=True)

@@ -27,6 +27,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="install as the package's shipped model NAME (and write its model card)")
     parser.add_argument("--command", default=None,
                         help="the training command, quoted, for the model card (default: from the run)")
+    parser.add_argument("--threshold", type=float, default=None, metavar="T",
+                        help="the 'unknown sign' threshold to ship instead of the validation one (never below it), "
+                             "e.g. chosen with `python benchmarks/real_photos.py --thresholds ...`")
+    parser.add_argument("--threshold-chosen-on", default=None, metavar="TEXT",
+                        help="where --threshold was chosen, for the model file and card")
     parser.add_argument("--int8", action="store_true",
                         help="also write an 8-bit integer copy (<stem>.int8.onnx) for throughput")
     add_data_arguments(parser)
@@ -39,7 +44,8 @@ def run(args: argparse.Namespace) -> int:
     from traffic_signs.training.recipe import training_command
 
     json_path = resolve_model_path(args.model)
-    model_file = export(json_path, args.data_dir, args.cache_dir, int8=args.int8)
+    model_file = export(json_path, args.data_dir, args.cache_dir, int8=args.int8, threshold=args.threshold,
+                        threshold_chosen_on=args.threshold_chosen_on)
     print(json.dumps({"model": str(json_path), "onnx": model_file.onnx, "onnx_int8": model_file.onnx_int8,
                       "temperature": model_file.temperature, "threshold": model_file.threshold}))
     if args.ship:

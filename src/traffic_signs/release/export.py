@@ -14,6 +14,7 @@ import torch
 
 from traffic_signs.data.cache import load_split
 from traffic_signs.data.split import split_training_data, validation_subset
+from traffic_signs.errors import ModelFileError
 from traffic_signs.evaluation.calibration import CONFIDENCE, MAX_ERROR, choose_threshold, fit_temperature, softmax
 from traffic_signs.files import file_digest, staged
 from traffic_signs.models.inference import torch_logits
@@ -41,20 +42,32 @@ def export_onnx(model, path: Path, input_size: int) -> None:
 
 
 def export(json_path: Path, data_dir: str | None = None, cache_dir: str | None = None,
-           int8: bool = False) -> ModelFile:
-    """Calibrate on validation, write ``<stem>.onnx`` (and ``<stem>.int8.onnx``), record them in ``<stem>.json``."""
+           int8: bool = False, threshold: float | None = None, threshold_chosen_on: str | None = None) -> ModelFile:
+    """Calibrate on validation, write ``<stem>.onnx`` (and ``<stem>.int8.onnx``), record them in ``<stem>.json``.
+
+    ``threshold`` sets the "unknown sign" threshold instead (``threshold_chosen_on`` says where it
+    was chosen): validation holds no sign outside GTSRB's classes, so the threshold it picks only
+    bounds the error on GTSRB-like crops; a threshold chosen on real photos can also weigh the
+    signs that must be answered "unknown". It is refused below the validation threshold, whose
+    error bound must keep holding.
+    """
     model, model_file = load_model(json_path)
     train_data = load_split("train", data_dir, model_file.input_size, cache_dir)
     val = validation_subset(train_data, model_file.split, model_file.data_checksum, str(json_path))
     logits = torch_logits(model, val.images)
     temperature = fit_temperature(logits, val.labels)
-    threshold = choose_threshold(softmax(logits, temperature), val.labels)
+    validation_threshold = choose_threshold(softmax(logits, temperature), val.labels)
+    if threshold is not None and not validation_threshold <= threshold < 1:
+        raise ModelFileError(f"--threshold {threshold}: must lie in [{validation_threshold:.4f}, 1), the validation "
+                             "threshold keeping accepted-validation error within its bound and every answer")
     onnx_path = json_path.with_suffix(".onnx")
     export_onnx(model, onnx_path, model_file.input_size)
     model_file = replace(
-        model_file, temperature=temperature, threshold=threshold,
+        model_file, temperature=temperature, threshold=validation_threshold if threshold is None else threshold,
         calibration=Calibration(fitted_on="validation tracks of the run", images=len(val),
-                                threshold_max_error=MAX_ERROR, threshold_confidence=CONFIDENCE),
+                                threshold_max_error=MAX_ERROR, threshold_confidence=CONFIDENCE,
+                                validation_threshold=None if threshold is None else validation_threshold,
+                                threshold_chosen_on=None if threshold is None else threshold_chosen_on or "by hand"),
         onnx=onnx_path.name, onnx_sha256=file_digest(onnx_path))
     if int8:
         data, train_index, _ = split_training_data(train_data, model_file.split)
