@@ -23,6 +23,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "train-detector": ("traffic_signs.training.detector_cli", "train the sign detector on synthetic scenes"),
     "ship-detector": ("traffic_signs.release.detector_cli", "score the sign detector and install it as shipped"),
     "committee": ("traffic_signs.models.committee_cli", "average several trained runs into one model"),
+    "soup": ("traffic_signs.models.soup_cli", "average the weights of runs fine-tuned from the same weights"),
     "export": ("traffic_signs.release.cli", "export a run to ONNX"),
     "serve": ("traffic_signs.serving.cli", "run the web app or the HTTP API"),
     "robustness": ("traffic_signs.release.robustness_cli", "accuracy under image corruptions"),

@@ -148,9 +148,19 @@ def _recipe_lines(model_file: ModelFile, cfg: dict[str, Any]) -> list[str]:
                 f"- Validation accuracy: {val_accuracy}."]
 
     def changes(member: Member) -> str:
+        soup = member.train_config.get("soup")
+        if soup:
+            return "soup, the mean of: " + " + ".join(
+                f"(seed {i['train_config'].get('seed')}: " + " ".join(f"`{flag}`" for flag in
+                                                                      changed_settings(i["train_config"])) + ")"
+                for i in soup)
         return " ".join(f"`{flag}`" for flag in changed_settings(member.train_config)) or "none"
 
-    rows = [f"| {i} | `{m.architecture}` | {m.seed} | {m.epochs} | `{m.checkpoint}.json` "
+    def seeds(member: Member) -> str:
+        soup = member.train_config.get("soup")
+        return " + ".join(str(i["train_config"].get("seed")) for i in soup) if soup else str(member.seed)
+
+    rows = [f"| {i} | `{m.architecture}` | {seeds(m)} | {m.epochs} | `{m.checkpoint}.json` "
             f"(epoch {m.epoch}) | {m.precision} | {changes(m)} | {_pct(m.val_accuracy)} |"
             for i, m in enumerate(members)]
     return [
@@ -188,7 +198,12 @@ OUTLIER_TEXT = {
 def _photo_lines(model_file: ModelFile, cfg: dict[str, Any]) -> list[str]:
     """What the real-photo views and fine-tuning did, where any member used them."""
     configs = [m.train_config for m in model_file.members or []] or [cfg]
+    configs += [i["train_config"] for c in configs for i in c.get("soup") or []]
     lines = []
+    if any(c.get("soup") for c in configs):
+        lines.append("- Soup: a member whose weights are the mean of the weights of runs fine-tuned from the same "
+                     "starting weights with different recipes (`traffic-signs soup`; a uniform model soup, Wortsman "
+                     "et al. 2022). It keeps much of what a committee of those runs gains, at the cost of one model.")
     if any(c.get("init") for c in configs):
         lines.append("- `--init FILE:K`: the member started from member K of an earlier committee (the weights "
                      "named), trained on the same data and validation split, and was fine-tuned with the "

@@ -122,6 +122,15 @@ def training_command(model_file: ModelFile, out: str | None = None) -> str:
 
 def _train_command(architecture: str, cfg: Mapping[str, Any], epoch: int | None, precision: str,
                    out: str | None) -> str:
+    """One run's command; a soup's trains each ingredient into runs/ARCH-seedS, then averages them."""
+    if cfg.get("soup"):
+        ingredients = cfg["soup"]
+        folders = [f"runs/{architecture}-seed{i['train_config'].get('seed', 0)}" for i in ingredients]
+        steps = [_train_command(architecture, i["train_config"], i.get("epoch"), i.get("precision", "fp32"), folder)
+                 for i, folder in zip(ingredients, folders, strict=True)]
+        kept = " ".join(f"{folder}/{i.get('checkpoint', 'last')}.json" for i, folder in zip(ingredients, folders,
+                                                                                             strict=True))
+        return " && ".join([*steps, f"traffic-signs soup {kept}" + (f" --out {out}" if out else "")])
     epochs, seed = cfg.get("epochs", epoch), cfg.get("seed", 0)
     return (f"traffic-signs train --model {architecture} --epochs {epochs} --seed {seed} "
             f"--precision {precision}" + "".join(f" {flag}" for flag in changed_settings(cfg))
@@ -133,7 +142,7 @@ def _committee_command(members: list[Member], out: str) -> str:
     committee holds."""
     steps, kept, folders = [], [], set()
     for i, member in enumerate(members):
-        folder = f"runs/{member.architecture}-seed{member.seed}"
+        folder = f"runs/{member.architecture}-{'soup' if member.train_config.get('soup') else 'seed'}{member.seed}"
         if folder in folders:  # same seed, another recipe
             folder += f"-member{i}"
         folders.add(folder)

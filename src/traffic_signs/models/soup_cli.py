@@ -1,0 +1,95 @@
+"""Average the weights of runs fine-tuned from the same starting weights into one model (a model soup).
+
+  traffic-signs train --init BASE.json:0 --seed 0 ... --out runs/signnet-stn-seed0    # one recipe
+  traffic-signs train --init BASE.json:0 --seed 6 ... --out runs/signnet-stn-seed6    # another
+  traffic-signs soup runs/signnet-stn-seed0/last.json runs/signnet-stn-seed6/last.json --out runs/signnet-stn-soup0
+
+Runs fine-tuned from one set of weights stay in one basin of the loss, so the mean of their
+weights is a model too, and often a better one: it keeps most of what averaging their answers
+(a committee) gains at the cost of one model ("Model soups", Wortsman et al., 2022). Runs that
+started apart have no such mean, so the ingredients must share their ``--init`` weights, their
+architecture, training data and validation split. The soup is written as ``OUT/best.json`` with
+its validation accuracy and every ingredient's recipe (``train_config["soup"]``), so the
+retraining command names them all; ``committee``, ``evaluate`` and ``export`` take it like a run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from dataclasses import replace
+from pathlib import Path
+
+from traffic_signs.data.options import add_data_arguments
+from traffic_signs.errors import ModelFileError
+from traffic_signs.models.model_file import ModelFile
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.formatter_class = argparse.RawDescriptionHelpFormatter
+    parser.add_argument("ingredients", nargs="+", help="model .json files or run folders fine-tuned from the same "
+                                                       "--init weights (two or more)")
+    parser.add_argument("--out", required=True, help="folder for the soup (written as OUT/best.json)")
+    add_data_arguments(parser)
+
+
+def run(args: argparse.Namespace) -> int:
+    from traffic_signs.models.resolve import resolve_model_path
+
+    paths = [resolve_model_path(spec) for spec in args.ingredients]
+    print(json.dumps(make_soup(paths, Path(args.out), args.data_dir, args.cache_dir), indent=2))
+    return 0
+
+
+def make_soup(paths: list[Path], out: Path, data_dir: str | None = None, cache_dir: str | None = None) -> dict:
+    """Average the ingredients' weights, score the soup on their validation tracks, save it."""
+    import torch
+
+    from traffic_signs.data.cache import load_split
+    from traffic_signs.data.split import validation_subset
+    from traffic_signs.models.inference import torch_logits
+    from traffic_signs.models.io import load_model, save_model
+
+    loaded = [load_model(path) for path in paths]
+    check_ingredients(paths, [model_file for _, model_file in loaded])
+    states = [model.state_dict() for model, _ in loaded]
+    soup, first = loaded[0][0], loaded[0][1]
+    soup.load_state_dict({key: torch.stack([s[key].float() for s in states]).mean(0).to(value.dtype)
+                          if value.is_floating_point() else value for key, value in states[0].items()})
+    ingredients = [_ingredient(path, model_file) for path, (_, model_file) in zip(paths, loaded, strict=True)]
+    model_file = replace(first, train_config={**(first.train_config or {}), "soup": ingredients})
+    val = validation_subset(load_split("train", data_dir, first.input_size, cache_dir), model_file.split,
+                            model_file.data_checksum, str(out))
+    val_accuracy = float((torch_logits(soup, val.images).argmax(1) == val.labels).mean())
+    model_file = replace(model_file, metrics={"val_accuracy": val_accuracy, "val_images": len(val)})
+    out.mkdir(parents=True, exist_ok=True)
+    json_path = save_model(out / "best", soup, model_file)
+    return {"soup": str(json_path), "val_accuracy": val_accuracy,
+            "ingredients": [{"source": str(p), "val_accuracy": m.metrics.get("val_accuracy")} for p, (_, m)
+                            in zip(paths, loaded, strict=True)]}
+
+
+def check_ingredients(paths: list[Path], model_files: list[ModelFile]) -> None:
+    """Refuse what has no meaningful mean, naming the odd one out."""
+    if len(model_files) < 2:
+        raise ModelFileError("a soup needs at least two ingredients")
+    first = model_files[0]
+    for path, model_file in zip(paths, model_files, strict=True):
+        cfg = model_file.train_config or {}
+        if model_file.is_committee or cfg.get("soup"):
+            raise ModelFileError(f"{path}: is a committee or a soup; list the runs it was made of")
+        if not cfg.get("init"):
+            raise ModelFileError(f"{path}: was not fine-tuned (--init): runs trained from scratch have no mean")
+        checks = {"architecture": (model_file.architecture, first.architecture),
+                  "--init weights": (cfg.get("init"), (first.train_config or {}).get("init")),
+                  "training data": (model_file.data_checksum, first.data_checksum),
+                  "validation split": (model_file.split, first.split)}
+        for what, (mine, theirs) in checks.items():
+            if mine != theirs:
+                raise ModelFileError(f"{path}: other {what} than {paths[0]} ({mine} against {theirs})")
+
+
+def _ingredient(path: Path, model_file: ModelFile) -> dict:
+    """What the soup records of one ingredient: enough to retrain it and to check it."""
+    return {"train_config": model_file.train_config or {}, "epoch": model_file.epoch,
+            "precision": model_file.precision or "fp32", "checkpoint": Path(path).stem, "sha256": model_file.sha256}
