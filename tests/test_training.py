@@ -221,3 +221,33 @@ def test_consistency_makes_answers_agree_on_corrupted_copies(tmp_path, gtsrb_dir
     assert kept["4"] > kept["0"] + 0.05, kept
     assert model_file.train_config["harsh"]["noise_std"] == 0.2
     assert training_command(model_file).endswith("--batch-size 64 --consistency 4 --harsh noise_std=0.2")
+
+
+def test_soup_averages_runs_fine_tuned_from_one_start_and_names_them_in_its_command(
+        tmp_path, gtsrb_dir, decoded_cache_dir, capsys):
+    """Two fine-tunes of one run make a soup whose weights are their mean and whose command
+    retrains both; a run that did not start from those weights is refused."""
+    from safetensors.numpy import load_file
+
+    data = ["--data-dir", str(gtsrb_dir), "--cache-dir", str(decoded_cache_dir)]
+    start = tmp_path / "start"
+    _train(start, gtsrb_dir, decoded_cache_dir, "--model", "lenet5", "--epochs", "1")
+    for name, lr in (("a", "0.002"), ("b", "0.0005")):
+        _train(tmp_path / name, gtsrb_dir, decoded_cache_dir, "--model", "lenet5", "--epochs", "1",
+               "--init", str(start / "last.json"), "--lr", lr)
+    ingredients = [str(tmp_path / name / "last.json") for name in ("a", "b")]
+    assert main(["soup", *ingredients, "--out", str(tmp_path / "soup"), *data]) == 0
+    a, b = (load_file(str(tmp_path / name / "last.safetensors")) for name in ("a", "b"))
+    soup = load_file(str(tmp_path / "soup" / "best.safetensors"))
+    assert set(soup) == set(a) and any(not np.allclose(a[k], b[k]) for k in a)
+    for key in a:
+        assert np.allclose(soup[key], (a[key] + b[key]) / 2, atol=1e-6), key
+    _, model_file = load_model(tmp_path / "soup" / "best.json")
+    assert 0 < model_file.metrics["val_accuracy"] <= 1
+    command = training_command(model_file, "runs/soup")
+    assert command.count("traffic-signs train") == 2 and "--lr 0.0005" in command
+    assert "--out runs/lenet5-seed0 " in command and "--out runs/lenet5-seed0-ingredient1 " in command
+    assert command.endswith("traffic-signs soup runs/lenet5-seed0/last.json runs/lenet5-seed0-ingredient1/last.json "
+                            "--out runs/soup")
+    code = main(["soup", ingredients[0], str(start / "last.json"), "--out", str(tmp_path / "bad"), *data])
+    assert code != 0 and "was not fine-tuned" in capsys.readouterr().err

@@ -126,6 +126,7 @@ def _train_command(architecture: str, cfg: Mapping[str, Any], epoch: int | None,
     if cfg.get("soup"):
         ingredients = cfg["soup"]
         folders = [f"runs/{architecture}-seed{i['train_config'].get('seed', 0)}" for i in ingredients]
+        folders = [f"{f}-ingredient{k}" if f in folders[:k] else f for k, f in enumerate(folders)]  # same seed twice
         steps = [_train_command(architecture, i["train_config"], i.get("epoch"), i.get("precision", "fp32"), folder)
                  for i, folder in zip(ingredients, folders, strict=True)]
         kept = " ".join(f"{folder}/{i.get('checkpoint', 'last')}.json" for i, folder in zip(ingredients, folders,
