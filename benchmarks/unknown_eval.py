@@ -69,7 +69,7 @@ def main() -> None:
     classifier = Classifier.load(args.model)
     test = load_split("test", args.data_dir, 32, args.cache_dir)
     predictions, confidence = top1(classifier.probabilities(test.images))
-    threshold, source = classifier.threshold, "chosen on validation"
+    threshold, source = classifier.threshold, f"chosen on {classifier.threshold_source}"
     if args.coverage is not None:
         threshold = float(np.quantile(confidence, 1 - args.coverage, method="higher"))
         source = f"answers {args.coverage:.1%} of the test set"

@@ -2,7 +2,7 @@
 
 ``Classifier.load()`` opens the model shipped inside the package; ``predict`` takes a path,
 bytes or a PIL image and answers with the sign, a calibrated confidence, the top-k, and
-"unknown sign" when the confidence is below the threshold chosen on validation. Every sign
+"unknown sign" when the confidence is below the model's threshold (see ``threshold_source``). Every sign
 in a photo is found first by the shipped detector and each is classified on its own crop
 (see :mod:`traffic_signs.prediction.signs`).
 """
@@ -121,6 +121,14 @@ class Classifier:
     @property
     def name(self) -> str:
         return self.metadata.display_name
+
+    @property
+    def threshold_source(self) -> str:
+        """Where the model's own threshold was chosen: validation (an error bound on GTSRB-like crops),
+        or where it was raised above that (real photos, which also hold signs that must be turned away)."""
+        calibration = self.metadata.calibration
+        return (calibration.threshold_chosen_on if calibration and calibration.threshold_chosen_on
+                else "validation")
 
     def logits(self, images: np.ndarray) -> np.ndarray:
         """Logits for uint8 N x H x W x 3 images at the model's input size."""

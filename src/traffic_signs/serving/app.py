@@ -63,8 +63,9 @@ def sidebar() -> tuple[Classifier, float]:
     threshold = st.sidebar.slider("Unknown-sign threshold (calibrated confidence)", 0.0, 1.0,
                                   round(float(classifier.threshold), 3), 0.001, format="%.3f")
     st.sidebar.caption(f"`{classifier.name}`, temperature {classifier.temperature:.2f}; the default "
-                       "threshold was chosen on validation for <= 0.2% error on signs (95% bound). "
-                       "Raise it to turn away more pictures that are not signs.")
+                       f"threshold was chosen on {classifier.threshold_source}, never below the one validation "
+                       "sets for <= 0.2% error on signs (95% bound). Raise it to turn away more pictures that "
+                       "are not signs.")
     return classifier, threshold
 
 
