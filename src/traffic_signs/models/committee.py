@@ -49,8 +49,9 @@ def committee_of(members: list[nn.Module]) -> Committee:
     return (GradCamCommittee if with_cams else Committee)(members)
 
 
-def check_compatible(paths: list[Path], model_files: list[ModelFile]) -> None:
-    """Refuse members that could not be averaged or calibrated together, naming the odd one out."""
+def check_compatible(paths: list[Path], model_files: list[ModelFile], members: str = "committee members") -> None:
+    """Refuse members that could not be averaged or calibrated together, naming the odd one out
+    (``members`` says what they are in the message: a soup's ingredients are checked here too)."""
     if len(model_files) < 2:
         raise ModelFileError("a committee needs at least two member models")
     for path, model_file in zip(paths, model_files, strict=True):
@@ -69,5 +70,5 @@ def check_compatible(paths: list[Path], model_files: list[ModelFile]) -> None:
                 shown = "" if isinstance(value(model_file), list) else f" ({value(model_file)} vs {value(first)})"
                 raise ModelFileError(
                     f"{path}: its {what} differs from {paths[0]}'s{shown}; "
-                    "committee members must be trained on the same data and split"
+                    f"{members} must be trained on the same data and split"
                 )

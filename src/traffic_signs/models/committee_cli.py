@@ -45,20 +45,16 @@ def run(args: argparse.Namespace) -> int:
 def build_committee(paths: list[Path], out: Path, data_dir: str | None = None,
                     cache_dir: str | None = None) -> dict:
     """Assemble, score on the shared validation tracks, and save; returns what was measured."""
-    from traffic_signs.data.cache import load_split
-    from traffic_signs.data.split import validation_subset
-    from traffic_signs.models.inference import torch_logits
+    from traffic_signs.models.inference import validation_accuracy
     from traffic_signs.models.io import save_model
 
     _refuse_to_overwrite_a_run(out)
     committee, model_file = assemble(paths)
-    val = validation_subset(load_split("train", data_dir, model_file.input_size, cache_dir),
-                            model_file.split, model_file.data_checksum, str(out))
-    val_accuracy = float((torch_logits(committee, val.images).argmax(1) == val.labels).mean())
-    model_file = replace(model_file, metrics={"val_accuracy": val_accuracy, "val_images": len(val)})
+    val_accuracy, val_images = validation_accuracy(committee, model_file, data_dir, cache_dir, str(out))
+    model_file = replace(model_file, metrics={"val_accuracy": val_accuracy, "val_images": val_images})
     out.mkdir(parents=True, exist_ok=True)
     json_path = save_model(out / "best", committee, model_file)
-    return {"committee": str(json_path), "val_accuracy": val_accuracy, "val_images": len(val),
+    return {"committee": str(json_path), "val_accuracy": val_accuracy, "val_images": val_images,
             "members": [{"source": m.source, "val_accuracy": m.val_accuracy} for m in model_file.members or []]}
 
 

@@ -7,6 +7,9 @@ import torch
 from torch import nn
 
 from traffic_signs.data.augment import to_float
+from traffic_signs.data.cache import load_split
+from traffic_signs.data.split import validation_subset
+from traffic_signs.models.model_file import ModelFile
 
 
 @torch.no_grad()
@@ -24,3 +27,12 @@ def torch_logits(model: nn.Module, images: np.ndarray, batch_size: int = 1024) -
     finally:
         model.train(was_training)
     return torch.cat(outputs).numpy() if outputs else np.zeros((0, 0), np.float32)
+
+
+def validation_accuracy(model: nn.Module, model_file: ModelFile, data_dir: str | None, cache_dir: str | None,
+                        source: str) -> tuple[float, int]:
+    """Top-1 accuracy on the validation tracks ``model_file`` records, and how many images they hold
+    (a committee or soup scored on the split its runs held out; ``source`` names it in errors)."""
+    val = validation_subset(load_split("train", data_dir, model_file.input_size, cache_dir), model_file.split,
+                            model_file.data_checksum, source)
+    return float((torch_logits(model, val.images).argmax(1) == val.labels).mean()), len(val)

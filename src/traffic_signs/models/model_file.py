@@ -132,6 +132,13 @@ class ModelFile:
         return self.name or self.architecture
 
     @property
+    def threshold_source(self) -> str:
+        """Where the threshold was chosen: validation (an error bound on GTSRB-like crops), or where
+        export was told it was raised above that (``--threshold-chosen-on``)."""
+        calibration = self.calibration
+        return calibration.threshold_chosen_on if calibration and calibration.threshold_chosen_on else "validation"
+
+    @property
     def split(self) -> SplitSpec:
         """The validation split the model's run held out (a committee's: its members')."""
         if self.train_config is None:

@@ -45,9 +45,7 @@ def make_soup(paths: list[Path], out: Path, data_dir: str | None = None, cache_d
     """Average the ingredients' weights, score the soup on their validation tracks, save it."""
     import torch
 
-    from traffic_signs.data.cache import load_split
-    from traffic_signs.data.split import validation_subset
-    from traffic_signs.models.inference import torch_logits
+    from traffic_signs.models.inference import validation_accuracy
     from traffic_signs.models.io import load_model, save_model
 
     loaded = [load_model(path) for path in paths]
@@ -58,10 +56,8 @@ def make_soup(paths: list[Path], out: Path, data_dir: str | None = None, cache_d
                           if value.is_floating_point() else value for key, value in states[0].items()})
     ingredients = [_ingredient(path, model_file) for path, (_, model_file) in zip(paths, loaded, strict=True)]
     model_file = replace(first, train_config={**(first.train_config or {}), "soup": ingredients})
-    val = validation_subset(load_split("train", data_dir, first.input_size, cache_dir), model_file.split,
-                            model_file.data_checksum, str(out))
-    val_accuracy = float((torch_logits(soup, val.images).argmax(1) == val.labels).mean())
-    model_file = replace(model_file, metrics={"val_accuracy": val_accuracy, "val_images": len(val)})
+    val_accuracy, val_images = validation_accuracy(soup, model_file, data_dir, cache_dir, str(out))
+    model_file = replace(model_file, metrics={"val_accuracy": val_accuracy, "val_images": val_images})
     out.mkdir(parents=True, exist_ok=True)
     json_path = save_model(out / "best", soup, model_file)
     return {"soup": str(json_path), "val_accuracy": val_accuracy,
@@ -70,7 +66,10 @@ def make_soup(paths: list[Path], out: Path, data_dir: str | None = None, cache_d
 
 
 def check_ingredients(paths: list[Path], model_files: list[ModelFile]) -> None:
-    """Refuse what has no meaningful mean, naming the odd one out."""
+    """Refuse what has no meaningful mean, naming the odd one out: besides what a committee's
+    members must share (``committee.check_compatible``), one architecture and one start."""
+    from traffic_signs.models.committee import check_compatible
+
     if len(model_files) < 2:
         raise ModelFileError("a soup needs at least two ingredients")
     first = model_files[0]
@@ -81,12 +80,11 @@ def check_ingredients(paths: list[Path], model_files: list[ModelFile]) -> None:
         if not cfg.get("init"):
             raise ModelFileError(f"{path}: was not fine-tuned (--init): runs trained from scratch have no mean")
         checks = {"architecture": (model_file.architecture, first.architecture),
-                  "--init weights": (cfg.get("init"), (first.train_config or {}).get("init")),
-                  "training data": (model_file.data_checksum, first.data_checksum),
-                  "validation split": (model_file.split, first.split)}
+                  "--init weights": (cfg.get("init"), (first.train_config or {}).get("init"))}
         for what, (mine, theirs) in checks.items():
             if mine != theirs:
                 raise ModelFileError(f"{path}: other {what} than {paths[0]} ({mine} against {theirs})")
+    check_compatible(paths, model_files, members="soup ingredients")
 
 
 def _ingredient(path: Path, model_file: ModelFile) -> dict:

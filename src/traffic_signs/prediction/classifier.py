@@ -124,11 +124,8 @@ class Classifier:
 
     @property
     def threshold_source(self) -> str:
-        """Where the model's own threshold was chosen: validation (an error bound on GTSRB-like crops),
-        or where it was raised above that (real photos, which also hold signs that must be turned away)."""
-        calibration = self.metadata.calibration
-        return (calibration.threshold_chosen_on if calibration and calibration.threshold_chosen_on
-                else "validation")
+        """Where the model's own threshold was chosen (see ``ModelFile.threshold_source``)."""
+        return self.metadata.threshold_source
 
     def logits(self, images: np.ndarray) -> np.ndarray:
         """Logits for uint8 N x H x W x 3 images at the model's input size."""

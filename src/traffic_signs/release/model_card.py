@@ -128,11 +128,12 @@ def _threshold(model_file: ModelFile) -> str:
 
 def _threshold_rows(model_file: ModelFile) -> list[str]:
     """The shipped threshold and where it was chosen; the validation one beside it when it was raised."""
+    rows = [f"| unknown threshold (chosen on {model_file.threshold_source}) | {_threshold(model_file)} |"]
     calibration = model_file.calibration
-    if calibration is None or calibration.validation_threshold is None:
-        return [f"| unknown threshold (chosen on validation) | {_threshold(model_file)} |"]
-    return [f"| unknown threshold (chosen on {calibration.threshold_chosen_on}) | {_threshold(model_file)} |",
-            f"| ... the validation threshold below it (error bound only) | {calibration.validation_threshold:.4f} |"]
+    if calibration is not None and calibration.validation_threshold is not None:
+        rows.append(f"| ... the validation threshold below it (error bound only) | "
+                    f"{calibration.validation_threshold:.4f} |")
+    return rows
 
 
 def _recipe_lines(model_file: ModelFile, cfg: dict[str, Any]) -> list[str]:

@@ -125,8 +125,8 @@ def _train_command(architecture: str, cfg: Mapping[str, Any], epoch: int | None,
     """One run's command; a soup's trains each ingredient into runs/ARCH-seedS, then averages them."""
     if cfg.get("soup"):
         ingredients = cfg["soup"]
-        folders = [f"runs/{architecture}-seed{i['train_config'].get('seed', 0)}" for i in ingredients]
-        folders = [f"{f}-ingredient{k}" if f in folders[:k] else f for k, f in enumerate(folders)]  # same seed twice
+        folders = _distinct([f"runs/{architecture}-seed{i['train_config'].get('seed', 0)}" for i in ingredients],
+                            "ingredient")
         steps = [_train_command(architecture, i["train_config"], i.get("epoch"), i.get("precision", "fp32"), folder)
                  for i, folder in zip(ingredients, folders, strict=True)]
         kept = " ".join(f"{folder}/{i.get('checkpoint', 'last')}.json" for i, folder in zip(ingredients, folders,
@@ -141,12 +141,15 @@ def _train_command(architecture: str, cfg: Mapping[str, Any], epoch: int | None,
 def _committee_command(members: list[Member], out: str) -> str:
     """Train every member into runs/ARCH-seedS (one folder each), then average the checkpoints the
     committee holds."""
-    steps, kept, folders = [], [], set()
-    for i, member in enumerate(members):
-        folder = f"runs/{member.architecture}-{'soup' if member.train_config.get('soup') else 'seed'}{member.seed}"
-        if folder in folders:  # same seed, another recipe
-            folder += f"-member{i}"
-        folders.add(folder)
-        steps.append(_train_command(member.architecture, member.train_config, member.epoch, member.precision, folder))
-        kept.append(folder if member.checkpoint == "best" else f"{folder}/{member.checkpoint}.json")
+    folders = _distinct([f"runs/{m.architecture}-{'soup' if m.train_config.get('soup') else 'seed'}{m.seed}"
+                         for m in members], "member")
+    steps = [_train_command(m.architecture, m.train_config, m.epoch, m.precision, folder)
+             for m, folder in zip(members, folders, strict=True)]
+    kept = [folder if m.checkpoint == "best" else f"{folder}/{m.checkpoint}.json"
+            for m, folder in zip(members, folders, strict=True)]
     return " && ".join([*steps, f"traffic-signs committee {' '.join(kept)} --out {out}"])
+
+
+def _distinct(folders: list[str], label: str) -> list[str]:
+    """Run folders named by seed, the second of one seed (another recipe) suffixed ``-LABELk``."""
+    return [f"{folder}-{label}{k}" if folder in folders[:k] else folder for k, folder in enumerate(folders)]
