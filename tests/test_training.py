@@ -251,3 +251,7 @@ def test_soup_averages_runs_fine_tuned_from_one_start_and_names_them_in_its_comm
                             "--out runs/soup")
     code = main(["soup", ingredients[0], str(start / "last.json"), "--out", str(tmp_path / "bad"), *data])
     assert code != 0 and "was not fine-tuned" in capsys.readouterr().err
+    kept = (tmp_path / "a" / "best.json").read_bytes()
+    assert main(["soup", *ingredients, "--out", str(tmp_path / "a"), *data]) != 0
+    assert "holds a trained run" in capsys.readouterr().err and (tmp_path / "a" / "best.json").read_bytes() == kept
+    assert main(["soup", *ingredients, "--out", str(tmp_path / "soup"), *data]) == 0, "a soup is remade in place"

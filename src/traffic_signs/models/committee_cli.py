@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import json
+from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -48,7 +49,7 @@ def build_committee(paths: list[Path], out: Path, data_dir: str | None = None,
     from traffic_signs.models.inference import validation_accuracy
     from traffic_signs.models.io import save_model
 
-    _refuse_to_overwrite_a_run(out)
+    refuse_to_overwrite_a_run(out, "committee", lambda existing: existing.is_committee)
     committee, model_file = assemble(paths)
     val_accuracy, val_images = validation_accuracy(committee, model_file, data_dir, cache_dir, str(out))
     model_file = replace(model_file, metrics={"val_accuracy": val_accuracy, "val_images": val_images})
@@ -58,11 +59,12 @@ def build_committee(paths: list[Path], out: Path, data_dir: str | None = None,
             "members": [{"source": m.source, "val_accuracy": m.val_accuracy} for m in model_file.members or []]}
 
 
-def _refuse_to_overwrite_a_run(out: Path) -> None:
-    """OUT may hold an older committee (rebuilt in place), never a trained run's weights."""
+def refuse_to_overwrite_a_run(out: Path, kind: str, is_kind: Callable[[ModelFile], bool]) -> None:
+    """OUT may hold an older committee or soup (``is_kind``: rebuilt in place), never a trained
+    run's weights: its ``best.json`` would be replaced by the average."""
     existing = out / "best.json"
-    if existing.is_file() and not read_model_file(existing).is_committee:
-        raise ModelFileError(f"{existing}: holds a trained run, not a committee; choose another --out folder")
+    if existing.is_file() and not is_kind(read_model_file(existing)):
+        raise ModelFileError(f"{existing}: holds a trained run, not a {kind}; choose another --out folder")
 
 
 def assemble(paths: list[Path]) -> tuple[Committee, ModelFile]:

@@ -45,9 +45,11 @@ def make_soup(paths: list[Path], out: Path, data_dir: str | None = None, cache_d
     """Average the ingredients' weights, score the soup on their validation tracks, save it."""
     import torch
 
+    from traffic_signs.models.committee_cli import refuse_to_overwrite_a_run
     from traffic_signs.models.inference import validation_accuracy
     from traffic_signs.models.io import load_model, save_model
 
+    refuse_to_overwrite_a_run(out, "soup", lambda existing: bool((existing.train_config or {}).get("soup")))
     loaded = [load_model(path) for path in paths]
     check_ingredients(paths, [model_file for _, model_file in loaded])
     states = [model.state_dict() for model, _ in loaded]
