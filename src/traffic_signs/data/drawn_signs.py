@@ -24,6 +24,7 @@ per drawing; everything comes from one seeded ``numpy`` generator.
 from __future__ import annotations
 
 from collections.abc import Callable
+from functools import partial
 
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont
@@ -388,16 +389,16 @@ def _outline(shape: str, side: int) -> Image.Image:
 
 
 def draw_sign(design: str, side: int, rng: np.random.Generator) -> np.ndarray:
-    """One drawing of ``design`` as a uint8 side x side x 4 RGBA array (alpha: the sign's outline)."""
+    """One drawing of the outlier ``design`` (a key of ``OUTLIER_DESIGNS``) as a uint8 side x side x 4
+    RGBA array (alpha: the sign's outline)."""
+    return _render(OUTLIER_DESIGNS[design], OUTLINES.get(design, "square"), side, rng)
+
+
+def _render(design: Callable[[Draw, int, Palette], None], outline: str, side: int,
+            rng: np.random.Generator) -> np.ndarray:
+    """``design`` drawn on a side x side canvas, with ``outline`` as its alpha (uint8 RGBA)."""
     canvas = Image.new("RGB", (side, side), (0, 0, 0))
-    colours = Palette(rng)
-    draw = ImageDraw.Draw(canvas)
-    if design in OUTLIER_DESIGNS:
-        OUTLIER_DESIGNS[design](draw, side, colours)
-        outline = OUTLINES.get(design, "square")
-    else:
-        empty_ring(draw, side, colours)
-        outline = "circle"
+    design(ImageDraw.Draw(canvas), side, Palette(rng))
     canvas.putalpha(_outline(outline, side))
     return np.asarray(canvas)
 
@@ -421,22 +422,16 @@ def draw_signs(count: int, side: int, seed: int, outliers: bool,
             continue
         if rng.random() < (0.5 if every_design else 0.85):
             number = int(rng.choice(list(SPEED_LIMIT_CLASSES)))
-            canvas = Image.new("RGB", (side, side), (0, 0, 0))
-            speed_limit(ImageDraw.Draw(canvas), side, Palette(rng), number)
-            canvas.putalpha(_outline("circle", side))
-            drawings[i], labels[i] = np.asarray(canvas), SPEED_LIMIT_CLASSES[number]
+            drawings[i] = _render(partial(speed_limit, number=number), "circle", side, rng)
+            labels[i] = SPEED_LIMIT_CLASSES[number]
         elif every_design:
             labels[i] = classes[i % len(classes)]
             drawings[i] = draw_class(int(labels[i]), side, rng)
         else:
-            drawings[i], labels[i] = draw_sign("no_vehicles", side, rng), NO_VEHICLES
+            drawings[i], labels[i] = draw_class(NO_VEHICLES, side, rng), NO_VEHICLES
     return drawings, labels
 
 
 def draw_class(class_id: int, side: int, rng: np.random.Generator) -> np.ndarray:
     """One drawing of GTSRB class ``class_id`` (a key of ``CLASS_DESIGNS``) as uint8 RGBA."""
-    design, outline = CLASS_DESIGNS[class_id]
-    canvas = Image.new("RGB", (side, side), (0, 0, 0))
-    design(ImageDraw.Draw(canvas), side, Palette(rng))
-    canvas.putalpha(_outline(outline, side))
-    return np.asarray(canvas)
+    return _render(*CLASS_DESIGNS[class_id], side, rng)
