@@ -16,14 +16,14 @@ from traffic_signs.data.drawn_signs import (
     OUTLINES,
     SPEED_LIMIT_CLASSES,
     draw_class,
+    draw_lookalikes,
     draw_signs,
 )
 from traffic_signs.data.photo_views import PhotoViews, add_pole_or_plate, class_masks, fragments, in_daylight, paste
 from traffic_signs.data.scenes import find_background_photos, load_photos, sign_shape
 from traffic_signs.errors import ModelFileError
-from traffic_signs.models.io import load_state
+from traffic_signs.models.io import initial_weights, load_state
 from traffic_signs.prediction.classifier import DEFAULT_MODEL, find_model_json
-from traffic_signs.training.checkpoint import initial_weights
 from traffic_signs.training.recipe import TrainConfig, changed_settings
 
 needs_photos = pytest.mark.skipif(not find_background_photos(), reason="no background photographs "
@@ -59,6 +59,27 @@ def test_every_design_draws_each_geometric_class_in_its_gtsrb_shape_and_colours(
         red = (inside[:, 0] > inside[:, 2] + 100).mean()
         assert (blue > 0.5) == (class_id in range(33, 41)), f"class {class_id}: blue discs are the mandatory signs"
         assert red > 0.1 or class_id in (*range(32, 41), 12), f"class {class_id}: red rim, field or ring"
+
+
+def test_lookalikes_are_zone_signs_and_left_or_right_forks():
+    """A Zone sign is a plate whose red ring sits above dark lettering; the fork is a blue disc
+    whose white arrows reach both sides. Both are drawn in turn, seeded."""
+    drawings = draw_lookalikes(40, 64, seed=1).astype(int)
+    assert np.array_equal(drawings, draw_lookalikes(40, 64, seed=1))
+    for zone in drawings[0::2]:
+        rgb, alpha = zone[..., :3], zone[..., 3]
+        assert (alpha == 255).all(), "a plate fills its picture"
+        red = (rgb[..., 0] > rgb[..., 2] + 100) & (rgb[..., 0] > rgb[..., 1] + 100)
+        rows = np.nonzero(red.any(axis=1))[0]
+        assert rows.max() < 0.7 * 64 and red[:, :32].sum() > 20 and red[:, 32:].sum() > 20, "a disc up top"
+        lettering = rgb[int(0.72 * 64):60, 8:56].sum(axis=-1) < 200
+        assert lettering.mean() > 0.08 and not red[int(0.72 * 64):].any(), "ZONE below it"
+    for fork in drawings[1::2]:
+        rgb, alpha = fork[..., :3], fork[..., 3] > 0
+        assert not alpha[0, 0] and alpha[32, 32], "a disc"
+        white = alpha & (rgb.min(axis=-1) > 180)
+        assert white[:, 8:24].sum() > 10 and white[:, 40:56].sum() > 10, "arrows to the left and to the right"
+        assert ((rgb[..., 2] > rgb[..., 0] + 60) & alpha).sum() > 0.5 * alpha.sum()
 
 
 def test_paste_puts_the_sign_inside_its_box_and_leaves_the_background_elsewhere():

@@ -255,3 +255,15 @@ def test_soup_averages_runs_fine_tuned_from_one_start_and_names_them_in_its_comm
     assert main(["soup", *ingredients, "--out", str(tmp_path / "a"), *data]) != 0
     assert "holds a trained run" in capsys.readouterr().err and (tmp_path / "a" / "best.json").read_bytes() == kept
     assert main(["soup", *ingredients, "--out", str(tmp_path / "soup"), *data]) == 0, "a soup is remade in place"
+
+    assert main(["soup", *ingredients, "--init-share", "0.25", "--out", str(tmp_path / "wise"), *data]) == 0
+    wise, init = load_file(str(tmp_path / "wise" / "best.safetensors")), load_file(str(start / "last.safetensors"))
+    for key in a:
+        if np.issubdtype(a[key].dtype, np.floating):
+            assert np.allclose(wise[key], 0.75 * soup[key] + 0.25 * init[key], atol=1e-6), key
+    _, model_file = load_model(tmp_path / "wise" / "best.json")
+    assert training_command(model_file, "runs/wise").endswith(
+        "traffic-signs soup runs/lenet5-seed0/last.json runs/lenet5-seed0-ingredient1/last.json --init-share 0.25 "
+        "--out runs/wise")
+    with pytest.raises(SystemExit):
+        main(["soup", *ingredients, "--init-share", "1", "--out", str(tmp_path / "all-init"), *data])

@@ -71,8 +71,10 @@ def _font(size: int) -> ImageFont.ImageFont:
     return ImageFont.load_default(size=max(6, int(size)))
 
 
-def _text(draw: Draw, centre: tuple[float, float], text: str, size: float, colour: Colour) -> None:
-    draw.text(centre, text, fill=colour, font=_font(size), anchor="mm")
+def _text(draw: Draw, centre: tuple[float, float], text: str, size: float, colour: Colour, bold: float = 0) -> None:
+    """``text`` centred on ``centre``; ``bold`` thickens its strokes by that share of ``size``."""
+    stroke = int(size * bold)
+    draw.text(centre, text, fill=colour, font=_font(size), anchor="mm", stroke_width=stroke, stroke_fill=colour)
 
 
 def speed_limit(draw: Draw, side: int, colours: Palette, number: int) -> None:
@@ -368,6 +370,43 @@ CLASS_DESIGNS: dict[int, tuple[Callable[[Draw, int, Palette], None], str]] = {
     39: (blue_arrows(_mirrored((KEEP_RIGHT,))), "circle"),
     40: (roundabout, "circle"),
 }
+
+
+# Signs with no GTSRB class that hold or mimic one closely (``--outliers lookalike``).
+LEFT_OR_RIGHT = ((0.5, 0.84), (0.5, 0.56), (0.43, 0.48), (0.25, 0.48)), ((0.5, 0.56), (0.57, 0.48), (0.75, 0.48))
+
+
+def zone_sign(draw: Draw, side: int, colours: Palette) -> None:
+    """A Zone sign as photos show it: a portrait plate, seen squeezed into a square picture, whose
+    speed-limit disc spans most of its width above a bold ZONE. Its disc is a GTSRB sign; the
+    plate is not, and a crop of the whole plate must not be read as the disc alone."""
+    draw.rectangle((0, 0, side - 1, side - 1), fill=colours.black())
+    edge = side * colours.rng.uniform(0.02, 0.05)
+    draw.rectangle((edge, edge, side - 1 - edge, side - 1 - edge), fill=colours.white())
+    width = side * colours.rng.uniform(0.7, 0.86)
+    height = min(width * colours.rng.uniform(0.62, 1.0), side * 0.6)  # a portrait plate squeezed flattens its disc
+    left, top = (side - width) / 2, side * colours.rng.uniform(0.05, 0.1)
+    ring = width * colours.rng.uniform(0.09, 0.13)
+    draw.ellipse((left, top, left + width, top + height), fill=colours.red())
+    draw.ellipse((left + ring, top + ring * height / width, left + width - ring, top + height - ring * height / width),
+                 fill=colours.white())
+    number = str(colours.rng.choice([10, 20, 30, 30, 30, 40, 50]))
+    _text(draw, (side / 2, top + height / 2), number, height * 0.5, colours.black(), bold=0.04)
+    word_height = min(side * colours.rng.uniform(0.2, 0.26), side - edge - top - height)
+    _text(draw, (side / 2, (top + height + side - edge) / 2), "ZONE", word_height, colours.black(), bold=0.06)
+
+
+LOOKALIKE_DESIGNS: dict[str, tuple[Callable[[Draw, int, Palette], None], str]] = {
+    "zone_sign": (zone_sign, "square"),
+    "left_or_right": (blue_arrows(LEFT_OR_RIGHT), "circle"),
+}
+
+
+def draw_lookalikes(count: int, side: int, seed: int) -> np.ndarray:
+    """``count`` drawings (uint8 N x side x side x 4) of ``LOOKALIKE_DESIGNS``, taken in turn."""
+    rng = np.random.default_rng(seed)
+    designs = list(LOOKALIKE_DESIGNS.values())
+    return np.stack([_render(*designs[i % len(designs)], side, rng) for i in range(count)])
 
 
 def _outline(shape: str, side: int) -> Image.Image:

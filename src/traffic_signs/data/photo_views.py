@@ -15,7 +15,9 @@ nearest German sign at 97-100%. Two views attack this:
   GTSRB sign, whose answer should be "no class in particular" (outlier exposure): signs
   turned upside down (``upside_down``), pieces of background (``background``), fragments of
   signs as a detector's stray box would cut them (``fragment``), and drawn signs that GTSRB
-  has no class for (``drawn``, :mod:`traffic_signs.data.drawn_signs`).
+  has no class for (``drawn``, :mod:`traffic_signs.data.drawn_signs`), and those that hold or
+  mimic a GTSRB sign closely (``lookalike``): Zone signs, whose disc is a speed limit, and the
+  blue "left or right" fork, an arrow disc GTSRB lacks.
 
 Backgrounds and drawings are made once, when training starts, from a seeded generator; every
 batch then only indexes and warps them.
@@ -30,7 +32,7 @@ import torch.nn.functional as F
 from traffic_signs.classes import NUM_CLASSES
 from traffic_signs.data.augment import to_float
 from traffic_signs.data.augment_config import OUTLIER_KINDS
-from traffic_signs.data.drawn_signs import draw_signs
+from traffic_signs.data.drawn_signs import draw_lookalikes, draw_signs
 from traffic_signs.data.scenes import SIGN_INSET, random_background, shape_mask, sign_shape
 
 MASK_SIDE = 64  # class outlines are sampled from masks at twice the input resolution
@@ -152,6 +154,7 @@ class PhotoViews:
         self.backgrounds = torch.from_numpy(np.stack(
             [random_background(photos, side, rng) for _ in range(backgrounds)])).permute(0, 3, 1, 2).contiguous()
         self.outlier_drawings = _rgba(draw_signs(drawings, DRAWING_SIDE, seed, outliers=True)[0])
+        self.lookalike_drawings = _rgba(draw_lookalikes(drawings // 4, DRAWING_SIDE, seed + 2))
         drawn, labels = draw_signs(drawings // 2, DRAWING_SIDE, seed + 1, outliers=False, every_design=every_design)
         self.sign_drawings, self.sign_drawing_labels = _rgba(drawn), torch.from_numpy(labels)
         self.masks = class_masks()
@@ -194,11 +197,15 @@ class PhotoViews:
             return self._backgrounds(n, generator)
         if kind == "fragment":
             return fragments(to_float(images[torch.randint(len(images), (n,), generator=generator)]), generator)
-        if kind == "drawn":
-            drawings = self.outlier_drawings[torch.randint(len(self.outlier_drawings), (n,), generator=generator)]
-            pictures, boxes = paste(drawings[:, :3], drawings[:, 3:], 1.0, self._backgrounds(n, generator), generator)
-            return add_pole_or_plate(pictures, boxes, generator)
+        if kind in ("drawn", "lookalike"):
+            return self._pasted(self.outlier_drawings if kind == "drawn" else self.lookalike_drawings, n, generator)
         raise ValueError(f"unknown outlier kind {kind!r}; choose from {', '.join(OUTLIER_KINDS)}")
+
+    def _pasted(self, drawings: torch.Tensor, n: int, generator: torch.Generator) -> torch.Tensor:
+        """``n`` of ``drawings`` (RGBA) pasted on backgrounds, sometimes on a pole or above a plate."""
+        picked = drawings[torch.randint(len(drawings), (n,), generator=generator)]
+        pictures, boxes = paste(picked[:, :3], picked[:, 3:], 1.0, self._backgrounds(n, generator), generator)
+        return add_pole_or_plate(pictures, boxes, generator)
 
 
 def _rgba(drawings: np.ndarray) -> torch.Tensor:

@@ -17,6 +17,7 @@ from safetensors import SafetensorError
 from safetensors.torch import load_file, save
 from torch import nn
 
+from traffic_signs.data.split import SplitSpec
 from traffic_signs.errors import ModelFileError, UnknownModelError
 from traffic_signs.files import file_digest, staged
 from traffic_signs.models.catalog import build_model
@@ -71,6 +72,31 @@ def load_state(path: Path) -> tuple[dict[str, torch.Tensor], ModelFile]:
         return load_file(str(weights)), model_file
     except (SafetensorError, OSError, ValueError) as exc:
         raise ModelFileError(f"{weights}: unreadable safetensors file ({exc})") from exc
+
+
+def initial_weights(spec: str, architecture: str, split: SplitSpec, data_checksum: str) -> dict[str, torch.Tensor]:
+    """The weights ``--init FILE[:MEMBER]`` names, to fine-tune from: a model file, or one member of
+    a committee file. Refused unless it is the same architecture, trained on the same data with
+    the same validation tracks held out: otherwise validation would score images it trained on."""
+    path, sep, member = spec.rpartition(":")
+    if not (sep and member.isdigit()):  # no ":K": the whole file
+        path, member = spec, ""
+    state, model_file = load_state(Path(path))
+    cfg, source_architecture = model_file.train_config or {}, model_file.architecture
+    if model_file.is_committee:
+        members = model_file.members or []
+        if not member or int(member) >= len(members):
+            raise ModelFileError(f"--init {spec}: a committee of {len(members)}; name a member, e.g. {path}:0")
+        prefix = f"members.{member}."
+        state = {key[len(prefix):]: value for key, value in state.items() if key.startswith(prefix)}
+        cfg, source_architecture = members[int(member)].train_config, members[int(member)].architecture
+    elif member:
+        raise ModelFileError(f"--init {spec}: {path} is not a committee, so it has no member {member}")
+    if source_architecture != architecture:
+        raise ModelFileError(f"--init {spec}: holds {source_architecture}, not {architecture}")
+    if model_file.data_checksum != data_checksum or SplitSpec.of(cfg) != split:
+        raise ModelFileError(f"--init {spec}: trained on other data or another validation split than this run")
+    return state
 
 
 def load_model(path: Path) -> tuple[nn.Module, ModelFile]:

@@ -11,6 +11,11 @@ started apart have no such mean, so the ingredients must share their ``--init`` 
 architecture, training data and validation split. The soup is written as ``OUT/best.json`` with
 its validation accuracy and every ingredient's recipe (``train_config["soup"]``), so the
 retraining command names them all; ``committee``, ``evaluate`` and ``export`` take it like a run.
+
+``--init-share A`` moves the soup a share A of the way back to the ingredients' shared ``--init``
+weights (WiSE-FT, Wortsman et al., 2022): fine-tuning on photo views bought real-photo answers
+with a little of what the starting weights knew of GTSRB's own crops, and the way back buys
+most of that back while keeping most of the gain (README, *Real photos*).
 """
 
 from __future__ import annotations
@@ -30,20 +35,31 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("ingredients", nargs="+", help="model .json files or run folders fine-tuned from the same "
                                                        "--init weights (two or more)")
     parser.add_argument("--out", required=True, help="folder for the soup (written as OUT/best.json)")
+    parser.add_argument("--init-share", type=_share, default=0.0, metavar="A",
+                        help="weigh the ingredients' shared --init weights in with this share, the mean of "
+                             "the ingredients with 1 - A (WiSE-FT; default 0: the plain mean)")
     add_data_arguments(parser)
+
+
+def _share(value: str) -> float:
+    share = float(value)
+    if not 0 <= share < 1:
+        raise argparse.ArgumentTypeError(f"{value}: a share in [0, 1)")
+    return share
 
 
 def run(args: argparse.Namespace) -> int:
     from traffic_signs.models.resolve import resolve_model_path
 
     paths = [resolve_model_path(spec) for spec in args.ingredients]
-    print(json.dumps(make_soup(paths, Path(args.out), args.data_dir, args.cache_dir), indent=2))
+    print(json.dumps(make_soup(paths, Path(args.out), args.data_dir, args.cache_dir, args.init_share), indent=2))
     return 0
 
 
-def make_soup(paths: list[Path], out: Path, data_dir: str | None = None, cache_dir: str | None = None) -> dict:
-    """Average the ingredients' weights, score the soup on their validation tracks, save it."""
-    import torch
+def make_soup(paths: list[Path], out: Path, data_dir: str | None = None, cache_dir: str | None = None,
+              init_share: float = 0.0) -> dict:
+    """Average the ingredients' weights (with ``init_share`` of their ``--init`` weights), score the
+    soup on their validation tracks, save it."""
 
     from traffic_signs.models.committee_cli import refuse_to_overwrite_a_run
     from traffic_signs.models.inference import validation_accuracy
@@ -54,10 +70,12 @@ def make_soup(paths: list[Path], out: Path, data_dir: str | None = None, cache_d
     check_ingredients(paths, [model_file for _, model_file in loaded])
     states = [model.state_dict() for model, _ in loaded]
     soup, first = loaded[0][0], loaded[0][1]
-    soup.load_state_dict({key: torch.stack([s[key].float() for s in states]).mean(0).to(value.dtype)
+    start = _init_weights(first) if init_share else {}
+    soup.load_state_dict({key: _blend([s[key] for s in states], start.get(key), init_share).to(value.dtype)
                           if value.is_floating_point() else value for key, value in states[0].items()})
     ingredients = [_ingredient(path, model_file) for path, (_, model_file) in zip(paths, loaded, strict=True)]
-    model_file = replace(first, train_config={**(first.train_config or {}), "soup": ingredients})
+    recipe = {"soup": ingredients, **({"soup_init_share": init_share} if init_share else {})}
+    model_file = replace(first, train_config={**(first.train_config or {}), **recipe})
     val_accuracy, val_images = validation_accuracy(soup, model_file, data_dir, cache_dir, str(out))
     model_file = replace(model_file, metrics={"val_accuracy": val_accuracy, "val_images": val_images})
     out.mkdir(parents=True, exist_ok=True)
@@ -65,6 +83,23 @@ def make_soup(paths: list[Path], out: Path, data_dir: str | None = None, cache_d
     return {"soup": str(json_path), "val_accuracy": val_accuracy,
             "ingredients": [{"source": str(p), "val_accuracy": m.metrics.get("val_accuracy")} for p, (_, m)
                             in zip(paths, loaded, strict=True)]}
+
+
+def _blend(tensors: list, start, init_share: float):
+    """The mean of ``tensors``, moved ``init_share`` of the way to ``start``."""
+    import torch
+
+    mean = torch.stack([t.float() for t in tensors]).mean(0)
+    return mean if start is None else (1 - init_share) * mean + init_share * start.float()
+
+
+def _init_weights(model_file: ModelFile) -> dict:
+    """The ``--init`` weights the ingredients share, checked as training checked them."""
+    from traffic_signs.data.split import SplitSpec
+    from traffic_signs.models.io import initial_weights
+
+    cfg = model_file.train_config or {}
+    return initial_weights(cfg["init"], model_file.architecture, SplitSpec.of(cfg), model_file.data_checksum)
 
 
 def check_ingredients(paths: list[Path], model_files: list[ModelFile]) -> None:

@@ -155,7 +155,7 @@ def _recipe_lines(model_file: ModelFile, cfg: dict[str, Any]) -> list[str]:
             return "soup, the mean of: " + " + ".join(
                 f"(seed {i['train_config'].get('seed')}: " + " ".join(f"`{flag}`" for flag in
                                                                       changed_settings(i["train_config"])) + ")"
-                for i in soup)
+                for i in soup) + _init_share_text(member.train_config)
         return " ".join(f"`{flag}`" for flag in changed_settings(member.train_config)) or "none"
 
     def seeds(member: Member) -> str:
@@ -179,6 +179,11 @@ def _recipe_lines(model_file: ModelFile, cfg: dict[str, Any]) -> list[str]:
     ]
 
 
+def _init_share_text(cfg: dict[str, Any]) -> str:
+    share = cfg.get("soup_init_share")
+    return f", moved {share:.0%} of the way back to its `--init` weights" if share else ""
+
+
 def _consistency_lines(model_file: ModelFile, cfg: dict[str, Any]) -> list[str]:
     configs = [m.train_config for m in model_file.members or []] or [cfg]
     if not any(c.get("consistency") for c in configs):
@@ -194,6 +199,8 @@ OUTLIER_TEXT = {
     "drawn": "drawn signs GTSRB has no class for: other speed limits, Zone plates, blue squares and discs, "
              "no-stopping discs, yellow diamonds, text plates, other pictograms",
     "fragment": "fragments of signs, as a stray box cuts them",
+    "lookalike": "signs with no class that hold or mimic one: Zone signs (a speed-limit disc above ZONE), "
+                 "the blue left-or-right fork",
 }
 
 
@@ -206,6 +213,10 @@ def _photo_lines(model_file: ModelFile, cfg: dict[str, Any]) -> list[str]:
         lines.append("- Soup: a member whose weights are the mean of the weights of runs fine-tuned from the same "
                      "starting weights with different recipes (`traffic-signs soup`; a uniform model soup, Wortsman "
                      "et al. 2022). It keeps much of what a committee of those runs gains, at the cost of one model.")
+    if any(c.get("soup_init_share") for c in configs):
+        lines.append("- `soup --init-share A`: the soup's weights were then moved a share A of the way back to "
+                     "the starting weights (WiSE-FT, Wortsman et al. 2022), which wins back accuracy on GTSRB's "
+                     "own crops that fine-tuning on photo views had cost, and keeps most of the real-photo gain.")
     if any(c.get("init") for c in configs):
         lines.append("- `--init FILE:K`: the member started from member K of an earlier committee (the weights "
                      "named), trained on the same data and validation split, and was fine-tuned with the "

@@ -21,7 +21,6 @@ from typing import Any
 import torch
 from safetensors.torch import load_file
 
-from traffic_signs.data.split import SplitSpec
 from traffic_signs.errors import ModelFileError
 from traffic_signs.files import atomic_write_json, file_digest
 from traffic_signs.models.io import load_state, save_tensors
@@ -88,26 +87,3 @@ def load_weights(path: Path) -> dict[str, torch.Tensor]:
     return load_state(path)[0]
 
 
-def initial_weights(spec: str, architecture: str, split: SplitSpec, data_checksum: str) -> dict[str, torch.Tensor]:
-    """The weights ``--init FILE[:MEMBER]`` names, to fine-tune from: a model file, or one member of
-    a committee file. Refused unless it is the same architecture, trained on the same data with
-    the same validation tracks held out: otherwise validation would score images it trained on."""
-    path, sep, member = spec.rpartition(":")
-    if not (sep and member.isdigit()):  # no ":K": the whole file
-        path, member = spec, ""
-    state, model_file = load_state(Path(path))
-    cfg, source_architecture = model_file.train_config or {}, model_file.architecture
-    if model_file.is_committee:
-        members = model_file.members or []
-        if not member or int(member) >= len(members):
-            raise ModelFileError(f"--init {spec}: a committee of {len(members)}; name a member, e.g. {path}:0")
-        prefix = f"members.{member}."
-        state = {key[len(prefix):]: value for key, value in state.items() if key.startswith(prefix)}
-        cfg, source_architecture = members[int(member)].train_config, members[int(member)].architecture
-    elif member:
-        raise ModelFileError(f"--init {spec}: {path} is not a committee, so it has no member {member}")
-    if source_architecture != architecture:
-        raise ModelFileError(f"--init {spec}: holds {source_architecture}, not {architecture}")
-    if model_file.data_checksum != data_checksum or SplitSpec.of(cfg) != split:
-        raise ModelFileError(f"--init {spec}: trained on other data or another validation split than this run")
-    return state

@@ -29,7 +29,7 @@ from traffic_signs.files import atomic_write_json
 from traffic_signs.models.catalog import get_entry
 from traffic_signs.models.complexity import count_macs, count_parameters
 from traffic_signs.models.inference import torch_logits
-from traffic_signs.models.io import save_model
+from traffic_signs.models.io import initial_weights, save_model
 from traffic_signs.models.layers import GTSRB_MEAN, GTSRB_STD
 from traffic_signs.models.model_file import ModelFile, Normalisation
 from traffic_signs.training import checkpoint
@@ -116,7 +116,7 @@ def start(cfg: TrainConfig, run_dir: Path, progress_bar: bool) -> Run:
     torch.manual_seed(cfg.seed)
     model = entry.build(NUM_CLASSES)
     if cfg.init:
-        model.load_state_dict(checkpoint.initial_weights(cfg.init, cfg.model, cfg.split, data.checksum))
+        model.load_state_dict(initial_weights(cfg.init, cfg.model, cfg.split, data.checksum))
     model = model.to(device).to(memory_format=torch.channels_last)
     model_file = ModelFile(
         architecture=cfg.model, class_names=list(CLASS_NAMES), input_size=entry.input_size,

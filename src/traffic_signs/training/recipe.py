@@ -131,7 +131,8 @@ def _train_command(architecture: str, cfg: Mapping[str, Any], epoch: int | None,
                  for i, folder in zip(ingredients, folders, strict=True)]
         kept = " ".join(f"{folder}/{i.get('checkpoint', 'last')}.json" for i, folder in zip(ingredients, folders,
                                                                                              strict=True))
-        return " && ".join([*steps, f"traffic-signs soup {kept}" + (f" --out {out}" if out else "")])
+        share = f" --init-share {cfg['soup_init_share']:g}" if cfg.get("soup_init_share") else ""
+        return " && ".join([*steps, f"traffic-signs soup {kept}{share}" + (f" --out {out}" if out else "")])
     epochs, seed = cfg.get("epochs", epoch), cfg.get("seed", 0)
     return (f"traffic-signs train --model {architecture} --epochs {epochs} --seed {seed} "
             f"--precision {precision}" + "".join(f" {flag}" for flag in changed_settings(cfg))
