@@ -30,7 +30,8 @@ def test_the_shipped_committee_reads_as_typed_fields():
     assert [member.architecture for member in model_file.members] == ["signnet-stn"] * 3
     soups = [member.train_config["soup"] for member in model_file.members]
     assert [member.checkpoint for member in model_file.members] == ["best"] * 3, "a soup is written as best.json"
-    assert [[i["checkpoint"] for i in soup] for soup in soups] == [["last", "last"]] * 3
+    assert [[i["checkpoint"] for i in soup] for soup in soups] == [["last", "last", "last"]] * 3
+    assert [member.train_config["soup_init_share"] for member in model_file.members] == [0.25] * 3
     assert all(len({i["train_config"]["init"] for i in soup}) == 1 for soup in soups), "one start per soup"
     assert 0 < model_file.temperature < 1 and 0.9 < model_file.threshold < 1
     assert model_file.calibration.validation_threshold < model_file.threshold, "raised on real photos"
