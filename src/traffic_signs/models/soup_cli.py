@@ -24,10 +24,14 @@ import argparse
 import json
 from dataclasses import replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from traffic_signs.data.options import add_data_arguments
 from traffic_signs.errors import ModelFileError
 from traffic_signs.models.model_file import ModelFile
+
+if TYPE_CHECKING:
+    import torch
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -60,7 +64,6 @@ def make_soup(paths: list[Path], out: Path, data_dir: str | None = None, cache_d
               init_share: float = 0.0) -> dict:
     """Average the ingredients' weights (with ``init_share`` of their ``--init`` weights), score the
     soup on their validation tracks, save it."""
-
     from traffic_signs.models.committee_cli import refuse_to_overwrite_a_run
     from traffic_signs.models.inference import validation_accuracy
     from traffic_signs.models.io import load_model, save_model
@@ -70,9 +73,10 @@ def make_soup(paths: list[Path], out: Path, data_dir: str | None = None, cache_d
     check_ingredients(paths, [model_file for _, model_file in loaded])
     states = [model.state_dict() for model, _ in loaded]
     soup, first = loaded[0][0], loaded[0][1]
-    start = _init_weights(first) if init_share else {}
-    soup.load_state_dict({key: _blend([s[key] for s in states], start.get(key), init_share).to(value.dtype)
-                          if value.is_floating_point() else value for key, value in states[0].items()})
+    start = _init_weights(first) if init_share else None
+    blended = {key: _blend([s[key] for s in states], None if start is None else start[key], init_share)
+               .to(value.dtype) if value.is_floating_point() else value for key, value in states[0].items()}
+    soup.load_state_dict(blended)
     ingredients = [_ingredient(path, model_file) for path, (_, model_file) in zip(paths, loaded, strict=True)]
     recipe = {"soup": ingredients, **({"soup_init_share": init_share} if init_share else {})}
     model_file = replace(first, train_config={**(first.train_config or {}), **recipe})
@@ -85,21 +89,20 @@ def make_soup(paths: list[Path], out: Path, data_dir: str | None = None, cache_d
                             in zip(paths, loaded, strict=True)]}
 
 
-def _blend(tensors: list, start, init_share: float):
-    """The mean of ``tensors``, moved ``init_share`` of the way to ``start``."""
+def _blend(tensors: list[torch.Tensor], start: torch.Tensor | None, init_share: float) -> torch.Tensor:
+    """The mean of ``tensors``, moved ``init_share`` of the way to ``start`` (when there is one)."""
     import torch
 
     mean = torch.stack([t.float() for t in tensors]).mean(0)
     return mean if start is None else (1 - init_share) * mean + init_share * start.float()
 
 
-def _init_weights(model_file: ModelFile) -> dict:
+def _init_weights(model_file: ModelFile) -> dict[str, torch.Tensor]:
     """The ``--init`` weights the ingredients share, checked as training checked them."""
-    from traffic_signs.data.split import SplitSpec
     from traffic_signs.models.io import initial_weights
 
-    cfg = model_file.train_config or {}
-    return initial_weights(cfg["init"], model_file.architecture, SplitSpec.of(cfg), model_file.data_checksum)
+    return initial_weights(model_file.train_config["init"], model_file.architecture, model_file.split,
+                           model_file.data_checksum)
 
 
 def check_ingredients(paths: list[Path], model_files: list[ModelFile]) -> None:
