@@ -11,15 +11,27 @@ from traffic_signs.classes import NUM_CLASSES, turnable
 from traffic_signs.data.augment_config import OUTLIER_KINDS
 from traffic_signs.data.drawn_signs import (
     CLASS_DESIGNS,
+    ENDED_ZONE_DISCS,
     NOT_A_CLASS,
     OUTLIER_DESIGNS,
     OUTLINES,
     SPEED_LIMIT_CLASSES,
+    ZONE_DISCS,
+    ZONE_TEXT_TOP,
     draw_class,
     draw_lookalikes,
     draw_signs,
+    draw_zone_blanks,
 )
-from traffic_signs.data.photo_views import PhotoViews, add_pole_or_plate, class_masks, fragments, in_daylight, paste
+from traffic_signs.data.photo_views import (
+    PhotoViews,
+    SignPool,
+    add_pole_or_plate,
+    class_masks,
+    fragments,
+    in_daylight,
+    paste,
+)
 from traffic_signs.data.scenes import find_background_photos, load_photos, sign_shape
 from traffic_signs.errors import ModelFileError
 from traffic_signs.models.io import initial_weights, load_state
@@ -143,12 +155,36 @@ def test_photo_views_frame_real_signs_and_draw_every_outlier_kind(train_set):
     changed = new_labels != labels
     assert 0 < int(changed.sum()) < 60, "about one in ten becomes a drawing"
     assert set(new_labels[changed].tolist()) <= set(SPEED_LIMIT_CLASSES.values()) | {15}
-    images = torch.from_numpy(train_set.images)
-    turn = torch.from_numpy(turnable(train_set.labels))
-    outliers = views.outliers(OUTLIER_KINDS, 40, images, turn, generator)
+    pool = SignPool.of(train_set.images, train_set.labels)
+    assert torch.equal(pool.turnable, torch.from_numpy(turnable(train_set.labels)))
+    outliers = views.outliers(OUTLIER_KINDS, 40, pool, generator)
     assert outliers.shape == (40, 3, 32, 32) and outliers.min() >= 0 and outliers.max() <= 1
     with pytest.raises(ValueError, match="unknown outlier kind"):
-        views.outliers(("sky",), 4, images, turn, generator)
+        views.outliers(("sky",), 4, pool, generator)
+
+
+@needs_photos
+def test_zone_plates_hold_a_real_gtsrb_disc_above_zone(train_set):
+    """The disc is a training crop's own pixels, placed in the plate's upper part; ZONE stays
+    below it, the plate's line around both; ended Zones take an ended disc."""
+    views = PhotoViews(load_photos(find_background_photos()[:2], long_side=512), 32, seed=0, backgrounds=20,
+                       drawings=40)
+    pool = SignPool.of(train_set.images, train_set.labels)
+    assert set(train_set.labels[pool.zone_discs.numpy()]) == set(ZONE_DISCS)
+    assert set(train_set.labels[pool.ended_zone_discs.numpy()]) == set(ENDED_ZONE_DISCS)
+    generator = torch.Generator().manual_seed(0)
+    for blanks, discs in ((views.zone_blanks, pool.zone_discs), (views.ended_zone_blanks, pool.ended_zone_discs)):
+        plates = views.zone_plates(blanks, discs, 16, pool, generator)
+        assert plates.shape == (16, 4, 64, 64) and (plates[:, 3] == 1).all(), "a plate fills its picture"
+        grey, text = plates[:, :3].mean(1), round(ZONE_TEXT_TOP * 64)
+        white = grey.flatten(1).quantile(0.9, dim=1).view(-1, 1, 1)
+        marked = grey < 0.7 * white  # darker than the plate's white: disc, lettering, lines
+        rows = marked[:, 10 : text - 12, 8:56].float().mean(2)  # inside the plate's line
+        assert (rows.max(1).values > 0.25).all(), "a disc up top (a blank plate marks at most 11% of a row)"
+        assert (marked[:, text + 2 : 60, 12:52].float().mean((1, 2)) > 0.04).all(), "ZONE below it"
+    drawn = draw_zone_blanks(6, 64, seed=2, ended=False)
+    assert np.array_equal(drawn, draw_zone_blanks(6, 64, seed=2, ended=False)), "seeded"
+    assert (drawn[:, 10 : round(ZONE_TEXT_TOP * 64) - 6, 20:44, :3] > 150).all(), "the disc's place is left white"
 
 
 def test_init_takes_one_member_of_a_committee_and_refuses_what_does_not_fit():

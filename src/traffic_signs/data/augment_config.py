@@ -35,7 +35,7 @@ class AugmentConfig:
 
 
 # What ``--outliers`` can draw as pictures of "no GTSRB sign" (see data.photo_views).
-OUTLIER_KINDS = ("upside_down", "background", "fragment", "drawn", "lookalike")
+OUTLIER_KINDS = ("upside_down", "background", "fragment", "drawn", "lookalike", "zone")
 # Which GTSRB signs ``--photo-framing`` draws cleanly (see data.drawn_signs.draw_signs).
 DRAWN_DESIGNS = ("speed", "all")
 

@@ -66,6 +66,9 @@ class Palette:
     def green(self) -> Colour:
         return self._near((20, 120, 60), 30)
 
+    def grey(self, level: int, spread: int) -> Colour:
+        return self._near((level, level, level), spread)
+
 
 def _font(size: int) -> ImageFont.ImageFont:
     return ImageFont.load_default(size=max(6, int(size)))
@@ -407,6 +410,43 @@ def draw_lookalikes(count: int, side: int, seed: int) -> np.ndarray:
     rng = np.random.default_rng(seed)
     designs = list(LOOKALIKE_DESIGNS.values())
     return np.stack([_render(*designs[i % len(designs)], side, rng) for i in range(count)])
+
+
+ZONE_TEXT_TOP = 0.7  # a blank Zone plate keeps its upper part, above this share of its side, for the disc
+ZONE_DISCS = (0, 1, 2, 3, 4, 5, 7, 8, 9, 10, 15, 16)  # classes whose disc heads a Zone plate: limits, bans
+ENDED_ZONE_DISCS = (6, 32, 41, 42)  # the grey, struck-through discs that head the plate ending a Zone
+ENDED_ZONE_SHARE = 0.3  # of the Zone plates drawn, the share that end a Zone
+
+
+def zone_blank(draw: Draw, side: int, colours: Palette, ended: bool) -> None:
+    """A Zone plate as the road shows it (Zeichen 274.1, 274.2), without its disc: a white plate
+    inside a thin black line, ZONE beneath the place of the disc. An ended Zone's plate is
+    grey and struck through. ``photo_views.PhotoViews.zone_plates`` puts a real GTSRB disc in
+    its upper part, so a drawn disc cannot be the cue that tells the plate from the sign."""
+    ink = colours.grey(110, 25) if ended else colours.black()
+    if colours.rng.random() < 0.3:  # a metal rim around the plate
+        draw.rectangle((0, 0, side - 1, side - 1), fill=colours.grey(150, 40))
+        rim = side * colours.rng.uniform(0.02, 0.05)
+    else:
+        rim = 0.0
+    draw.rectangle((rim, rim, side - 1 - rim, side - 1 - rim), fill=colours.white())
+    inset = rim + side * colours.rng.uniform(0.02, 0.05)
+    line = max(1, round(side * colours.rng.uniform(0.015, 0.035)))
+    draw.rectangle((inset, inset, side - 1 - inset, side - 1 - inset), outline=ink, width=line)
+    height = side * colours.rng.uniform(0.14, 0.19)
+    _text(draw, (side / 2, (ZONE_TEXT_TOP * side + side - inset) / 2), "ZONE", height, ink,
+          bold=colours.rng.uniform(0.03, 0.07))
+    if ended:  # the stripes run from the lower left to the upper right, over the whole plate
+        for k in range(5):
+            shift = (k - 2) * side * 0.06
+            draw.line((inset + shift, side - inset + shift, side - inset + shift, inset + shift), fill=ink,
+                      width=max(1, line // 2))
+
+
+def draw_zone_blanks(count: int, side: int, seed: int, ended: bool) -> np.ndarray:
+    """``count`` blank Zone plates (uint8 N x side x side x 4, see ``zone_blank``)."""
+    rng = np.random.default_rng(seed)
+    return np.stack([_render(partial(zone_blank, ended=ended), "square", side, rng) for _ in range(count)])
 
 
 def _outline(shape: str, side: int) -> Image.Image:

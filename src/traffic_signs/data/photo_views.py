@@ -17,7 +17,8 @@ nearest German sign at 97-100%. Two views attack this:
   signs as a detector's stray box would cut them (``fragment``), and drawn signs that GTSRB
   has no class for (``drawn``, :mod:`traffic_signs.data.drawn_signs`), and those that hold or
   mimic a GTSRB sign closely (``lookalike``): Zone signs, whose disc is a speed limit, and the
-  blue "left or right" fork, an arrow disc GTSRB lacks.
+  blue "left or right" fork, an arrow disc GTSRB lacks; and Zone plates around a real GTSRB
+  disc (``zone``), so that the plate, not the drawing of its disc, is what tells them apart.
 
 Backgrounds and drawings are made once, when training starts, from a seeded generator; every
 batch then only indexes and warps them.
@@ -25,19 +26,48 @@ batch then only indexes and warps them.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 import torch
 import torch.nn.functional as F
 
-from traffic_signs.classes import NUM_CLASSES
+from traffic_signs.classes import NUM_CLASSES, turnable
 from traffic_signs.data.augment import to_float
 from traffic_signs.data.augment_config import OUTLIER_KINDS
-from traffic_signs.data.drawn_signs import draw_lookalikes, draw_signs
+from traffic_signs.data.drawn_signs import (
+    ENDED_ZONE_DISCS,
+    ENDED_ZONE_SHARE,
+    ZONE_DISCS,
+    ZONE_TEXT_TOP,
+    draw_lookalikes,
+    draw_signs,
+    draw_zone_blanks,
+)
 from traffic_signs.data.scenes import SIGN_INSET, random_background, shape_mask, sign_shape
 
 MASK_SIDE = 64  # class outlines are sampled from masks at twice the input resolution
 DRAWING_SIDE = 64
 DRAWN_SHARE = 0.1  # of the photo-framed signs, the share replaced by drawings
+
+
+@dataclass(frozen=True)
+class SignPool:
+    """The training crops outliers are made from, and the indices each kind draws on."""
+
+    images: torch.Tensor  # uint8 N x H x W x 3
+    labels: torch.Tensor
+    turnable: torch.Tensor  # no sign once turned upside down
+    zone_discs: torch.Tensor
+    ended_zone_discs: torch.Tensor
+
+    @classmethod
+    def of(cls, images: np.ndarray, labels: np.ndarray) -> SignPool:
+        def where(classes: tuple[int, ...]) -> torch.Tensor:
+            return torch.from_numpy(np.flatnonzero(np.isin(labels, classes)))
+
+        return cls(torch.from_numpy(images), torch.from_numpy(labels), torch.from_numpy(turnable(labels)),
+                   where(ZONE_DISCS), where(ENDED_ZONE_DISCS))
 
 
 def class_masks(side: int = MASK_SIDE) -> torch.Tensor:
@@ -74,19 +104,27 @@ def paste(signs: torch.Tensor, alpha: torch.Tensor, extent: float, backgrounds: 
     (GTSRB crops: 1 - 2 x border; drawings: 1). Returns the pictures and each sign's box as
     N x 4 (x0, y0, x1, y1) in [-1, 1].
     """
-    n, side = len(signs), backgrounds.shape[-1]
+    n = len(signs)
     half = _uniform(n, *size, generator)  # half the box side in [-1, 1] units is its fraction of the side
     stretch = torch.exp(_uniform(2 * n, -0.15, 0.15, generator)).view(n, 2)
     half_w, half_h = half * stretch[:, 0], half * stretch[:, 1]
     cx = _uniform(n, -1, 1, generator) * (1 - half_w).clamp(min=0.02)
     cy = _uniform(n, -1, 1, generator) * (1 - half_h).clamp(min=0.02)
+    boxes = torch.stack([cx - half_w, cy - half_h, cx + half_w, cy + half_h], dim=1)
+    return place(signs, alpha, extent, backgrounds, cx, cy, half_w, half_h), boxes
+
+
+def place(signs: torch.Tensor, alpha: torch.Tensor, extent: float, backgrounds: torch.Tensor,
+          cx: torch.Tensor, cy: torch.Tensor, half_w: torch.Tensor, half_h: torch.Tensor) -> torch.Tensor:
+    """Each sign over its background, its box centred on (cx, cy) with half sides half_w, half_h
+    (all in [-1, 1] units, per picture); ``extent`` as in ``paste``."""
+    n, side = len(signs), backgrounds.shape[-1]
     xs, ys = _grid(n, side)
     grid = torch.stack([(xs - _column(cx)) / _column(half_w) * extent,
                         (ys - _column(cy)) / _column(half_h) * extent], dim=-1)
     sign = F.grid_sample(signs, grid, mode="bilinear", padding_mode="zeros", align_corners=False)
     mask = F.grid_sample(alpha, grid, mode="bilinear", padding_mode="zeros", align_corners=False)
-    boxes = torch.stack([cx - half_w, cy - half_h, cx + half_w, cy + half_h], dim=1)
-    return torch.lerp(backgrounds, sign, mask), boxes
+    return torch.lerp(backgrounds, sign, mask)
 
 
 def add_pole_or_plate(pictures: torch.Tensor, boxes: torch.Tensor, generator: torch.Generator,
@@ -155,6 +193,8 @@ class PhotoViews:
             [random_background(photos, side, rng) for _ in range(backgrounds)])).permute(0, 3, 1, 2).contiguous()
         self.outlier_drawings = _rgba(draw_signs(drawings, DRAWING_SIDE, seed, outliers=True)[0])
         self.lookalike_drawings = _rgba(draw_lookalikes(drawings // 4, DRAWING_SIDE, seed + 2))
+        self.zone_blanks = _rgba(draw_zone_blanks(drawings // 4, DRAWING_SIDE, seed + 3, ended=False))
+        self.ended_zone_blanks = _rgba(draw_zone_blanks(drawings // 8, DRAWING_SIDE, seed + 4, ended=True))
         drawn, labels = draw_signs(drawings // 2, DRAWING_SIDE, seed + 1, outliers=False, every_design=every_design)
         self.sign_drawings, self.sign_drawing_labels = _rgba(drawn), torch.from_numpy(labels)
         self.masks = class_masks()
@@ -178,28 +218,49 @@ class PhotoViews:
         pictures, boxes = paste(in_daylight(signs, generator), alpha, extent, backgrounds, generator)
         return add_pole_or_plate(pictures, boxes, generator), labels
 
-    def outliers(self, kinds: tuple[str, ...], count: int, images: torch.Tensor, turnable: torch.Tensor,
+    def outliers(self, kinds: tuple[str, ...], count: int, pool: SignPool,
                  generator: torch.Generator) -> torch.Tensor:
-        """``count`` pictures with no GTSRB sign, shared evenly among ``kinds`` (N x 3 x H x W floats).
-
-        ``images`` are the training crops (uint8 N x H x W x 3) and ``turnable`` the indices of
-        those that are no sign when turned upside down.
-        """
+        """``count`` pictures with no GTSRB sign, shared evenly among ``kinds`` (N x 3 x H x W floats),
+        made from the training crops in ``pool``."""
         counts = [len(share) for share in np.array_split(np.arange(count), len(kinds))]
-        parts = [self._outlier(kind, n, images, turnable, generator) for kind, n in zip(kinds, counts, strict=True)]
+        parts = [self._outlier(kind, n, pool, generator) for kind, n in zip(kinds, counts, strict=True)]
         return torch.cat(parts)
 
-    def _outlier(self, kind: str, n: int, images: torch.Tensor, turnable: torch.Tensor,
-                 generator: torch.Generator) -> torch.Tensor:
+    def _outlier(self, kind: str, n: int, pool: SignPool, generator: torch.Generator) -> torch.Tensor:
         if kind == "upside_down":
-            return turned_over(images, turnable, n, generator)
+            return turned_over(pool.images, pool.turnable, n, generator)
         if kind == "background":
             return self._backgrounds(n, generator)
         if kind == "fragment":
-            return fragments(to_float(images[torch.randint(len(images), (n,), generator=generator)]), generator)
+            return fragments(to_float(pool.images[torch.randint(len(pool.images), (n,), generator=generator)]),
+                             generator)
         if kind in ("drawn", "lookalike"):
             return self._pasted(self.outlier_drawings if kind == "drawn" else self.lookalike_drawings, n, generator)
+        if kind == "zone":
+            ended = torch.rand(n, generator=generator) < ENDED_ZONE_SHARE
+            plates = torch.empty(n, 4, DRAWING_SIDE, DRAWING_SIDE)
+            for chosen, blanks, discs in ((~ended, self.zone_blanks, pool.zone_discs),
+                                          (ended, self.ended_zone_blanks, pool.ended_zone_discs)):
+                if chosen.any():
+                    plates[chosen] = self.zone_plates(blanks, discs, int(chosen.sum()), pool, generator)
+            return self._pasted(plates, n, generator)
         raise ValueError(f"unknown outlier kind {kind!r}; choose from {', '.join(OUTLIER_KINDS)}")
+
+    def zone_plates(self, blanks: torch.Tensor, discs: torch.Tensor, n: int, pool: SignPool,
+                    generator: torch.Generator) -> torch.Tensor:
+        """``n`` Zone plates (RGBA, N x 4 x side x side): a blank plate with a real GTSRB disc in its
+        upper part, round or widened as a portrait plate squeezed into a square picture widens it."""
+        plates = blanks[torch.randint(len(blanks), (n,), generator=generator)].clone()
+        picked = discs[torch.randint(len(discs), (n,), generator=generator)]
+        signs = in_daylight(_resize(to_float(pool.images[picked]), MASK_SIDE), generator, share=1.0)
+        height = _uniform(n, 0.48, 0.6, generator)  # of the plate's side
+        width = (height * _uniform(n, 0.95, 1.35, generator)).clamp(max=0.86)
+        top = 0.06 + torch.rand(n, generator=generator) * (ZONE_TEXT_TOP - 0.08 - height).clamp(min=0)
+        cx, cy = _uniform(n, -0.03, 0.03, generator), -1 + 2 * top + height
+        plates[:, :3] = place(signs, self.masks[pool.labels[picked]], 1 - 2 * SIGN_INSET, plates[:, :3],
+                              cx, cy, width, height)
+        plates[:, :3] *= _uniform(n, 0.6, 1.0, generator).view(-1, 1, 1, 1)  # one light over plate and disc
+        return plates
 
     def _pasted(self, drawings: torch.Tensor, n: int, generator: torch.Generator) -> torch.Tensor:
         """``n`` of ``drawings`` (RGBA) pasted on backgrounds, sometimes on a pole or above a plate."""

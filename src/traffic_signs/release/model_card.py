@@ -204,6 +204,8 @@ OUTLIER_TEXT = {
     "fragment": "fragments of signs, as a stray box cuts them",
     "lookalike": "signs with no class that hold or mimic one: Zone signs (a speed-limit disc above ZONE), "
                  "the blue left-or-right fork",
+    "zone": "Zone plates (and the plates that end a Zone) around a real GTSRB disc, so that the plate, "
+            "not a drawn disc, is what tells them from the sign",
 }
 
 

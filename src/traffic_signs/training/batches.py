@@ -19,10 +19,10 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from traffic_signs.classes import NUM_CLASSES, turnable
+from traffic_signs.classes import NUM_CLASSES
 from traffic_signs.data.augment import augment, corrupt, to_float
 from traffic_signs.data.cache import ImageSet
-from traffic_signs.data.photo_views import PhotoViews, turned_over
+from traffic_signs.data.photo_views import PhotoViews, SignPool, turned_over
 from traffic_signs.data.scenes import background_photos
 from traffic_signs.training.devices import Distributed
 from traffic_signs.training.recipe import TrainConfig
@@ -46,10 +46,9 @@ class TrainingBatches:
 
     def __init__(self, train: ImageSet, cfg: TrainConfig, ddp: Distributed, device: torch.device):
         self.cfg, self.ddp, self.device = cfg, ddp, device
-        self.images = torch.from_numpy(train.images)
-        self.labels = torch.from_numpy(train.labels)
+        self.pool = SignPool.of(train.images, train.labels)
+        self.images, self.labels = self.pool.images, self.pool.labels
         self.weights = sampling_weights(train.labels, cfg.balance)
-        self.turnable = torch.from_numpy(turnable(train.labels))
         self.steps_per_epoch = max(1, len(train) // cfg.batch_size)
         self.outliers_per_step = cfg.batch_size // 4 if cfg.outlier_weight > 0 else 0
         self.photo_views = photo_views_for(cfg, train.images.shape[1])
@@ -82,9 +81,8 @@ class TrainingBatches:
 
     def _outliers(self, generator: torch.Generator) -> torch.Tensor:
         if self.photo_views is None:  # upside-down signs only: no photographs needed
-            return turned_over(self.images, self.turnable, self.outliers_per_step, generator)
-        return self.photo_views.outliers(tuple(self.cfg.outliers), self.outliers_per_step, self.images,
-                                         self.turnable, generator)
+            return turned_over(self.images, self.pool.turnable, self.outliers_per_step, generator)
+        return self.photo_views.outliers(tuple(self.cfg.outliers), self.outliers_per_step, self.pool, generator)
 
 
 def photo_views_for(cfg: TrainConfig, side: int) -> PhotoViews | None:

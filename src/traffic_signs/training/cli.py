@@ -39,7 +39,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="which outliers: upside_down (signs turned over), background (pieces of "
                              "sign-free photos), fragment (pieces of signs), drawn (signs GTSRB has no "
                              "class for), lookalike (Zone signs, the blue left-or-right fork: no class, yet "
-                             "they hold or mimic one); default: upside_down")
+                             "they hold or mimic one), zone (Zone plates around a real GTSRB disc); "
+                             "default: upside_down")
     parser.add_argument("--photo-framing", type=float, default=default("photo_framing"), metavar="F",
                         help="re-frame this share of every batch's signs as photos show them: cut out, "
                              "pasted loosely onto sign-free photos, some on poles or above plates, some "
