@@ -9,8 +9,7 @@ import pytest
 import torch
 from PIL import Image
 
-from traffic_signs.data.drawn_signs import ZONE_DISCS, draw_zone_blanks
-from traffic_signs.data.scenes import SceneMaker, ZoneBlanks, shape_extent, shape_mask, sign_shape
+from traffic_signs.data.scenes import SceneMaker, shape_extent, shape_mask, sign_shape
 from traffic_signs.models.detector import STRIDE
 from traffic_signs.training.detector import DetectorConfig, detector_loss, targets, train_detector
 
@@ -55,25 +54,6 @@ def test_drawn_signs_are_pasted_with_their_outline_and_boxed_whole(train_set):
     assert (canvas[22, 12] == 128).all(), "outside its outline the photo stays"
     scenes = [maker.make() for _ in range(30)]
     assert any((scene.image[..., 1] < 60).any() for scene in scenes), "drawn signs reach the scenes"
-
-
-def test_zone_plates_are_boxed_whole_with_a_gtsrb_disc_in_their_upper_part(train_set):
-    """A Zone plate is the sign the detector must box, not the speed-limit disc it holds."""
-    grey = np.full((300, 300, 3), 128, np.uint8)
-    blanks = ZoneBlanks(draw_zone_blanks(4, 128, seed=0, ended=False), draw_zone_blanks(4, 128, seed=1, ended=True))
-    maker = SceneMaker([grey], train_set.images, train_set.labels, side=192, seed=0, zone_blanks=blanks,
-                       zone_share=1.0)
-    assert set(train_set.labels[maker.zone_discs]) == set(ZONE_DISCS)
-    canvas = np.full((192, 192, 3), 128.0, np.float32)
-    x0, y0, x1, y1 = maker.paste_zone_plate(canvas, 100, 20, 10)
-    assert (x0, y0, x1) == (20, 10, 120) and 100 <= y1 - y0 <= 135, "a portrait plate, boxed whole"
-    plate = canvas[y0:y1, x0:x1]
-    upper, lower = plate[: int(0.6 * (y1 - y0))], plate[int(0.75 * (y1 - y0)) :]
-    assert upper.std() > lower.std() * 0.8 and (plate != 128).any(axis=-1).mean() > 0.95
-    assert (canvas[:, 125:] == 128).all(), "outside the plate the photo stays"
-    scenes = [maker.make() for _ in range(20)]
-    shapes = np.concatenate([s.boxes for s in scenes if len(s.boxes)])
-    assert ((shapes[:, 3] - shapes[:, 1]) >= (shapes[:, 2] - shapes[:, 0])).all(), "every box a portrait plate"
 
 
 def test_targets_put_a_peak_on_each_centre():

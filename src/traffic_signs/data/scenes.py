@@ -24,8 +24,6 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageDraw, ImageFilter
 
-from traffic_signs.data.drawn_signs import ENDED_ZONE_DISCS, ENDED_ZONE_SHARE, ZONE_DISCS, ZONE_TEXT_TOP
-
 # Debian desktop-background packages with real photographs (installed by scripts/install_backgrounds.sh).
 BACKGROUND_FOLDERS = ("/usr/share/wallpapers", "/usr/share/backgrounds")
 PHOTO_SUFFIXES = (".jpg", ".jpeg", ".png")
@@ -139,20 +137,11 @@ class Scene:
     boxes: np.ndarray  # float32 K x 4 (x0, y0, x1, y1) in pixels
 
 
-@dataclass(frozen=True)
-class ZoneBlanks:
-    """Blank Zone plates (uint8 N x S x S x 4, ``drawn_signs.draw_zone_blanks``): plain and ended."""
-
-    plain: np.ndarray
-    ended: np.ndarray
-
-
 class SceneMaker:
     """Seeded generator of detector training scenes (see the module docstring)."""
 
     def __init__(self, photos: list[np.ndarray], signs: np.ndarray, labels: np.ndarray, side: int = 192,
-                 seed: int = 0, drawings: np.ndarray | None = None, drawn_share: float = 0.0,
-                 zone_blanks: ZoneBlanks | None = None, zone_share: float = 0.0):
+                 seed: int = 0, drawings: np.ndarray | None = None, drawn_share: float = 0.0):
         if not photos:
             raise ValueError("no background photographs: install scripts/install_backgrounds.sh or pass a folder")
         self.photos, self.signs, self.labels, self.side = photos, signs, labels, side
@@ -160,10 +149,6 @@ class SceneMaker:
         self.masks: dict[tuple[str, int], np.ndarray] = {}
         # Drawn signs (RGBA, data.drawn_signs): sharp at any size, and designs GTSRB never shows.
         self.drawings, self.drawn_share = drawings, drawn_share if drawings is not None and len(drawings) else 0.0
-        # Zone plates around a real GTSRB disc, boxed whole: the plate is the sign, not its disc.
-        self.zone_blanks, self.zone_share = zone_blanks, zone_share if zone_blanks is not None else 0.0
-        self.zone_discs = np.flatnonzero(np.isin(labels, ZONE_DISCS))
-        self.ended_zone_discs = np.flatnonzero(np.isin(labels, ENDED_ZONE_DISCS))
 
     def background(self) -> Image.Image:
         """A heavily cropped, flipped, re-lit piece of a random photograph."""
@@ -203,29 +188,10 @@ class SceneMaker:
         region[:] = region * (1 - mask) + sign * mask
         return (x, y, x + box_side, y + box_side)
 
-    def paste_zone_plate(self, canvas: np.ndarray, box_side: int, x: int, y: int) -> tuple[float, ...]:
-        """Paste a Zone plate ``box_side`` wide, portrait, at (x, y): a blank plate
-        (``drawn_signs.zone_blank``) with a GTSRB disc cut into its upper part."""
-        rng, ended = self.rng, self.rng.random() < ENDED_ZONE_SHARE
-        blanks = self.zone_blanks.ended if ended else self.zone_blanks.plain
-        height = min(int(box_side * rng.uniform(1.0, 1.35)), canvas.shape[0] - y)
-        plate = Image.fromarray(blanks[rng.integers(len(blanks))][..., :3]).resize((box_side, height),
-                                                                                    Image.Resampling.BILINEAR)
-        plate = np.asarray(plate, dtype=np.float32).copy()
-        disc = min(int(box_side * rng.uniform(0.5, 0.72)), int(height * (ZONE_TEXT_TOP - 0.1)))
-        if disc >= 4:
-            discs = self.ended_zone_discs if ended else self.zone_discs
-            top = int(height * rng.uniform(0.05, 0.1))
-            self.paste_sign(plate, int(rng.choice(discs)), disc, (box_side - disc) // 2, top)
-        canvas[y : y + height, x : x + box_side] = plate * rng.uniform(0.6, 1.1)
-        return (x, y, x + box_side, y + height)
-
     def _paste_any(self, canvas: np.ndarray, box_side: int, x: int, y: int) -> tuple[float, ...]:
-        """A GTSRB sign, or (a ``drawn_share`` of the time) a drawn one, or (``zone_share``) a Zone plate."""
+        """A GTSRB sign, or (a ``drawn_share`` of the time) a drawn one."""
         if self.drawn_share and self.rng.random() < self.drawn_share:
             return self.paste_drawing(canvas, box_side, x, y)
-        if self.zone_share and self.rng.random() < self.zone_share:
-            return self.paste_zone_plate(canvas, box_side, x, y)
         return self.paste_sign(canvas, int(self.rng.integers(len(self.signs))), box_side, x, y)
 
     def make(self) -> Scene:

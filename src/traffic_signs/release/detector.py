@@ -85,24 +85,17 @@ def ship_detector(json_path: Path, name: str, scores: dict[str, float]) -> Path:
 def training_command(meta: dict, name: str) -> str:
     config = meta.get("config", {})
     drawn = f" --drawn-share {config['drawn_share']:g}" if config.get("drawn_share") else ""
-    drawn += f" --zone-share {config['zone_share']:g}" if config.get("zone_share") else ""
     return (f"traffic-signs train-detector --scenes {config.get('scenes')} --epochs {config.get('epochs')} "
             f"--seed {config.get('seed')}{drawn} --out runs/{name} && traffic-signs ship-detector runs/{name}")
 
 
 def _drawn_text(meta: dict) -> str:
-    config = meta.get("config", {})
-    share, zones = config.get("drawn_share"), config.get("zone_share")
-    text = ""
-    if share:
-        text += (f" {100 * share:.0f}% of the signs are drawn instead (`data/drawn_signs.py`): sharp at any size,"
-                 "\n  and of designs GTSRB never shows (speed limits it has no class for, Zone plates, blue squares and"
-                 "\n  discs, no-stopping discs, yellow diamonds, text plates), each boxed whole.")
-    if zones:
-        text += (f" {100 * zones:.0f}% of the others are Zone plates (and plates ending a Zone): a"
-                 "\n  GTSRB training disc cut into a blank portrait plate above ZONE, the plate boxed whole, so the"
-                 "\n  disc a Zone plate holds is not boxed as a sign of its own.")
-    return text
+    share = meta.get("config", {}).get("drawn_share")
+    if not share:
+        return ""
+    return (f" {100 * share:.0f}% of the signs are drawn instead (`data/drawn_signs.py`): sharp at any size,"
+            "\n  and of designs GTSRB never shows (speed limits it has no class for, Zone plates, blue squares and"
+            "\n  discs, no-stopping discs, yellow diamonds, text plates), each boxed whole.")
 
 
 def detector_card(name: str, meta: dict, scores: dict[str, float]) -> str:

@@ -85,8 +85,8 @@ def scenes_for(config: DetectorConfig, data_dir: str | None, cache_dir: str | No
                background_folders: list[str]) -> tuple[np.ndarray, list[np.ndarray]]:
     """Make the training scenes: GTSRB training signs on sign-free photographs."""
     from traffic_signs.data.cache import load_split
-    from traffic_signs.data.drawn_signs import draw_signs, draw_zone_blanks
-    from traffic_signs.data.scenes import SceneMaker, ZoneBlanks, background_photos, make_scenes
+    from traffic_signs.data.drawn_signs import draw_signs
+    from traffic_signs.data.scenes import SceneMaker, background_photos, make_scenes
 
     photos = background_photos(background_folders)
     train = load_split("train", data_dir, 32, cache_dir)
@@ -94,12 +94,7 @@ def scenes_for(config: DetectorConfig, data_dir: str | None, cache_dir: str | No
     if config.drawn_share > 0:  # signs of other designs than GTSRB's, and sharp ones at large sizes
         drawings = np.concatenate([draw_signs(2000, 128, config.seed, outliers=True)[0],
                                    draw_signs(1000, 128, config.seed + 1, outliers=False)[0]])
-    zone_blanks = None
-    if config.zone_share > 0:  # the plate is the sign to box, not the disc it holds
-        zone_blanks = ZoneBlanks(draw_zone_blanks(300, 128, config.seed + 2, ended=False),
-                                 draw_zone_blanks(150, 128, config.seed + 3, ended=True))
-    maker = SceneMaker(photos, train.images, train.labels, config.side, config.seed, drawings, config.drawn_share,
-                       zone_blanks, config.zone_share)
+    maker = SceneMaker(photos, train.images, train.labels, config.side, config.seed, drawings, config.drawn_share)
     print(f"making {config.scenes:,} scenes from {len(photos)} photographs and {len(train):,} signs", flush=True)
     return make_scenes(maker, config.scenes)
 

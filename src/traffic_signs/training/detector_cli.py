@@ -28,9 +28,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--drawn-share", type=float, default=defaults.drawn_share, metavar="F",
                         help="paste drawn signs (GTSRB speed limits and signs GTSRB has no class for: "
                              "blue squares, plates, other speed limits ...) for this share of the signs")
-    parser.add_argument("--zone-share", type=float, default=defaults.zone_share, metavar="F",
-                        help="paste Zone plates (a real GTSRB disc above ZONE on one plate, boxed whole) "
-                             "for this share of the other signs")
     parser.add_argument("--backgrounds", action="append", default=[], metavar="DIR",
                         help="another folder of sign-free photographs (repeatable)")
     parser.add_argument("--resume", action="store_true")
@@ -42,8 +39,7 @@ def run(args: argparse.Namespace) -> int:
     from traffic_signs.training.detector_config import DetectorConfig
 
     config = DetectorConfig(scenes=args.scenes, epochs=args.epochs, batch_size=args.batch_size, lr=args.lr,
-                            seed=args.seed, threads=args.threads, drawn_share=args.drawn_share,
-                            zone_share=args.zone_share)
+                            seed=args.seed, threads=args.threads, drawn_share=args.drawn_share)
     images, boxes = scenes_for(config, args.data_dir, args.cache_dir, args.backgrounds)
     train_detector(config, args.out, images, boxes, resume=args.resume)
     print(f"trained: {args.out / 'last.json'}; `traffic-signs ship-detector {args.out}` exports, scores and ships it")

@@ -16,4 +16,3 @@ class DetectorConfig:
     seed: int = 0
     threads: int = 1
     drawn_share: float = 0.0  # share of pasted signs that are drawn (data.drawn_signs) instead of GTSRB crops
-    zone_share: float = 0.0  # share of the other pasted signs that are Zone plates around a GTSRB disc
