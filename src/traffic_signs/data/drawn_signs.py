@@ -415,7 +415,6 @@ def draw_lookalikes(count: int, side: int, seed: int) -> np.ndarray:
 ZONE_TEXT_TOP = 0.7  # a blank Zone plate keeps its upper part, above this share of its side, for the disc
 ZONE_DISCS = (0, 1, 2, 3, 4, 5, 7, 8, 9, 10, 15, 16)  # classes whose disc heads a Zone plate: limits, bans
 ENDED_ZONE_DISCS = (6, 32, 41, 42)  # the grey, struck-through discs that head the plate ending a Zone
-ENDED_ZONE_SHARE = 0.3  # of the Zone plates drawn, the share that end a Zone
 
 
 def zone_blank(draw: Draw, side: int, colours: Palette, ended: bool) -> None:

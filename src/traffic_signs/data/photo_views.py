@@ -37,7 +37,6 @@ from traffic_signs.data.augment import to_float
 from traffic_signs.data.augment_config import OUTLIER_KINDS
 from traffic_signs.data.drawn_signs import (
     ENDED_ZONE_DISCS,
-    ENDED_ZONE_SHARE,
     ZONE_DISCS,
     ZONE_TEXT_TOP,
     draw_lookalikes,
@@ -49,6 +48,7 @@ from traffic_signs.data.scenes import SIGN_INSET, random_background, shape_mask,
 MASK_SIDE = 64  # class outlines are sampled from masks at twice the input resolution
 DRAWING_SIDE = 64
 DRAWN_SHARE = 0.1  # of the photo-framed signs, the share replaced by drawings
+ENDED_ZONE_SHARE = 0.3  # of the Zone plates made, the share that end a Zone
 
 
 @dataclass(frozen=True)
@@ -237,14 +237,18 @@ class PhotoViews:
         if kind in ("drawn", "lookalike"):
             return self._pasted(self.outlier_drawings if kind == "drawn" else self.lookalike_drawings, n, generator)
         if kind == "zone":
-            ended = torch.rand(n, generator=generator) < ENDED_ZONE_SHARE
-            plates = torch.empty(n, 4, DRAWING_SIDE, DRAWING_SIDE)
-            for chosen, blanks, discs in ((~ended, self.zone_blanks, pool.zone_discs),
-                                          (ended, self.ended_zone_blanks, pool.ended_zone_discs)):
-                if chosen.any():
-                    plates[chosen] = self.zone_plates(blanks, discs, int(chosen.sum()), pool, generator)
-            return self._pasted(plates, n, generator)
+            return self._pasted(self._zone_or_ended_plates(n, pool, generator), n, generator)
         raise ValueError(f"unknown outlier kind {kind!r}; choose from {', '.join(OUTLIER_KINDS)}")
+
+    def _zone_or_ended_plates(self, n: int, pool: SignPool, generator: torch.Generator) -> torch.Tensor:
+        """``n`` Zone plates, ``ENDED_ZONE_SHARE`` of them plates that end a Zone."""
+        ended = torch.rand(n, generator=generator) < ENDED_ZONE_SHARE
+        plates = torch.empty(n, 4, DRAWING_SIDE, DRAWING_SIDE)
+        for chosen, blanks, discs in ((~ended, self.zone_blanks, pool.zone_discs),
+                                      (ended, self.ended_zone_blanks, pool.ended_zone_discs)):
+            if chosen.any():
+                plates[chosen] = self.zone_plates(blanks, discs, int(chosen.sum()), pool, generator)
+        return plates
 
     def zone_plates(self, blanks: torch.Tensor, discs: torch.Tensor, n: int, pool: SignPool,
                     generator: torch.Generator) -> torch.Tensor:
