@@ -125,6 +125,8 @@ def test_daylight_stretches_dull_signs_and_keeps_the_range():
     bright = in_daylight(dull, torch.Generator().manual_seed(0), share=1.0)
     assert bright.min() >= 0 and bright.max() <= 1
     assert (bright.flatten(1).quantile(0.99, dim=1) > 0.95).all()
+    none = torch.zeros(0, 3, 16, 16)
+    assert in_daylight(none, torch.Generator()).shape == none.shape, "an empty batch (no ended Zone drawn) passes"
 
 
 def test_fragments_show_part_of_a_sign_enlarged(train_set):

@@ -153,6 +153,8 @@ def in_daylight(signs: torch.Tensor, generator: torch.Generator, share: float = 
     people photograph signs in daylight, and a dark sign on a bright background is a seam
     the model could learn instead of the sign."""
     n = len(signs)
+    if n == 0:  # quantile refuses an empty batch
+        return signs
     chosen = torch.rand(n, generator=generator) < share
     flat = signs.flatten(1)
     low, high = torch.quantile(flat, torch.tensor([0.02, 0.98]), dim=1).view(2, n, 1, 1, 1)
@@ -246,8 +248,7 @@ class PhotoViews:
         plates = torch.empty(n, 4, DRAWING_SIDE, DRAWING_SIDE)
         for chosen, blanks, discs in ((~ended, self.zone_blanks, pool.zone_discs),
                                       (ended, self.ended_zone_blanks, pool.ended_zone_discs)):
-            if chosen.any():
-                plates[chosen] = self.zone_plates(blanks, discs, int(chosen.sum()), pool, generator)
+            plates[chosen] = self.zone_plates(blanks, discs, int(chosen.sum()), pool, generator)
         return plates
 
     def zone_plates(self, blanks: torch.Tensor, discs: torch.Tensor, n: int, pool: SignPool,
