@@ -11,7 +11,11 @@ octagon, diamond), so the detector never learns GTSRB's own backgrounds as "sign
 
 Each scene holds zero to four signs at sizes from 6% to 95% of its side, sometimes on a pole
 or stacked on one, sometimes the whole picture (a tight crop, as people upload), with the
-lighting, blur and sharpness of real photos. Boxes are (x0, y0, x1, y1) in scene pixels.
+lighting, blur and sharpness of real photos. Two ways people photograph signs that the
+wallpapers never show can be asked for: at night (a dark, tinted background behind a sign
+lit by flash or headlights: signs are retroreflective) and with a shallow depth of field
+(the background out of focus behind a sharp sign, as in most stock photos of signs).
+Boxes are (x0, y0, x1, y1) in scene pixels.
 """
 
 from __future__ import annotations
@@ -141,7 +145,8 @@ class SceneMaker:
     """Seeded generator of detector training scenes (see the module docstring)."""
 
     def __init__(self, photos: list[np.ndarray], signs: np.ndarray, labels: np.ndarray, side: int = 192,
-                 seed: int = 0, drawings: np.ndarray | None = None, drawn_share: float = 0.0):
+                 seed: int = 0, drawings: np.ndarray | None = None, drawn_share: float = 0.0,
+                 night_share: float = 0.0, defocus_share: float = 0.0):
         if not photos:
             raise ValueError("no background photographs: install scripts/install_backgrounds.sh or pass a folder")
         self.photos, self.signs, self.labels, self.side = photos, signs, labels, side
@@ -149,10 +154,18 @@ class SceneMaker:
         self.masks: dict[tuple[str, int], np.ndarray] = {}
         # Drawn signs (RGBA, data.drawn_signs): sharp at any size, and designs GTSRB never shows.
         self.drawings, self.drawn_share = drawings, drawn_share if drawings is not None and len(drawings) else 0.0
+        self.night_share, self.defocus_share = night_share, defocus_share
 
     def background(self) -> Image.Image:
-        """A heavily cropped, flipped, re-lit piece of a random photograph."""
-        return Image.fromarray(random_background(self.photos, self.side, self.rng))
+        """A heavily cropped, flipped, re-lit piece of a random photograph, for a ``defocus_share``
+        of the scenes out of focus and for a ``night_share`` of them at night. A share of 0 draws
+        no random number, so scenes made without these stay the same."""
+        image = Image.fromarray(random_background(self.photos, self.side, self.rng))
+        if self.defocus_share and self.rng.random() < self.defocus_share:
+            image = image.filter(ImageFilter.GaussianBlur(float(self.rng.uniform(2, 8))))
+        if self.night_share and self.rng.random() < self.night_share:
+            image = at_night(image, self.rng)
+        return image
 
     def _mask(self, shape: str, side: int) -> np.ndarray:
         key = (shape, side)
@@ -240,6 +253,12 @@ class SceneMaker:
             pixels = pixels + rng.normal(0, rng.uniform(2, 10), pixels.shape)
         pixels = (pixels - 128) * rng.uniform(0.7, 1.2) + 128 * rng.uniform(0.6, 1.3)
         return Image.fromarray(np.clip(pixels, 0, 255).astype(np.uint8))
+
+
+def at_night(image: Image.Image, rng: np.random.Generator) -> Image.Image:
+    """``image`` as a night or dusk photo: 5-35% of its light, tinted (sodium lamps, blue hour)."""
+    tint = rng.uniform(0.6, 1.1, 3) * rng.uniform(0.05, 0.35)
+    return Image.fromarray(np.clip(np.asarray(image, np.float32) * tint, 0, 255).astype(np.uint8))
 
 
 def _overlap(a: tuple[float, ...], b: tuple[float, ...]) -> float:

@@ -94,7 +94,8 @@ def scenes_for(config: DetectorConfig, data_dir: str | None, cache_dir: str | No
     if config.drawn_share > 0:  # signs of other designs than GTSRB's, and sharp ones at large sizes
         drawings = np.concatenate([draw_signs(2000, 128, config.seed, outliers=True)[0],
                                    draw_signs(1000, 128, config.seed + 1, outliers=False)[0]])
-    maker = SceneMaker(photos, train.images, train.labels, config.side, config.seed, drawings, config.drawn_share)
+    maker = SceneMaker(photos, train.images, train.labels, config.side, config.seed, drawings, config.drawn_share,
+                       config.night_share, config.defocus_share)
     print(f"making {config.scenes:,} scenes from {len(photos)} photographs and {len(train):,} signs", flush=True)
     return make_scenes(maker, config.scenes)
 

@@ -28,6 +28,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--drawn-share", type=float, default=defaults.drawn_share, metavar="F",
                         help="paste drawn signs (GTSRB speed limits and signs GTSRB has no class for: "
                              "blue squares, plates, other speed limits ...) for this share of the signs")
+    parser.add_argument("--night-share", type=float, default=defaults.night_share, metavar="F",
+                        help="photograph this share of the scenes at night: a dark, tinted background behind "
+                             "signs lit by flash or headlights")
+    parser.add_argument("--defocus-share", type=float, default=defaults.defocus_share, metavar="F",
+                        help="blur the background of this share of the scenes, as a shallow depth of field "
+                             "does behind a sharp sign")
     parser.add_argument("--backgrounds", action="append", default=[], metavar="DIR",
                         help="another folder of sign-free photographs (repeatable)")
     parser.add_argument("--resume", action="store_true")
@@ -39,7 +45,8 @@ def run(args: argparse.Namespace) -> int:
     from traffic_signs.training.detector_config import DetectorConfig
 
     config = DetectorConfig(scenes=args.scenes, epochs=args.epochs, batch_size=args.batch_size, lr=args.lr,
-                            seed=args.seed, threads=args.threads, drawn_share=args.drawn_share)
+                            seed=args.seed, threads=args.threads, drawn_share=args.drawn_share,
+                            night_share=args.night_share, defocus_share=args.defocus_share)
     images, boxes = scenes_for(config, args.data_dir, args.cache_dir, args.backgrounds)
     train_detector(config, args.out, images, boxes, resume=args.resume)
     print(f"trained: {args.out / 'last.json'}; `traffic-signs ship-detector {args.out}` exports, scores and ships it")

@@ -16,3 +16,5 @@ class DetectorConfig:
     seed: int = 0
     threads: int = 1
     drawn_share: float = 0.0  # share of pasted signs that are drawn (data.drawn_signs) instead of GTSRB crops
+    night_share: float = 0.0  # share of scenes photographed at night (data.scenes.at_night)
+    defocus_share: float = 0.0  # share of scenes whose background is out of focus behind the signs
