@@ -9,7 +9,7 @@ import pytest
 import torch
 from PIL import Image
 
-from traffic_signs.data.scenes import SceneMaker, shape_extent, shape_mask, sign_shape
+from traffic_signs.data.scenes import SceneMaker, random_background, shape_extent, shape_mask, sign_shape
 from traffic_signs.models.detector import STRIDE
 from traffic_signs.training.detector import DetectorConfig, detector_loss, targets, train_detector
 
@@ -54,6 +54,28 @@ def test_drawn_signs_are_pasted_with_their_outline_and_boxed_whole(train_set):
     assert (canvas[22, 12] == 128).all(), "outside its outline the photo stays"
     scenes = [maker.make() for _ in range(30)]
     assert any((scene.image[..., 1] < 60).any() for scene in scenes), "drawn signs reach the scenes"
+
+
+def test_night_and_defocus_change_the_background_only_when_asked(train_set):
+    """At night the photo keeps 5-35% of its light; out of focus its fine detail is gone; with
+    both shares at 0 the scenes are exactly those of a maker that never heard of them."""
+    rng = np.random.default_rng(1)
+    checker = np.kron((np.indices((60, 60)).sum(0) % 2) * 160 + 60, np.ones((5, 5)))
+    photo = np.repeat(checker[..., None], 3, axis=2).astype(np.uint8)  # 300 x 300, 5-px squares
+    photo = np.clip(photo + rng.normal(0, 3, photo.shape), 0, 255).astype(np.uint8)
+    signs, labels = train_set.images[:50], train_set.labels[:50]
+
+    def backgrounds(**shares) -> np.ndarray:
+        maker = SceneMaker([photo], signs, labels, side=96, seed=3, **shares)
+        return np.stack([np.asarray(maker.background(), np.float32) for _ in range(20)])
+
+    plain, night, defocus = backgrounds(), backgrounds(night_share=1.0), backgrounds(defocus_share=1.0)
+    assert night.mean() < 0.4 * plain.mean()
+    detail = lambda images: np.abs(np.diff(images, axis=2)).mean()  # noqa: E731
+    assert detail(defocus) < 0.5 * detail(plain)
+    unasked, rng = SceneMaker([photo], signs, labels, side=96, seed=3), np.random.default_rng(3)
+    for _ in range(3):  # no random number drawn for them: older recipes make the same scenes
+        assert np.array_equal(np.asarray(unasked.background()), random_background([photo], 96, rng))
 
 
 def test_targets_put_a_peak_on_each_centre():
