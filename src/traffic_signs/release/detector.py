@@ -84,9 +84,10 @@ def ship_detector(json_path: Path, name: str, scores: dict[str, float]) -> Path:
 
 def training_command(meta: dict, name: str) -> str:
     config = meta.get("config", {})
-    drawn = f" --drawn-share {config['drawn_share']:g}" if config.get("drawn_share") else ""
+    shares = "".join(f" --{key.replace('_', '-')} {config[key]:g}"
+                     for key in ("drawn_share", "night_share", "defocus_share") if config.get(key))
     return (f"traffic-signs train-detector --scenes {config.get('scenes')} --epochs {config.get('epochs')} "
-            f"--seed {config.get('seed')}{drawn} --out runs/{name} && traffic-signs ship-detector runs/{name}")
+            f"--seed {config.get('seed')}{shares} --out runs/{name} && traffic-signs ship-detector runs/{name}")
 
 
 def _drawn_text(meta: dict) -> str:
@@ -96,6 +97,16 @@ def _drawn_text(meta: dict) -> str:
     return (f" {100 * share:.0f}% of the signs are drawn instead (`data/drawn_signs.py`): sharp at any size,"
             "\n  and of designs GTSRB never shows (speed limits it has no class for, Zone plates, blue squares and"
             "\n  discs, no-stopping discs, yellow diamonds, text plates), each boxed whole.")
+
+
+def _photographed_text(meta: dict) -> str:
+    config = meta.get("config", {})
+    night, defocus = config.get("night_share"), config.get("defocus_share")
+    parts = ([f"{100 * night:.0f}% of the scenes are at night (the background at 5-35% of its light,"
+              "\n  tinted, behind signs lit by flash or headlights)"] if night else []) + \
+            ([f"{100 * defocus:.0f}% of the scenes have their background out of focus behind sharp"
+              "\n  signs (a shallow depth of field, as in stock photos)"] if defocus else [])
+    return "\n  " + ";\n  ".join(parts) + "." if parts else ""
 
 
 def detector_card(name: str, meta: dict, scores: dict[str, float]) -> str:
@@ -114,7 +125,7 @@ Finds the traffic signs in a photo, class-agnostic; the classifier (`MODEL_CARD.
   pasted into heavily cropped sign-free photographs from Debian's desktop-background packages
   (`plasma-workspace-wallpapers`, `ukui-wallpapers`, `mate-backgrounds`), with clutter (poles,
   plates, discs, stripes), blur, lost resolution, noise and lighting changes; mirrored and
-  re-lit per batch.{_drawn_text(meta)} No real-photo evaluation image was used.
+  re-lit per batch.{_drawn_text(meta)}{_photographed_text(meta)} No real-photo evaluation image was used.
 - **Training**: `{training_command(meta, name)}`
   (seed {meta.get('config', {}).get('seed')}; `scripts/install_backgrounds.sh` installs the photographs);
   focal loss on the heat map + L1 on log size and offset (CenterNet); AdamW, cosine decay; {len(history)} epochs,
