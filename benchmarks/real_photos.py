@@ -40,6 +40,7 @@ import numpy as np
 from traffic_signs import Classifier
 from traffic_signs.benchmarking import cpu_name
 from traffic_signs.errors import ImageError
+from traffic_signs.evaluation.metrics import wilson_interval
 from traffic_signs.prediction.detect import box_iou as overlap
 
 RESULTS = Path(__file__).parent / "results"
@@ -85,8 +86,14 @@ def score_photo(classifier: Classifier, folder: Path, row: dict[str, str], predi
     }
 
 
+def interval(successes: int, total: int) -> list[float]:
+    """The 95% Wilson interval of a share, rounded as the shares are."""
+    return [round(bound, 4) for bound in wilson_interval(successes, total)]
+
+
 def summarise(outcomes: list[dict[str, Any]]) -> dict[str, Any]:
-    """Shares per group: right / wrong / unknown, top-1, flagged, box IoU >= 0.5."""
+    """Shares per group: right / wrong / unknown, top-1, flagged, box IoU >= 0.5; for right and
+    flagged also their 95% interval, since one photo of 32 moves a share 3 points."""
     def shares(rows: list[dict[str, Any]]) -> dict[str, Any]:
         known = [r for r in rows if r["class_id"] >= 0]
         no_class = [r for r in rows if r["class_id"] < 0]
@@ -96,8 +103,11 @@ def summarise(outcomes: list[dict[str, Any]]) -> dict[str, Any]:
             for outcome in ("right", "wrong", "unknown"):
                 out[outcome] = round(sum(r["outcome"] == outcome for r in known) / len(known), 4)
             out["top1"] = round(sum(r["top1"] for r in known) / len(known), 4)
+            out["right_ci95"] = interval(sum(r["outcome"] == "right" for r in known), len(known))
         if no_class:
-            out["no_class_flagged"] = round(sum(r["outcome"] == "flagged" for r in no_class) / len(no_class), 4)
+            flagged = sum(r["outcome"] == "flagged" for r in no_class)
+            out["no_class_flagged"] = round(flagged / len(no_class), 4)
+            out["no_class_flagged_ci95"] = interval(flagged, len(no_class))
         if boxed:
             out["box_iou_0.5"] = round(sum(r["iou"] >= 0.5 for r in boxed) / len(boxed), 4)
             out["boxes"] = len(boxed)
@@ -129,6 +139,15 @@ def print_table(summary: dict[str, Any]) -> None:
             return f"{100 * s[name]:.1f}%" if name in s else "-"
         print(f"{key:<26}{s['photos']:>7}{pct('right'):>8}{pct('wrong'):>8}{pct('unknown'):>9}{pct('top1'):>8}"
               f"{pct('no_class_flagged'):>9}{pct('box_iou_0.5'):>9}")
+    for key in ("german", "nongerman", "all"):
+        s = summary.get(key, {})
+        if "right_ci95" in s:
+            low, high = s["right_ci95"]
+            print(f"{key}: right {100 * s['right']:.1f}% (95% interval {100 * low:.1f}-{100 * high:.1f}%)", end="")
+            if "no_class_flagged_ci95" in s:
+                low, high = s["no_class_flagged_ci95"]
+                print(f", flagged {100 * s['no_class_flagged']:.1f}% ({100 * low:.1f}-{100 * high:.1f}%)", end="")
+            print()
     lat = summary["latency_ms"]
     print(f"latency per photo: p50 {lat['p50']} ms, p99 {lat['p99']} ms, max {lat['max']} ms, total {lat['total_s']} s")
 

@@ -26,6 +26,7 @@ from traffic_signs.evaluation.metrics import (
     risk_coverage,
     selective,
     summarize,
+    wilson_interval,
 )
 
 
@@ -36,6 +37,17 @@ def one_hot_probs(predictions: list[int], num_classes: int, confidence: float = 
 
 
 # --- classification metrics -----------------------------------------------------------------
+
+
+def test_wilson_interval_matches_the_textbook_values():
+    """Published 95% Wilson intervals: 0/10 -> [0, 0.2775], 5/10 -> [0.2366, 0.7634]."""
+    assert wilson_interval(0, 10) == pytest.approx((0.0, 0.2775), abs=1e-4)
+    assert wilson_interval(5, 10) == pytest.approx((0.2366, 0.7634), abs=1e-4)
+    low, high = wilson_interval(28, 32)
+    assert low < 0.875 < high and high - low > 0.2  # 32 photos cannot tell 87.5% from 90%
+    assert wilson_interval(10, 10)[1] == 1.0 and wilson_interval(0, 0) == (0.0, 1.0)
+    with pytest.raises(ValueError):
+        wilson_interval(11, 10)
 
 
 def test_perfect_predictions():
