@@ -57,7 +57,8 @@ def test_drawn_signs_are_pasted_with_their_outline_and_boxed_whole(train_set):
 
 
 def test_night_and_defocus_change_the_background_only_when_asked(train_set):
-    """At night the photo keeps 5-35% of its light; out of focus its fine detail is gone; with
+    """At night the photo keeps 5-35% of its light; out of focus its fine detail is gone, with
+    sharp shapes and pieces of photos in front of it (focus alone must not make a sign); with
     both shares at 0 the scenes are exactly those of a maker that never heard of them."""
     rng = np.random.default_rng(1)
     checker = np.kron((np.indices((60, 60)).sum(0) % 2) * 160 + 60, np.ones((5, 5)))
@@ -73,6 +74,8 @@ def test_night_and_defocus_change_the_background_only_when_asked(train_set):
     assert night.mean() < 0.4 * plain.mean()
     detail = lambda images: np.abs(np.diff(images, axis=2)).mean()  # noqa: E731
     assert detail(defocus) < 0.5 * detail(plain)
+    sharpest = lambda images: np.abs(np.diff(images, axis=2)).max(axis=(1, 2, 3))  # noqa: E731
+    assert (sharpest(defocus) > 100).mean() > 0.5, "sharp things stand in front of most blurred backgrounds"
     unasked, rng = SceneMaker([photo], signs, labels, side=96, seed=3), np.random.default_rng(3)
     for _ in range(3):  # no random number drawn for them: older recipes make the same scenes
         assert np.array_equal(np.asarray(unasked.background()), random_background([photo], 96, rng))

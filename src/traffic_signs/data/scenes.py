@@ -14,7 +14,9 @@ or stacked on one, sometimes the whole picture (a tight crop, as people upload),
 lighting, blur and sharpness of real photos. Two ways people photograph signs that the
 wallpapers never show can be asked for: at night (a dark, tinted background behind a sign
 lit by flash or headlights: signs are retroreflective) and with a shallow depth of field
-(the background out of focus behind a sharp sign, as in most stock photos of signs).
+(the background out of focus behind a sharp sign, as in most stock photos of signs, with
+sharp shapes and pieces of other photos in front of it too, so that focus alone does not
+make a sign).
 Boxes are (x0, y0, x1, y1) in scene pixels.
 """
 
@@ -162,9 +164,20 @@ class SceneMaker:
         no random number, so scenes made without these stay the same."""
         image = Image.fromarray(random_background(self.photos, self.side, self.rng))
         if self.defocus_share and self.rng.random() < self.defocus_share:
-            image = image.filter(ImageFilter.GaussianBlur(float(self.rng.uniform(2, 8))))
+            image = self.in_focus_clutter(image.filter(ImageFilter.GaussianBlur(float(self.rng.uniform(2, 8)))))
         if self.night_share and self.rng.random() < self.night_share:
             image = at_night(image, self.rng)
+        return image
+
+    def in_focus_clutter(self, image: Image.Image) -> Image.Image:
+        """Sharp things that are not signs in front of a background out of focus: shapes and
+        pieces of other photographs, so that being in focus alone does not make a sign."""
+        rng = self.rng
+        draw_clutter(image, rng)
+        for _ in range(int(rng.integers(0, 3))):
+            side = int(self.side * rng.uniform(0.1, 0.45))
+            piece = random_background(self.photos, side, rng, clutter=0.0)
+            image.paste(Image.fromarray(piece), tuple(int(v) for v in rng.integers(0, self.side - side + 1, 2)))
         return image
 
     def _mask(self, shape: str, side: int) -> np.ndarray:

@@ -140,6 +140,8 @@ Finds the traffic signs in a photo, class-agnostic; the classifier (`MODEL_CARD.
 - **Known limits**: it learnt signs from 32x32 GTSRB crops and simple drawings, so a large sign
   with fine detail (the letters of a STOP sign) sometimes comes back as a box on a part of it, and
   the 30 km/h disc of a Zone 30 plate is boxed rather than the plate; signs photographed at night
-  or against a dark sky are sometimes not found at all; the photographs are nature and abstract
-  wallpapers, not streets, so facades and vehicles are less well known as "not a sign".
+  or against a dark sky are sometimes not found, or a light beside them is boxed instead (the
+  night scenes, where asked for, found most of those the first detector missed); the photographs
+  are nature and abstract wallpapers, not streets, so facades and vehicles are less well known as
+  "not a sign".
 """
