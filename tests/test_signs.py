@@ -129,3 +129,38 @@ def test_json_lists_every_sign_most_confident_first_and_describes_the_main_one(c
 def test_no_search_classifies_the_whole_picture(classifier):
     prediction = classifier.predict(SCENES / "three_signs.jpg", search=False)
     assert all(s.box == (0, 0, 800, 600) for s in prediction.signs)
+
+
+def test_a_box_that_is_the_whole_pictures_sign_keeps_the_whole_pictures_reading(monkeypatch, test_set):
+    """A sign beside a striped plate: read whole, the plate makes it unsure; its box alone is sure.
+    With the threshold between the two, the box names the sign while it covers less than
+    PICTURE_SIGN of the picture, and keeps the whole picture's "unknown" once it covers more:
+    a re-framed box must not strip a sign of the plate that makes it something else."""
+    from traffic_signs.prediction import classifier as module
+    from traffic_signs.prediction.signs import classify_detections, whole_picture
+
+    shipped = Classifier.load()
+    checked = 0
+    for index in range(0, 300, 15):
+        picture = Image.new("RGB", (240, 150), (120, 130, 140))
+        picture.paste(Image.fromarray(test_set.images[index]).resize((150, 150), Image.Resampling.BICUBIC), (0, 0))
+        for k in range(6):
+            colour = (200, 30, 30) if k % 2 else (250, 250, 250)
+            picture.paste(Image.new("RGB", (8, 150), colour), (150 + 15 * k, 0))
+        whole = whole_picture(picture, shipped.probabilities, shipped.input_size).confidence
+        boxes = shipped.detector.detect(picture)
+        reads = classify_detections(picture, boxes, shipped.probabilities, shipped.input_size)
+        sure = [r for r in reads if r.confidence > whole + 0.02 and int(r.probs.argmax()) == test_set.labels[index]]
+        if not sure:
+            continue
+        box = sure[0].box
+        share = (box[2] - box[0]) * (box[3] - box[1]) / (240 * 150)
+        between = Classifier(shipped.json_path, threshold=(whole + sure[0].confidence) / 2, detector=shipped.detector)
+        monkeypatch.setattr(module, "PICTURE_SIGN", share + 0.01)
+        named = between.predict(picture)
+        assert not named.unknown and named.class_id == test_set.labels[index]
+        monkeypatch.setattr(module, "PICTURE_SIGN", share - 0.01)
+        kept = between.predict(picture)
+        assert kept.unknown and all(s.unknown for s in kept.signs if box_iou(s.box, box) > 0.9)
+        checked += 1
+    assert checked >= 1, "no picture where the box alone is surer than the whole picture"

@@ -32,6 +32,9 @@ DEFAULT_MODEL = "signnet-stn-x3"  # a committee of three SignNet-STNs (see model
 CROP_FACTOR = 2
 MAIN_SIGN_MARGIN = 0.02  # confidences this close to the top one count as equally sure (see main_sign)
 FRAMING_AGREEMENT = 0.5  # a box frames the whole picture's sign if its crop gives that class at least this
+# A detection covering this share of the picture is the picture's own sign, which the whole
+# picture has already been read as: a re-read of it through its box may not overrule that.
+PICTURE_SIGN = 0.4
 
 
 @dataclass
@@ -184,7 +187,8 @@ class Classifier:
             boxes = self.detector.detect(picture)
             candidates = most_confident_first(classify_detections(picture, boxes, self.probabilities,
                                                                   self.input_size))
-        found = [self.decide(c.probs, label, top_k, c.box) for c in candidates]
+        found = [self.decide(whole.probs if is_picture_sign(c.box, picture.size) else c.probs, label, top_k, c.box)
+                 for c in candidates]
         if not answer.unknown:  # the picture is one sign the model names (a crop): the detector only frames it
             answer.box = framing_box(candidates, answer.class_id) or answer.box
             signs = [answer]
@@ -224,6 +228,14 @@ def main_sign(signs: list[Prediction]) -> Prediction | None:
     top = max(s.confidence for s in named)
     sure = [s for s in named if s.confidence >= top - MAIN_SIGN_MARGIN]
     return max(sure, key=lambda s: (s.box[2] - s.box[0]) * (s.box[3] - s.box[1]))
+
+
+def is_picture_sign(box: tuple[int, int, int, int], size: tuple[int, int]) -> bool:
+    """Whether ``box`` covers so much of the picture (``PICTURE_SIGN``) that it is the sign the
+    whole picture shows. A no-class sign in a loose crop is read as unknown whole; its box,
+    re-framed as a GTSRB crop, can lose the plate or text that made it no class (the disc of a
+    Zone plate) and be named, so the whole picture's reading stands for such a box."""
+    return (box[2] - box[0]) * (box[3] - box[1]) >= PICTURE_SIGN * size[0] * size[1]
 
 
 def framing_box(candidates: list[Candidate], class_id: int) -> tuple[int, int, int, int] | None:
