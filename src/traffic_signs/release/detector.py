@@ -141,7 +141,7 @@ Finds the traffic signs in a photo, class-agnostic; the classifier (`MODEL_CARD.
   with fine detail (the letters of a STOP sign) sometimes comes back as a box on a part of it, and
   the 30 km/h disc of a Zone 30 plate is boxed rather than the plate; signs photographed at night
   or against a dark sky are sometimes not found, or a light beside them is boxed instead (the
-  night scenes, where asked for, found most of those the first detector missed); the photographs
+  night scenes, where asked for, found some of those the first detector missed); the photographs
   are nature and abstract wallpapers, not streets, so facades and vehicles are less well known as
   "not a sign".
 """
