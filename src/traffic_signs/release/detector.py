@@ -105,7 +105,8 @@ def _photographed_text(meta: dict) -> str:
     parts = ([f"{100 * night:.0f}% of the scenes are at night (the background at 5-35% of its light,"
               "\n  tinted, behind signs lit by flash or headlights)"] if night else []) + \
             ([f"{100 * defocus:.0f}% of the scenes have their background out of focus behind sharp"
-              "\n  signs (a shallow depth of field, as in stock photos)"] if defocus else [])
+              "\n  signs and sharp shapes and pieces of other photos (a shallow depth of field, as in"
+              "\n  stock photos)"] if defocus else [])
     return "\n  " + ";\n  ".join(parts) + "." if parts else ""
 
 
