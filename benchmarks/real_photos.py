@@ -100,10 +100,11 @@ def summarise(outcomes: list[dict[str, Any]]) -> dict[str, Any]:
         boxed = [r for r in rows if r["iou"] is not None and r["framing"] != "crop"]
         out: dict[str, Any] = {"photos": len(rows), "with_class": len(known), "no_class": len(no_class)}
         if known:
-            for outcome in ("right", "wrong", "unknown"):
-                out[outcome] = round(sum(r["outcome"] == outcome for r in known) / len(known), 4)
+            counts = {outcome: sum(r["outcome"] == outcome for r in known) for outcome in ("right", "wrong", "unknown")}
+            for outcome, count in counts.items():
+                out[outcome] = round(count / len(known), 4)
             out["top1"] = round(sum(r["top1"] for r in known) / len(known), 4)
-            out["right_ci95"] = interval(sum(r["outcome"] == "right" for r in known), len(known))
+            out["right_ci95"] = interval(counts["right"], len(known))
         if no_class:
             flagged = sum(r["outcome"] == "flagged" for r in no_class)
             out["no_class_flagged"] = round(flagged / len(no_class), 4)

@@ -162,5 +162,7 @@ def test_a_box_that_is_the_whole_pictures_sign_keeps_the_whole_pictures_reading(
         monkeypatch.setattr(module, "PICTURE_SIGN", share - 0.01)
         kept = between.predict(picture)
         assert kept.unknown and all(s.unknown for s in kept.signs if box_iou(s.box, box) > 0.9)
+        confidences = [s.confidence for s in kept.signs]
+        assert confidences == sorted(confidences, reverse=True), "signs stay most confident first"
         checked += 1
     assert checked >= 1, "no picture where the box alone is surer than the whole picture"

@@ -22,7 +22,7 @@ from traffic_signs.models.model_file import ModelFile, read_model_file
 from traffic_signs.models.resolve import find_exported_json
 from traffic_signs.prediction.detect import SignDetector
 from traffic_signs.prediction.runtime import model_input, onnx_session, verified_onnx
-from traffic_signs.prediction.signs import Candidate, classify_detections, most_confident_first, whole_picture
+from traffic_signs.prediction.signs import Candidate, classify_detections, whole_picture
 
 UNKNOWN_LABEL = "unknown sign"
 DEFAULT_MODEL = "signnet-stn-x3"  # a committee of three SignNet-STNs (see models/committee.py, models/stn.py)
@@ -185,16 +185,13 @@ class Classifier:
         candidates: list[Candidate] = []
         if self.detector is not None and (search or (search is None and self.should_search(picture))):
             boxes = self.detector.detect(picture)
-            candidates = most_confident_first(classify_detections(picture, boxes, self.probabilities,
-                                                                  self.input_size))
-        found = [self.decide(whole.probs if is_picture_sign(c.box, picture.size) else c.probs, label, top_k, c.box)
-                 for c in candidates]
+            candidates = classify_detections(picture, boxes, self.probabilities, self.input_size)
         if not answer.unknown:  # the picture is one sign the model names (a crop): the detector only frames it
             answer.box = framing_box(candidates, answer.class_id) or answer.box
             signs = [answer]
         else:
-            signs = found
-            answer = main_sign(found) or (found[0] if found else answer)
+            signs = self.read_signs(candidates, whole, picture.size, label, top_k)
+            answer = main_sign(signs) or (signs[0] if signs else answer)
         for sign in signs:
             sign.box = _scaled_box(sign.box, decoded.scale, decoded.original_size)
         if not signs:
@@ -202,6 +199,14 @@ class Classifier:
         answer.signs = [Sign(a.box, a.class_id, a.label, a.confidence, a.unknown, a.top_k) for a in signs]
         answer.image_size = decoded.original_size
         return answer
+
+    def read_signs(self, candidates: list[Candidate], whole: Candidate, size: tuple[int, int], file: str | None,
+                   top_k: int) -> list[Prediction]:
+        """Every detected sign's answer, most confident first; a box that is the picture's own sign
+        (``is_picture_sign``) answers as the whole picture did."""
+        signs = [self.decide(whole.probs if is_picture_sign(c.box, size) else c.probs, file, top_k, c.box)
+                 for c in candidates]
+        return sorted(signs, key=lambda sign: -sign.confidence)  # the detector has merged boxes of one sign
 
     def decide(self, probs: np.ndarray, file: str | None, top_k: int = 5,
                box: tuple[int, int, int, int] | None = None) -> Prediction:

@@ -62,8 +62,3 @@ def whole_picture(image: Image.Image, probabilities: Callable, size: int) -> Can
     the same antialiased result for a 32 px input, at a fraction of the cost."""
     small = image.resize((size, size), Image.Resampling.BILINEAR, reducing_gap=3.0)
     return Candidate((0, 0, image.width, image.height), probabilities(to_model_input(small, size)[None])[0])
-
-
-def most_confident_first(candidates: list[Candidate]) -> list[Candidate]:
-    """The detector has already merged boxes that are one sign (see ``detect.same_sign``)."""
-    return sorted(candidates, key=lambda c: -c.confidence)

@@ -101,12 +101,14 @@ def _drawn_text(meta: dict) -> str:
 
 def _photographed_text(meta: dict) -> str:
     config = meta.get("config", {})
-    night, defocus = config.get("night_share"), config.get("defocus_share")
-    parts = ([f"{100 * night:.0f}% of the scenes are at night (the background at 5-35% of its light,"
-              "\n  tinted, behind signs lit by flash or headlights)"] if night else []) + \
-            ([f"{100 * defocus:.0f}% of the scenes have their background out of focus behind sharp"
-              "\n  signs and sharp shapes and pieces of other photos (a shallow depth of field, as in"
-              "\n  stock photos)"] if defocus else [])
+    parts = []
+    if night := config.get("night_share"):
+        parts.append(f"{100 * night:.0f}% of the scenes are at night (the background at 5-35% of its light,"
+                     "\n  tinted, behind signs lit by flash or headlights)")
+    if defocus := config.get("defocus_share"):
+        parts.append(f"{100 * defocus:.0f}% of the scenes have their background out of focus behind sharp"
+                     "\n  signs and sharp shapes and pieces of other photos (a shallow depth of field, as in"
+                     "\n  stock photos)")
     return "\n  " + ";\n  ".join(parts) + "." if parts else ""
 
 

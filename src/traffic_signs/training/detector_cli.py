@@ -33,7 +33,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                              "signs lit by flash or headlights")
     parser.add_argument("--defocus-share", type=float, default=defaults.defocus_share, metavar="F",
                         help="blur the background of this share of the scenes, as a shallow depth of field "
-                             "does behind a sharp sign")
+                             "does behind a sharp sign, with sharp shapes and pieces of photos in front of it")
     parser.add_argument("--backgrounds", action="append", default=[], metavar="DIR",
                         help="another folder of sign-free photographs (repeatable)")
     parser.add_argument("--resume", action="store_true")
