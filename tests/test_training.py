@@ -223,6 +223,33 @@ def test_consistency_makes_answers_agree_on_corrupted_copies(tmp_path, gtsrb_dir
     assert training_command(model_file).endswith("--batch-size 64 --consistency 4 --harsh noise_std=0.2")
 
 
+def test_distill_keeps_the_starting_models_answers(tmp_path, gtsrb_dir, decoded_cache_dir, capsys):
+    """A fine-tune with --distill stays closer to its --init model's answers than the same fine-tune
+    without it; the recipe records it, and it is refused without --init."""
+    from traffic_signs.data.cache import load_split
+    from traffic_signs.models.inference import torch_logits
+    from traffic_signs.training.losses import kept_answers
+
+    logits = torch.randn(5, 43)
+    assert kept_answers(logits, logits).abs().item() < 1e-6 and kept_answers(logits, -logits).item() > 0.1
+    start = tmp_path / "start"
+    _train(start, gtsrb_dir, decoded_cache_dir, "--model", "lenet5", "--epochs", "1")
+    for name, weight in (("plain", "0"), ("kept", "5")):
+        _train(tmp_path / name, gtsrb_dir, decoded_cache_dir, "--model", "lenet5", "--epochs", "1", "--lr", "0.01",
+               "--init", str(start / "last.json"), "--outlier-weight", "1", "--distill", weight)
+    models = {name: load_model(tmp_path / name / "last.json")[0] for name in ("start", "plain", "kept")}
+    batch = load_split("test", gtsrb_dir, 32, decoded_cache_dir).images[:512]
+    answers = {name: torch_logits(model, batch) for name, model in models.items()}
+    drift = {name: kept_answers(torch.as_tensor(answers[name]), torch.as_tensor(answers["start"])).item()
+             for name in ("plain", "kept")}
+    assert drift["kept"] < drift["plain"], drift
+    _, model_file = load_model(tmp_path / "kept" / "last.json")
+    assert "--distill 5" in training_command(model_file)
+    code = main(["train", "--model", "lenet5", "--distill", "1", "--out", str(tmp_path / "no-init"),
+                 "--data-dir", str(gtsrb_dir), "--cache-dir", str(decoded_cache_dir), *SUBSET])
+    assert code != 0 and "give --init too" in capsys.readouterr().err
+
+
 def test_soup_averages_runs_fine_tuned_from_one_start_and_names_them_in_its_command(
         tmp_path, gtsrb_dir, decoded_cache_dir, capsys):
     """Two fine-tunes of one run make a soup whose weights are their mean and whose command
@@ -267,3 +294,11 @@ def test_soup_averages_runs_fine_tuned_from_one_start_and_names_them_in_its_comm
         "--out runs/wise")
     with pytest.raises(SystemExit):
         main(["soup", *ingredients, "--init-share", "1", "--out", str(tmp_path / "all-init"), *data])
+    assert main(["soup", ingredients[0], "--init-share", "0.5", "--out", str(tmp_path / "one"), *data]) == 0
+    one = load_file(str(tmp_path / "one" / "best.safetensors"))
+    for key in a:
+        if np.issubdtype(a[key].dtype, np.floating):
+            assert np.allclose(one[key], 0.5 * a[key] + 0.5 * init[key], atol=1e-6), key
+    capsys.readouterr()
+    assert main(["soup", ingredients[0], "--out", str(tmp_path / "one-plain"), *data]) != 0
+    assert "or one with --init-share" in capsys.readouterr().err

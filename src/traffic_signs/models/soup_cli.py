@@ -37,7 +37,7 @@ if TYPE_CHECKING:
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.formatter_class = argparse.RawDescriptionHelpFormatter
     parser.add_argument("ingredients", nargs="+", help="model .json files or run folders fine-tuned from the same "
-                                                       "--init weights (two or more)")
+                                                       "--init weights (two or more; one with --init-share)")
     parser.add_argument("--out", required=True, help="folder for the soup (written as OUT/best.json)")
     parser.add_argument("--init-share", type=_share, default=0.0, metavar="A",
                         help="weigh the ingredients' shared --init weights in with this share, the mean of "
@@ -70,7 +70,7 @@ def make_soup(paths: list[Path], out: Path, data_dir: str | None = None, cache_d
 
     refuse_to_overwrite_a_run(out, "soup", lambda existing: bool((existing.train_config or {}).get("soup")))
     loaded = [load_model(path) for path in paths]
-    check_ingredients(paths, [model_file for _, model_file in loaded])
+    check_ingredients(paths, [model_file for _, model_file in loaded], init_share)
     states = [model.state_dict() for model, _ in loaded]
     soup, first = loaded[0][0], loaded[0][1]
     start = _init_weights(first) if init_share else None
@@ -105,13 +105,14 @@ def _init_weights(model_file: ModelFile) -> dict[str, torch.Tensor]:
                            model_file.data_checksum)
 
 
-def check_ingredients(paths: list[Path], model_files: list[ModelFile]) -> None:
+def check_ingredients(paths: list[Path], model_files: list[ModelFile], init_share: float = 0.0) -> None:
     """Refuse what has no meaningful mean, naming the odd one out: besides what a committee's
-    members must share (``committee.check_compatible``), one architecture and one start."""
+    members must share (``committee.check_compatible``), one architecture and one start. One
+    ingredient is a soup only with its start weighed in (``init_share``: WiSE-FT of one run)."""
     from traffic_signs.models.committee import check_compatible
 
-    if len(model_files) < 2:
-        raise ModelFileError("a soup needs at least two ingredients")
+    if len(model_files) < (1 if init_share else 2):
+        raise ModelFileError("a soup needs at least two ingredients, or one with --init-share")
     first = model_files[0]
     for path, model_file in zip(paths, model_files, strict=True):
         cfg = model_file.train_config or {}
@@ -124,7 +125,7 @@ def check_ingredients(paths: list[Path], model_files: list[ModelFile]) -> None:
         for what, (mine, theirs) in checks.items():
             if mine != theirs:
                 raise ModelFileError(f"{path}: other {what} than {paths[0]} ({mine} against {theirs})")
-    check_compatible(paths, model_files, members="soup ingredients")
+    check_compatible(paths, model_files, members="soup ingredients", at_least=1)
 
 
 def _ingredient(path: Path, model_file: ModelFile) -> dict:

@@ -14,6 +14,7 @@ from pathlib import Path
 
 from traffic_signs.data.augment_config import DRAWN_DESIGNS, OUTLIER_KINDS
 from traffic_signs.data.options import add_data_arguments
+from traffic_signs.errors import TrafficSignsError
 from traffic_signs.training.recipe import PRECISIONS, default
 
 
@@ -53,6 +54,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="also train on a harshly corrupted copy of every batch (noise, JPEG, rain, "
                              "blur, occlusion), asking for the same answer on both with this loss weight "
                              "(Jensen-Shannon consistency; 0 = off)")
+    parser.add_argument("--distill", type=float, default=default("distill"), metavar="W",
+                        help="with --init: keep the starting model's answers on every batch's signs with this "
+                             "loss weight while the new outliers are learnt (learning without forgetting; 0 = off)")
     parser.add_argument("--harsh", action="append", default=[], metavar="KEY=VALUE",
                         help="change one setting of that corrupted copy, keys as for --augment "
                              "(defaults: data.augment_config.HARSH)")
@@ -88,6 +92,8 @@ def run(args: argparse.Namespace) -> int:
     from traffic_signs.training.recipe import TrainConfig, augment_config
 
     get_entry(args.model)  # fail fast on an unknown name
+    if args.distill and not args.init:
+        raise TrafficSignsError("--distill keeps the answers of the --init weights: give --init too")
     if args.threads:
         torch.set_num_threads(args.threads)
     cfg = TrainConfig(model=args.model, epochs=args.epochs, time_budget=args.time_budget,
@@ -96,7 +102,7 @@ def run(args: argparse.Namespace) -> int:
                       precision=args.precision, augment=augment_config(args.augment),
                       outlier_weight=args.outlier_weight, outliers=args.outliers,
                       photo_framing=args.photo_framing, drawn_designs=args.drawn_designs, init=args.init,
-                      consistency=args.consistency,
+                      consistency=args.consistency, distill=args.distill,
                       harsh=augment_config(args.harsh, base=HARSH, flag="--harsh"))
     run_dir = args.out or Path("runs") / args.model
     started = time.perf_counter()

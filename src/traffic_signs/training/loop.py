@@ -13,6 +13,7 @@ GPU): every rank draws the same global batch and trains on its own slice of it.
 
 from __future__ import annotations
 
+import copy
 import sys
 import time
 from dataclasses import dataclass, replace
@@ -56,6 +57,7 @@ class Run:
     optimizer: torch.optim.Optimizer
     precision: str  # "fp32" or "bf16"
     model_file: ModelFile  # what every checkpoint of this run records, before its epoch's figures
+    teacher: nn.Module | None = None  # the frozen --init model whose answers ``distill`` keeps
 
 
 @dataclass
@@ -126,7 +128,16 @@ def start(cfg: TrainConfig, run_dir: Path, progress_bar: bool) -> Run:
     optimizer = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
     trainer = nn.parallel.DistributedDataParallel(model) if ddp.world > 1 else model
     return Run(cfg, run_dir, ddp, TrainingBatches(data.subset(train_index), cfg, ddp, device), data.subset(val_index),
-               model, trainer, optimizer, resolve_precision(cfg.precision, device), model_file)
+               model, trainer, optimizer, resolve_precision(cfg.precision, device), model_file,
+               frozen_copy(model) if cfg.distill > 0 else None)
+
+
+def frozen_copy(model: nn.Module) -> nn.Module:
+    """The model as it starts (its --init weights), in eval mode and without gradients: the teacher."""
+    teacher = copy.deepcopy(model).eval()
+    for parameter in teacher.parameters():
+        parameter.requires_grad_(False)
+    return teacher
 
 
 def resumed(run: Run) -> Progress:
@@ -167,7 +178,11 @@ def train_step(run: Run, batch: Batch) -> tuple[torch.Tensor, torch.Tensor]:
     """Forward (in bf16 where asked), loss, backward, AdamW; returns the loss and the clean view's logits."""
     with torch.autocast(run.batches.device.type, dtype=torch.bfloat16, enabled=run.precision == "bf16"):
         logits = batch.split(run.trainer(batch.inputs).float())
-    loss = training_loss(run.cfg, logits, batch.labels)
+        teacher_logits = None
+        if run.teacher is not None:
+            with torch.no_grad():
+                teacher_logits = run.teacher(batch.inputs[: len(batch.labels)]).float()
+    loss = training_loss(run.cfg, logits, batch.labels, teacher_logits)
     run.optimizer.zero_grad(set_to_none=True)
     loss.backward()
     run.optimizer.step()

@@ -6,7 +6,10 @@ model's answer on them towards "no class in particular" (outlier exposure, Hendr
 2019), so that a confident answer means a sign it knows. With ``consistency`` > 0 each batch
 also carries a harshly corrupted copy of itself, and the loss asks for the same answer on both
 copies (Jensen-Shannon consistency, as in AugMix, Hendrycks et al. 2020): the copy teaches
-robustness without a label of its own.
+robustness without a label of its own. With ``distill`` > 0 (fine-tuning only) the model also
+keeps the answers its ``--init`` weights give on the batch's signs (learning without
+forgetting, Li & Hoiem 2016): a fine-tune that learns new outliers then moves what it already
+knew as little as it can.
 """
 
 from __future__ import annotations
@@ -19,9 +22,13 @@ import torch.nn.functional as F
 from traffic_signs.training.recipe import TrainConfig
 
 
-def training_loss(cfg: TrainConfig, logits: dict[str, torch.Tensor], labels: torch.Tensor) -> torch.Tensor:
-    """The step's loss from the logits of each view of the batch (see ``Batch.views``)."""
+def training_loss(cfg: TrainConfig, logits: dict[str, torch.Tensor], labels: torch.Tensor,
+                  teacher_logits: torch.Tensor | None = None) -> torch.Tensor:
+    """The step's loss from the logits of each view of the batch (see ``Batch.views``);
+    ``teacher_logits`` are the ``--init`` model's on the clean view, when ``distill`` asks for them."""
     loss = F.cross_entropy(logits["clean"], labels, label_smoothing=cfg.label_smoothing)
+    if teacher_logits is not None:
+        loss = loss + cfg.distill * kept_answers(logits["clean"], teacher_logits)
     if "outliers" in logits:
         loss = loss + cfg.outlier_weight * distance_from_uniform(logits["outliers"])
     if "harsh" in logits:
@@ -35,6 +42,11 @@ def distance_from_uniform(logits: torch.Tensor) -> torch.Tensor:
     Zero when the model spreads its answer evenly; large when it is confident in any class.
     """
     return (torch.logsumexp(logits, 1) - logits.mean(1)).mean() - math.log(logits.shape[1])
+
+
+def kept_answers(logits: torch.Tensor, teacher_logits: torch.Tensor) -> torch.Tensor:
+    """Mean KL divergence from the teacher's softmax answer to the model's: zero when they agree."""
+    return F.kl_div(logits.log_softmax(1), teacher_logits.log_softmax(1), reduction="batchmean", log_target=True)
 
 
 def jensen_shannon(logits_a: torch.Tensor, logits_b: torch.Tensor) -> torch.Tensor:

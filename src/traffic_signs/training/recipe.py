@@ -45,6 +45,7 @@ class TrainConfig:
     drawn_designs: str = "speed"  # which GTSRB signs those views draw: speed limits, or "all" of CLASS_DESIGNS too
     init: str | None = None  # fine-tune from these weights: a model file, or FILE:K for a committee's member K
     consistency: float = 0.0  # weight of the same-answer loss on a corrupted copy (0: none drawn)
+    distill: float = 0.0  # weight of the loss keeping the --init model's answers on the signs (0: off)
     harsh: AugmentConfig = field(default_factory=lambda: HARSH)  # corruptions of that copy
 
     def to_dict(self) -> dict[str, Any]:
@@ -92,7 +93,7 @@ def changed_settings(cfg: Mapping[str, Any]) -> list[str]:
         return [float(v) for v in (value if isinstance(value, (list, tuple)) else [value])]
 
     flags = [f"--{name.replace('_', '-')} {cfg[name]:g}"
-             for name in ("batch_size", "lr", "outlier_weight", "consistency", "photo_framing")
+             for name in ("batch_size", "lr", "outlier_weight", "consistency", "photo_framing", "distill")
              if name in cfg and numbers(cfg[name]) != numbers(default(name))]
     if cfg.get("drawn_designs", default("drawn_designs")) != default("drawn_designs"):
         flags.append(f"--drawn-designs {cfg['drawn_designs']}")
