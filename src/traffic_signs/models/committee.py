@@ -49,13 +49,10 @@ def committee_of(members: list[nn.Module]) -> Committee:
     return (GradCamCommittee if with_cams else Committee)(members)
 
 
-def check_compatible(paths: list[Path], model_files: list[ModelFile], members: str = "committee members",
-                     at_least: int = 2) -> None:
+def check_compatible(paths: list[Path], model_files: list[ModelFile], members: str = "committee members") -> None:
     """Refuse members that could not be averaged or calibrated together, naming the odd one out
-    (``members`` says what they are in the message: a soup's ingredients are checked here too,
-    and a soup counts its own, ``at_least`` 1)."""
-    if len(model_files) < at_least:
-        raise ModelFileError("a committee needs at least two member models")
+    (``members`` says what they are in the message: a soup's ingredients are checked here too;
+    how many there must be is the caller's rule)."""
     for path, model_file in zip(paths, model_files, strict=True):
         if model_file.is_committee:
             raise ModelFileError(f"{path}: is itself a committee; list its members instead")

@@ -74,6 +74,8 @@ def assemble(paths: list[Path]) -> tuple[Committee, ModelFile]:
 
     loaded = [load_model(path) for path in paths]
     model_files = [model_file for _, model_file in loaded]
+    if len(model_files) < 2:
+        raise ModelFileError("a committee needs at least two member models")
     check_compatible(paths, model_files)
     first = model_files[0]
     model_file = ModelFile(

@@ -125,7 +125,7 @@ def check_ingredients(paths: list[Path], model_files: list[ModelFile], init_shar
         for what, (mine, theirs) in checks.items():
             if mine != theirs:
                 raise ModelFileError(f"{path}: other {what} than {paths[0]} ({mine} against {theirs})")
-    check_compatible(paths, model_files, members="soup ingredients", at_least=1)
+    check_compatible(paths, model_files, members="soup ingredients")
 
 
 def _ingredient(path: Path, model_file: ModelFile) -> dict:

@@ -155,16 +155,12 @@ def _recipe_lines(model_file: ModelFile, cfg: dict[str, Any]) -> list[str]:
 
     def changes(member: Member) -> str:
         soup = member.train_config.get("soup")
-        if soup and len(soup) == 1:
-            only = soup[0]["train_config"]
-            return (f"one run (seed {only.get('seed')}: " + " ".join(f"`{flag}`" for flag in changed_settings(only))
-                    + ")" + _init_share_text(member.train_config))
-        if soup:
-            return "soup, the mean of: " + " + ".join(
-                f"(seed {i['train_config'].get('seed')}: " + " ".join(f"`{flag}`" for flag in
-                                                                      changed_settings(i["train_config"])) + ")"
-                for i in soup) + _init_share_text(member.train_config)
-        return " ".join(f"`{flag}`" for flag in changed_settings(member.train_config)) or "none"
+        runs = [f"(seed {i['train_config'].get('seed')}: {_flags(i['train_config'])})" for i in soup or []]
+        if len(runs) == 1:
+            return f"one run {runs[0]}" + _init_share_text(member.train_config)
+        if runs:
+            return "soup, the mean of: " + " + ".join(runs) + _init_share_text(member.train_config)
+        return _flags(member.train_config) or "none"
 
     def seeds(member: Member) -> str:
         soup = member.train_config.get("soup")
@@ -185,6 +181,11 @@ def _recipe_lines(model_file: ModelFile, cfg: dict[str, Any]) -> list[str]:
         *rows,
         "",
     ]
+
+
+def _flags(cfg: dict[str, Any]) -> str:
+    """A recipe's departures from the defaults, as code-formatted flags."""
+    return " ".join(f"`{flag}`" for flag in changed_settings(cfg))
 
 
 def _init_share_text(cfg: dict[str, Any]) -> str:

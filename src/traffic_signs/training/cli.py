@@ -14,7 +14,6 @@ from pathlib import Path
 
 from traffic_signs.data.augment_config import DRAWN_DESIGNS, OUTLIER_KINDS
 from traffic_signs.data.options import add_data_arguments
-from traffic_signs.errors import TrafficSignsError
 from traffic_signs.training.recipe import PRECISIONS, default
 
 
@@ -92,8 +91,6 @@ def run(args: argparse.Namespace) -> int:
     from traffic_signs.training.recipe import TrainConfig, augment_config
 
     get_entry(args.model)  # fail fast on an unknown name
-    if args.distill and not args.init:
-        raise TrafficSignsError("--distill keeps the answers of the --init weights: give --init too")
     if args.threads:
         torch.set_num_threads(args.threads)
     cfg = TrainConfig(model=args.model, epochs=args.epochs, time_budget=args.time_budget,

@@ -26,6 +26,7 @@ from torch import nn
 from traffic_signs.classes import CLASS_NAMES, NUM_CLASSES
 from traffic_signs.data.cache import ImageSet, load_split
 from traffic_signs.data.split import split_training_data
+from traffic_signs.errors import TrafficSignsError
 from traffic_signs.files import atomic_write_json
 from traffic_signs.models.catalog import get_entry
 from traffic_signs.models.complexity import count_macs, count_parameters
@@ -111,6 +112,8 @@ def train(cfg: TrainConfig, run_dir: Path, resume: bool = False, progress_bar: b
 
 def start(cfg: TrainConfig, run_dir: Path, progress_bar: bool) -> Run:
     """Load the data (validation held out by track), build the model and its optimizer."""
+    if cfg.distill > 0 and not cfg.init:
+        raise TrafficSignsError("--distill keeps the answers of the --init weights: give --init too")
     ddp, device = setup_distributed()
     entry = get_entry(cfg.model)
     data = load_split("train", cfg.data_dir, entry.input_size, cfg.cache_dir, progress=ddp.main and progress_bar)
@@ -181,7 +184,7 @@ def train_step(run: Run, batch: Batch) -> tuple[torch.Tensor, torch.Tensor]:
         teacher_logits = None
         if run.teacher is not None:
             with torch.no_grad():
-                teacher_logits = run.teacher(batch.inputs[: len(batch.labels)]).float()
+                teacher_logits = run.teacher(batch.inputs[: batch.views["clean"]]).float()
     loss = training_loss(run.cfg, logits, batch.labels, teacher_logits)
     run.optimizer.zero_grad(set_to_none=True)
     loss.backward()
