@@ -28,6 +28,7 @@ from PIL import Image
 from traffic_signs import Classifier
 from traffic_signs.benchmarking import cpu_name
 from traffic_signs.models.catalog import create, list_models
+from traffic_signs.prediction.crops import CropClassifier
 from traffic_signs.release.export import export_onnx
 from traffic_signs.release.quantize import quantize_int8
 
@@ -60,7 +61,7 @@ def onnx_throughput(classifier: Classifier, batch: np.ndarray, repeats: int) -> 
     return len(batch) / median_seconds(lambda: classifier.logits(batch), repeats)
 
 
-def onnx_classifiers_for(name: str, folder: Path, calibration: np.ndarray) -> tuple[Classifier, Classifier]:
+def onnx_classifiers_for(name: str, folder: Path, calibration: np.ndarray) -> tuple[CropClassifier, CropClassifier]:
     """Float and int8 ONNX exports of an untrained ``name`` with minimal metadata, for timing only."""
     from traffic_signs.classes import CLASS_NAMES
     from traffic_signs.files import file_digest
@@ -72,7 +73,7 @@ def onnx_classifiers_for(name: str, folder: Path, calibration: np.ndarray) -> tu
     write_model_file(folder / f"{name}.json", ModelFile(
         architecture=name, class_names=list(CLASS_NAMES), input_size=32, onnx=onnx_path.name,
         onnx_sha256=file_digest(onnx_path), onnx_int8=int8_path.name, onnx_int8_sha256=file_digest(int8_path)))
-    return Classifier(folder / f"{name}.json"), Classifier(folder / f"{name}.json", int8=True)
+    return CropClassifier(folder / f"{name}.json"), CropClassifier(folder / f"{name}.json", int8=True)
 
 
 def single_image_latency(classifier: Classifier, image: Image.Image, count: int) -> dict[str, float]:
@@ -168,7 +169,7 @@ def main() -> None:
             print(f"{name:<16} {row['torch_images_per_s']:>12.0f} {row['onnx_images_per_s']:>18.0f} "
                   f"{row['onnx_int8_images_per_s']:>23.0f}", flush=True)
     shipped_row = {"model": f"shipped ({shipped.name})",
-                   "onnx_images_per_s": onnx_throughput(shipped, batch, args.repeats),
+                   "onnx_images_per_s": onnx_throughput(shipped.model, batch, args.repeats),
                    **single_image_latency(shipped, Image.fromarray(batch[0]).resize((64, 64)), args.latency_count)}
     print(f"shipped model: {shipped_row['onnx_images_per_s']:.0f} img/s batched (ONNX Runtime), single image "
           f"end to end p50 {shipped_row['p50_ms']:.2f} ms, p99 {shipped_row['p99_ms']:.2f} ms")

@@ -7,13 +7,14 @@ import zipfile
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
+from pathlib import Path
 
 import httpx
 import pytest
 
 from loopback import serving
 from traffic_signs import Classifier
-from traffic_signs.prediction.classifier import MAIN_SIGN_MARGIN
+from traffic_signs.prediction.decide import MAIN_SIGN_MARGIN
 from traffic_signs.serving.api import Limits, create_app
 
 
@@ -109,10 +110,24 @@ def test_every_sign_of_a_street_photo_comes_back(base_url):
 
 def test_openapi_declares_the_json_shapes(base_url):
     spec = httpx.get(f"{base_url}/openapi.json").json()
-    shapes = spec["components"]["schemas"].keys()
-    assert {"PredictionResult", "FoundSign", "FileError", "ErrorResponse", "SignClass", "ModelInfo"} <= shapes
+    shapes = spec["components"]["schemas"]
+    declared = {"ResultJSON", "SignJSON", "RankedClass", "FileErrorJSON", "ErrorResponse", "SignClass", "ModelInfo"}
+    assert declared <= shapes.keys()
     answers = spec["paths"]["/v1/predict"]["post"]["responses"]
     assert {"200", "413", "415", "422"} <= answers.keys()
+    assert all(shapes[name]["additionalProperties"] is False for name in ("ResultJSON", "SignJSON", "FileErrorJSON"))
+    assert "not required" not in shapes["ResultJSON"]["properties"]["box"].get("description", "")
+
+
+def test_the_declared_shape_is_the_answer_itself(base_url):
+    """/docs shows exactly the fields an answer has: the schema and the JSON come from one declaration."""
+    spec = httpx.get(f"{base_url}/openapi.json").json()["components"]["schemas"]
+    scene = Path(__file__).parent / "data" / "scenes" / "three_signs.jpg"
+    [answer] = httpx.post(f"{base_url}/v1/predict", files=[("files", ("street.jpg", scene.read_bytes()))]).json()
+    assert set(answer) == set(spec["ResultJSON"]["properties"]) and "box" not in spec["ResultJSON"]["required"]
+    assert all(set(sign) == set(spec["SignJSON"]["properties"]) for sign in answer["signs"])
+    assert set(answer["top_k"][0]) == set(spec["RankedClass"]["properties"])
+    assert "calibrated" in spec["ResultJSON"]["properties"]["confidence"]["description"]
 
 
 def test_unknown_answers_keep_class_id_null_and_uncropped_ones_have_no_box(base_url):

@@ -12,7 +12,7 @@ from streamlit.testing.v1 import AppTest
 
 import traffic_signs
 from traffic_signs.classes import CLASS_NAMES
-from traffic_signs.prediction.classifier import DEFAULT_MODEL
+from traffic_signs.prediction.crops import DEFAULT_MODEL
 
 APP = Path(traffic_signs.__file__).parent / "serving" / "app.py"
 
@@ -24,9 +24,14 @@ def _png(image: Image.Image) -> bytes:
 
 
 @pytest.fixture(scope="module")
-def signs(gtsrb_dir) -> list[tuple[bytes, int]]:
+def signs(many_signs) -> list[tuple[bytes, int]]:
+    return many_signs[:2]
+
+
+@pytest.fixture(scope="module")
+def many_signs(gtsrb_dir) -> list[tuple[bytes, int]]:
     with zipfile.ZipFile(gtsrb_dir / "GTSRB_Final_Test_GT.zip") as gt:
-        rows = gt.read("GT-final_test.csv").decode().splitlines()[1:3]
+        rows = gt.read("GT-final_test.csv").decode().splitlines()[1:41]
     with zipfile.ZipFile(gtsrb_dir / "GTSRB_Final_Test_Images.zip") as images:
         return [(_png(Image.open(io.BytesIO(images.read(f"GTSRB/Final_Test/Images/{r.split(';')[0]}")))),
                  int(r.split(";")[-1])) for r in rows]
@@ -102,3 +107,46 @@ def test_every_spelling_of_a_model_shares_one_cache_entry():
     shipped = Path(traffic_signs.__file__).parent / "shipped" / f"{DEFAULT_MODEL}.json"
     spellings = [DEFAULT_MODEL, str(shipped), str(shipped.parent / "." / "." / shipped.name)]
     assert len({id(resolved_classifier(name)) for name in spellings}) == 1
+
+
+def _two_signs(signs: list[tuple[bytes, int]], sharp: int, blurred: int) -> bytes:
+    """A street-sized picture of two GTSRB test signs, one sharp and one blurred (read less surely)."""
+    picture = Image.new("RGB", (480, 240), (96, 120, 150))
+    first, second = (Image.open(io.BytesIO(signs[i][0])).convert("RGB") for i in (sharp, blurred))
+    picture.paste(first.resize((150, 150), Image.Resampling.BICUBIC), (30, 45))
+    picture.paste(second.resize((10, 10)).resize((150, 150), Image.Resampling.BICUBIC), (300, 45))
+    return _png(picture)
+
+
+def test_the_threshold_slider_decides_every_sign_and_the_main_one_alike(many_signs):
+    """The slider's threshold goes into the prediction itself: the verdict, the main sign and each sign's
+    caption change together, exactly as the Python API answers at that threshold."""
+    from traffic_signs import Classifier
+
+    classifier = Classifier.load()
+    for sharp, blurred in zip(range(0, 40, 2), range(1, 40, 2), strict=True):
+        picture = _two_signs(many_signs, sharp, blurred)
+        _, evidence = classifier.look(picture)
+        whole, (low, high) = evidence.whole.confidence, sorted(box.confidence for box in evidence.boxes)[-2:]
+        if len(evidence.boxes) == 2 and whole + 0.02 < low < high - 0.02:  # both signs surer than the picture
+            break
+    else:
+        pytest.fail("no picture of two signs read with different confidences")
+    below_both, between = round((whole + low) / 2, 3), round((low + high) / 2, 3)
+    unknown_counts = []
+    for threshold in (below_both, between):
+        expected = classifier.predict(picture, threshold=threshold)
+        at = _app()
+        at.sidebar.slider[0].set_value(threshold)
+        at.file_uploader[0].set_value([("street.png", picture, "image/png")])
+        at.run()
+        assert not at.exception
+        captions = [m.value for m in at.markdown if m.value[:2] in ("1.", "2.")]
+        assert len(captions) == 2
+        assert sum("unknown sign" in c for c in captions) == sum(s.unknown for s in expected.signs)
+        if expected.unknown:
+            assert not at.success and "Unknown sign" in at.warning[0].value
+        else:
+            assert at.success[0].value.startswith(f"**{expected.label}**")
+        unknown_counts.append(sum(s.unknown for s in expected.signs))
+    assert unknown_counts == [0, 1], "the threshold moved the less sure sign's answer"

@@ -89,15 +89,16 @@ def test_committee_members_with_one_seed_and_two_recipes_train_into_two_folders(
 
 
 def test_exported_committee_runs_on_onnx_runtime_with_the_same_answers(committee, data_args, test_set):
-    from traffic_signs.prediction.classifier import Classifier
+    from traffic_signs.prediction.crops import CropClassifier
+    from traffic_signs.prediction.reader import Classifier
 
     assert main(["export", str(committee), *data_args]) == 0
-    classifier = Classifier(committee / "best.json")
+    classifier = Classifier(CropClassifier(committee / "best.json"))
     model, _ = load_model(committee / "best.json")
     images = test_set.images[:300]
-    onnx_logits = classifier.logits(images)
+    onnx_logits = classifier.model.logits(images)
     np.testing.assert_allclose(onnx_logits, torch_logits(model, images), atol=1e-3)
-    assert classifier.has_grad_cam
+    assert classifier.model.has_grad_cam
     prediction = classifier.predict(Image.fromarray(test_set.images[0]))
     assert 0 <= prediction.confidence <= 1 and prediction.top_k
 

@@ -8,7 +8,7 @@ import torch
 
 from traffic_signs.models.io import load_model
 from traffic_signs.models.stn import to_input_frame
-from traffic_signs.prediction.classifier import Classifier
+from traffic_signs.prediction.reader import Classifier
 from traffic_signs.serving.saliency import heat_map
 
 
@@ -40,7 +40,7 @@ def _autograd_grad_cam(model, image: np.ndarray, class_id: int) -> np.ndarray:
 
 
 def test_shipped_grad_cam_matches_autograd(test_set):
-    classifier = Classifier.load()
+    classifier = Classifier.load().model
     assert classifier.has_grad_cam
     model, _ = load_model(classifier.json_path)
     model.eval()
@@ -53,7 +53,7 @@ def test_shipped_grad_cam_matches_autograd(test_set):
 
 
 def test_heat_map_names_its_method(test_set):
-    heat, method = heat_map(Classifier.load(), test_set.images[0], int(test_set.labels[0]))
+    heat, method = heat_map(Classifier.load().model, test_set.images[0], int(test_set.labels[0]))
     assert method == "Grad-CAM" and heat.max() == 1.0
 
 

@@ -11,7 +11,7 @@ from traffic_signs.data.split import SplitSpec
 from traffic_signs.errors import ModelFileError
 from traffic_signs.models.model_file import ModelFile, model_file_text, read_model_file, write_model_file
 from traffic_signs.models.resolve import shipped_dir
-from traffic_signs.prediction.classifier import DEFAULT_MODEL
+from traffic_signs.prediction.crops import DEFAULT_MODEL
 
 SHIPPED = shipped_dir() / f"{DEFAULT_MODEL}.json"
 # The JSON half of a checkpoint the training loop wrote before the format was typed (commit 0550bfe).

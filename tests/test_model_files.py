@@ -11,9 +11,8 @@ import numpy as np
 import pytest
 
 import traffic_signs
-from traffic_signs import Classifier
 from traffic_signs.errors import ModelFileError
-from traffic_signs.prediction.classifier import DEFAULT_MODEL
+from traffic_signs.prediction.crops import DEFAULT_MODEL, CropClassifier
 
 SHIPPED = Path(traffic_signs.__file__).parent / "shipped"
 
@@ -41,20 +40,20 @@ def _with(path: Path, **fields) -> Path:
 ])
 def test_bad_fields_are_named(model_copy, field, value):
     with pytest.raises(ModelFileError, match=rf"model\.json: {field}(\[\d+\])? should be"):
-        Classifier(_with(model_copy, **{field: value}))
+        CropClassifier(_with(model_copy, **{field: value}))
 
 
 def test_deep_nesting_and_non_objects_are_refused(model_copy):
     model_copy.write_text("[" * 100_000 + "]" * 100_000)
     with pytest.raises(ModelFileError, match="nested too deeply"):
-        Classifier(model_copy)
+        CropClassifier(model_copy)
     model_copy.write_text("[]")
     with pytest.raises(ModelFileError, match="not a traffic-signs model file"):
-        Classifier(model_copy)
+        CropClassifier(model_copy)
 
 
 def test_valid_copy_still_loads(model_copy):
-    assert Classifier(model_copy).probabilities(np.zeros((1, 32, 32, 3), np.uint8)).shape == (1, 43)
+    assert CropClassifier(model_copy).probabilities(np.zeros((1, 32, 32, 3), np.uint8)).shape == (1, 43)
 
 
 def test_onnx_external_data_is_refused(model_copy):
@@ -70,4 +69,36 @@ def test_onnx_external_data_is_refused(model_copy):
                     size_threshold=0)
     digest = hashlib.sha256(target.read_bytes()).hexdigest()
     with pytest.raises(ModelFileError, match="external data"):
-        Classifier(_with(model_copy, onnx="external.onnx", onnx_sha256=digest))
+        CropClassifier(_with(model_copy, onnx="external.onnx", onnx_sha256=digest))
+
+
+@pytest.fixture
+def detector_copy(tmp_path) -> Path:
+    meta = json.loads((SHIPPED / "signfinder.json").read_text())
+    shutil.copy(SHIPPED / meta["onnx"], tmp_path / meta["onnx"])
+    path = tmp_path / "detector.json"
+    path.write_text(json.dumps(meta))
+    return path
+
+
+@pytest.mark.parametrize(("field", "value"), [
+    ("architecture", "yolo"), ("stride", 3), ("stride", "4"), ("weights", "../../etc/passwd"), ("weights", None),
+    ("onnx", "/abs/detector.onnx"), ("onnx_sha256", "not hex"), ("history", {"loss": 1}), ("config", [1]),
+])
+def test_bad_detector_fields_are_named(detector_copy, field, value):
+    from traffic_signs.prediction.detect import SignDetector
+
+    with pytest.raises(ModelFileError, match=f"detector.json.*{'sign detector' if field == 'architecture' else field}"):
+        SignDetector(_with(detector_copy, **{field: value}))
+
+
+def test_the_detector_file_reads_and_writes_back_unchanged(detector_copy):
+    """Typed reading loses nothing: the shipped file written back from its record is the same text."""
+    from traffic_signs.models.model_file import read_detector_file
+    from traffic_signs.prediction.detect import SignDetector
+
+    shipped = SHIPPED / "signfinder.json"
+    record = read_detector_file(shipped)
+    assert record.stride == 4 and record.test_scenes and record.onnx == "signfinder.onnx"
+    assert json.dumps(record.to_json(), indent=2) + "\n" == shipped.read_text()
+    assert len(SignDetector(_with(detector_copy, added_later="kept")).metadata.extra) == 1

@@ -8,13 +8,13 @@ from traffic_signs import Classifier
 from traffic_signs.models.inference import torch_logits
 from traffic_signs.models.io import load_model
 from traffic_signs.models.resolve import shipped_dir
-from traffic_signs.prediction.classifier import DEFAULT_MODEL
+from traffic_signs.prediction.crops import DEFAULT_MODEL
 
 
 def test_shipped_onnx_matches_torch_on_the_whole_official_test_set(test_set):
     model, _ = load_model(shipped_dir() / f"{DEFAULT_MODEL}.json")
     reference = torch_logits(model, test_set.images)
-    onnx = Classifier.load().logits(test_set.images)
+    onnx = Classifier.load().model.logits(test_set.images)
     assert onnx.shape == reference.shape == (12630, 43)
     assert np.array_equal(onnx.argmax(1), reference.argmax(1))
     assert np.abs(onnx - reference).max() < 1e-3
@@ -32,7 +32,7 @@ def test_export_of_a_fresh_run_loads_and_agrees(tmp_path, gtsrb_dir, decoded_cac
     assert 0 < classifier.temperature < 20 and 0 <= classifier.threshold <= 1
     model, _ = load_model(run / "best.json")
     images = train_set.images[:500]
-    assert np.abs(classifier.logits(images) - torch_logits(model, images)).max() < 1e-3
+    assert np.abs(classifier.model.logits(images) - torch_logits(model, images)).max() < 1e-3
 
     validation = classifier.threshold
     raised = round(validation + (1 - validation) / 2, 6)

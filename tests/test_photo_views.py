@@ -35,7 +35,7 @@ from traffic_signs.data.photo_views import (
 from traffic_signs.data.scenes import find_background_photos, load_photos, sign_shape
 from traffic_signs.errors import ModelFileError
 from traffic_signs.models.io import initial_weights, load_state
-from traffic_signs.prediction.classifier import DEFAULT_MODEL, find_model_json
+from traffic_signs.prediction.crops import DEFAULT_MODEL, find_model_json
 from traffic_signs.training.recipe import TrainConfig, changed_settings
 
 needs_photos = pytest.mark.skipif(not find_background_photos(), reason="no background photographs "

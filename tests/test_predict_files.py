@@ -12,7 +12,7 @@ import numpy as np
 from PIL import Image
 
 from traffic_signs.cli import main
-from traffic_signs.prediction.cli import expand_paths
+from traffic_signs.inputs import expand_paths
 
 
 def _sign(path) -> None:

@@ -10,7 +10,8 @@ import pytest
 from traffic_signs.errors import ModelFileError
 from traffic_signs.files import file_digest
 from traffic_signs.models.resolve import shipped_dir
-from traffic_signs.prediction.classifier import DEFAULT_MODEL, Classifier
+from traffic_signs.prediction.crops import DEFAULT_MODEL, CropClassifier
+from traffic_signs.prediction.reader import Classifier
 from traffic_signs.release.quantize import calibration_sample, quantize_int8
 
 
@@ -29,8 +30,8 @@ def int8_model(tmp_path_factory, train_set):
 
 def test_int8_agrees_with_float(int8_model, test_set):
     images, labels = test_set.images[:2000], test_set.labels[:2000]
-    float_top1 = Classifier(int8_model).probabilities(images).argmax(1)
-    int8_classifier = Classifier(int8_model, int8=True)
+    float_top1 = CropClassifier(int8_model).probabilities(images).argmax(1)
+    int8_classifier = CropClassifier(int8_model, int8=True)
     int8_top1 = int8_classifier.probabilities(images).argmax(1)
     assert (float_top1 == int8_top1).mean() >= 0.99
     assert (int8_top1 == labels).mean() >= (float_top1 == labels).mean() - 0.005
@@ -40,7 +41,7 @@ def test_int8_agrees_with_float(int8_model, test_set):
 def test_int8_file_is_checksummed(int8_model):
     (int8_model.parent / f"{DEFAULT_MODEL}.int8.onnx").write_bytes(b"tampered")
     with pytest.raises(ModelFileError, match="checksum"):
-        Classifier(int8_model, int8=True)
+        CropClassifier(int8_model, int8=True)
 
 
 def test_missing_int8_export_says_how_to_make_it():

@@ -12,7 +12,7 @@ import pytest
 import traffic_signs
 from traffic_signs.models.inference import torch_logits
 from traffic_signs.models.io import load_model
-from traffic_signs.prediction.classifier import DEFAULT_MODEL
+from traffic_signs.prediction.crops import DEFAULT_MODEL
 
 SHIPPED = Path(traffic_signs.__file__).parent / "shipped"
 TOLERANCE_POINTS = 0.05

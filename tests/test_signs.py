@@ -16,8 +16,8 @@ from PIL import Image
 
 from traffic_signs import Classifier
 from traffic_signs.cli import main
-from traffic_signs.prediction.classifier import Sign
 from traffic_signs.prediction.detect import box_iou
+from traffic_signs.prediction.results import Sign
 
 SCENES = Path(__file__).parent / "data" / "scenes"
 RECORDS = json.loads((SCENES / "scenes.json").read_text())
@@ -136,8 +136,7 @@ def test_a_box_that_is_the_whole_pictures_sign_keeps_the_whole_pictures_reading(
     With the threshold between the two, the box names the sign while it covers less than
     PICTURE_SIGN of the picture, and keeps the whole picture's "unknown" once it covers more:
     a re-framed box must not strip a sign of the plate that makes it something else."""
-    from traffic_signs.prediction import classifier as module
-    from traffic_signs.prediction.signs import classify_detections, whole_picture
+    from traffic_signs.prediction import decide as rules
 
     shipped = Classifier.load()
     checked = 0
@@ -147,20 +146,20 @@ def test_a_box_that_is_the_whole_pictures_sign_keeps_the_whole_pictures_reading(
         for k in range(6):
             colour = (200, 30, 30) if k % 2 else (250, 250, 250)
             picture.paste(Image.new("RGB", (8, 150), colour), (150 + 15 * k, 0))
-        whole = whole_picture(picture, shipped.probabilities, shipped.input_size).confidence
-        boxes = shipped.detector.detect(picture)
-        reads = classify_detections(picture, boxes, shipped.probabilities, shipped.input_size)
-        sure = [r for r in reads if r.confidence > whole + 0.02 and int(r.probs.argmax()) == test_set.labels[index]]
+        _, evidence = shipped.look(picture)
+        whole = evidence.whole.confidence
+        label = test_set.labels[index]
+        sure = [r for r in evidence.boxes if r.confidence > whole + 0.02 and int(r.probs.argmax()) == label]
         if not sure:
             continue
         box = sure[0].box
         share = (box[2] - box[0]) * (box[3] - box[1]) / (240 * 150)
-        between = Classifier(shipped.json_path, threshold=(whole + sure[0].confidence) / 2, detector=shipped.detector)
-        monkeypatch.setattr(module, "PICTURE_SIGN", share + 0.01)
-        named = between.predict(picture)
+        between = (whole + sure[0].confidence) / 2
+        monkeypatch.setattr(rules, "PICTURE_SIGN", share + 0.01)
+        named = shipped.predict(picture, threshold=between)
         assert not named.unknown and named.class_id == test_set.labels[index]
-        monkeypatch.setattr(module, "PICTURE_SIGN", share - 0.01)
-        kept = between.predict(picture)
+        monkeypatch.setattr(rules, "PICTURE_SIGN", share - 0.01)
+        kept = shipped.predict(picture, threshold=between)
         assert kept.unknown and all(s.unknown for s in kept.signs if box_iou(s.box, box) > 0.9)
         confidences = [s.confidence for s in kept.signs]
         assert confidences == sorted(confidences, reverse=True), "signs stay most confident first"

@@ -164,7 +164,7 @@ def test_photo_views_train_and_are_recorded(tmp_path, gtsrb_dir, decoded_cache_d
 
 def test_init_from_another_split_is_refused(tmp_path, gtsrb_dir, decoded_cache_dir, capsys):
     """Fine-tuning the shipped member on a subset would validate on images it trained on."""
-    from traffic_signs.prediction.classifier import DEFAULT_MODEL, find_model_json
+    from traffic_signs.prediction.crops import DEFAULT_MODEL, find_model_json
 
     member = f"{find_model_json(DEFAULT_MODEL)}:0"
     code = main(["train", "--model", "signnet-stn", "--init", member, "--out", str(tmp_path / "run"),

@@ -27,6 +27,8 @@ BACKGROUND = (128, 128, 128)  # transparent pixels become neutral grey, not blac
 # Only these decoders ever see user bytes: others (EPS runs Ghostscript; DDS, SGI, TGA, ICO...)
 # add attack surface and no sign photos.
 FORMATS = ("PNG", "JPEG", "PPM", "BMP", "GIF", "TIFF", "WEBP")
+# The file names those formats go by: what folder walks and upload boxes take as pictures.
+IMAGE_SUFFIXES = frozenset({".png", ".jpg", ".jpeg", ".ppm", ".pgm", ".pbm", ".bmp", ".gif", ".tif", ".tiff", ".webp"})
 # Serving decodes at most this many pixels per image (after JPEG's reduced decoding), far fewer
 # than the 50 MP bomb limit: a few such images in flight must fit in a small server's memory.
 SERVING_MAX_PIXELS = 16_000_000

@@ -25,6 +25,7 @@ import platformdirs
 from traffic_signs.classes import NUM_CLASSES
 from traffic_signs.data.sources import FileTree
 from traffic_signs.errors import DataError
+from traffic_signs.imaging import IMAGE_SUFFIXES
 
 OFFICIAL_BASE_URL = "https://sid.erda.dk/public/archives/daaeac0d7ce1152aea9b61d9f1e19370/"
 
@@ -262,9 +263,6 @@ def _kaggle_records(data_dir: Path, csv_path: Path) -> list[Record]:
 
 # --- one folder per class ----------------------------------------------------------------
 
-_IMAGE_SUFFIXES = {".ppm", ".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".webp"}
-
-
 def _class_folder_layout(data_dir: Path, split: str) -> Layout | None:
     root = data_dir / split if (data_dir / split).is_dir() else data_dir
     if split == "test" and root == data_dir:
@@ -280,7 +278,7 @@ def _folder_records(root: Path) -> list[Record]:
     records = []
     for name in tree.names():
         path = PurePosixPath(name)
-        if path.suffix.lower() not in _IMAGE_SUFFIXES or len(path.parts) < 2:
+        if path.suffix.lower() not in IMAGE_SUFFIXES or len(path.parts) < 2:
             continue
         label = _label(path.parts[0], tree.describe(name))
         match = _TRACK.match(path.name) or _KAGGLE_TRACK.search(path.name)

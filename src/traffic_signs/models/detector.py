@@ -24,6 +24,7 @@ from torch import nn
 
 from traffic_signs.errors import ModelFileError
 from traffic_signs.files import file_digest, staged
+from traffic_signs.models.model_file import DetectorFile, read_detector_file
 
 STRIDE = 4  # the heat map has one cell per 4 x 4 input pixels
 HEAT_PRIOR = 0.01  # initial sign probability of a cell (most cells hold no sign centre)
@@ -72,7 +73,8 @@ class SignFinder(nn.Module):
         return torch.cat([out[:, :3], torch.sigmoid(out[:, 3:])], dim=1)
 
 
-def save_detector(stem: Path, model: SignFinder, record: dict[str, Any]) -> Path:
+def save_detector(stem: Path, model: SignFinder, epoch: int, history: list[dict[str, Any]],
+                  config: dict[str, Any]) -> Path:
     """Write ``stem.safetensors`` and ``stem.json`` (the record, naming and checksumming the weights)
     together: both land in full or neither does, as for the classifier's model files."""
     from traffic_signs.models.io import _write_tensors
@@ -80,20 +82,17 @@ def save_detector(stem: Path, model: SignFinder, record: dict[str, Any]) -> Path
     weights, json_path = Path(stem).with_suffix(".safetensors"), Path(stem).with_suffix(".json")
     with staged(json_path) as json_tmp, staged(weights) as weights_tmp:
         digest = _write_tensors(weights_tmp, model.state_dict())
-        json_tmp.write_text(json.dumps({"architecture": "signfinder", "stride": STRIDE, **record,
-                                        "weights": weights.name, "sha256": digest}, indent=2) + "\n")
+        record = DetectorFile(weights.name, digest, stride=STRIDE, epoch=epoch, history=history, config=config)
+        json_tmp.write_text(json.dumps(record.to_json(), indent=2) + "\n")
     return json_path
 
 
-def load_detector(json_path: Path) -> tuple[SignFinder, dict[str, Any]]:
+def load_detector(json_path: Path) -> tuple[SignFinder, DetectorFile]:
     """A SignFinder with verified weights, and its record."""
     json_path = Path(json_path)
-    try:
-        record = json.loads(json_path.read_text())
-        weights = json_path.with_name(str(record["weights"]))
-    except (OSError, ValueError, KeyError, TypeError) as exc:
-        raise ModelFileError(f"{json_path}: not a detector file ({exc})") from exc
-    if not weights.is_file() or file_digest(weights) != record.get("sha256"):
+    record = read_detector_file(json_path)
+    weights = json_path.with_name(record.weights)
+    if not weights.is_file() or file_digest(weights) != record.sha256:
         raise ModelFileError(f"{weights}: missing, or its checksum differs from {json_path.name}")
     model = SignFinder()
     try:

@@ -150,6 +150,65 @@ class ModelFile:
 def read_model_file(path: str | Path) -> ModelFile:
     """The model file given by its .json (or .safetensors) path, read and checked."""
     json_path = Path(path).with_suffix(".json")
+    return ModelFile.from_json(_read_json(json_path), json_path)
+
+
+@dataclass(frozen=True)
+class DetectorFile:
+    """Everything a sign detector's ``NAME.json`` records (see :mod:`traffic_signs.models.detector`):
+    training writes the weights' part, export adds the ONNX graph, shipping its name and scores."""
+
+    weights: str  # the safetensors file beside this one
+    sha256: str  # of the weights file
+    architecture: str = "signfinder"
+    stride: int = 4  # input pixels per cell of the output maps
+    epoch: int | None = None
+    history: list[dict[str, Any]] = field(default_factory=list)  # losses and seconds per epoch
+    config: dict[str, Any] = field(default_factory=dict)  # the training settings (training.detector)
+    onnx: str | None = None
+    onnx_sha256: str | None = None
+    name: str | None = None  # the name it ships under
+    test_scenes: dict[str, int | float] | None = None  # recall and precision on official-test scenes
+    extra: dict[str, Any] = field(default_factory=dict, metadata=_NOT_IN_FILE)  # keys this version does not know
+    source: str = field(default="detector file", compare=False, metadata=_NOT_IN_FILE)
+
+    @classmethod
+    def from_json(cls, data: Any, source: str | Path = "detector file") -> DetectorFile:
+        """The typed record of a parsed JSON file; ModelFileError names ``source`` and the field when one is wrong."""
+        if not isinstance(data, dict) or data.get("architecture") != "signfinder":
+            raise ModelFileError(f"{source}: not a sign detector file (architecture signfinder)")
+        known = {f.name for f in fields(cls) if _in_file(f)}
+        record = replace(_record(cls, data, "", str(source)), source=str(source),
+                         extra={key: value for key, value in data.items() if key not in known})
+        _check_files(record, ("weights", "onnx"), ("sha256", "onnx_sha256"))
+        if record.stride not in STRIDES:
+            raise ModelFileError(f"{source}: stride should be one of {STRIDES}, not {_shown(record.stride)}")
+        return record
+
+    def to_json(self) -> dict[str, Any]:
+        """The JSON object to write, in field order from the architecture on (as the shipped file reads)."""
+        plain = _plain(self)
+        order = ("architecture", "stride", "epoch", "history", "config", "weights", "sha256")
+        return {**{key: plain[key] for key in order if key in plain},
+                **{key: value for key, value in plain.items() if key not in order}, **self.extra}
+
+
+STRIDES = (2, 4, 8, 16, 32)
+
+
+def read_detector_file(path: str | Path) -> DetectorFile:
+    """The detector file given by its .json path, read and checked."""
+    json_path = Path(path).with_suffix(".json")
+    return DetectorFile.from_json(_read_json(json_path), json_path)
+
+
+def write_detector_file(path: str | Path, detector_file: DetectorFile) -> None:
+    """Write ``path`` atomically (see :func:`traffic_signs.files.staged`)."""
+    atomic_write_json(Path(path), detector_file.to_json())
+
+
+def _read_json(json_path: Path) -> Any:
+    """A model's or detector's JSON, parsed; bounded in size and nesting, errors naming the file."""
     try:
         with open(json_path, "rb") as file:
             raw = file.read(MAX_FILE_BYTES + 1)
@@ -165,7 +224,7 @@ def read_model_file(path: str | Path) -> ModelFile:
         raise ModelFileError(f"{json_path}: unreadable model metadata (nested too deeply)") from None
     except ValueError as exc:
         raise ModelFileError(f"{json_path}: unreadable model metadata ({exc})") from exc
-    return ModelFile.from_json(data, json_path)
+    return data
 
 
 def _check_values(model_file: ModelFile) -> None:
@@ -181,14 +240,22 @@ def _check_values(model_file: ModelFile) -> None:
          f"a number above 0, at most {MAX_TEMPERATURE:g}"),
         ("threshold", model_file.threshold, _within(model_file.threshold, 0, 1), "a number from 0 to 1"),
     ]
-    checks += [(name, getattr(model_file, name), _plain_file_name(getattr(model_file, name)),
-                "a plain file name beside the model's JSON") for name in ("weights", "onnx", "onnx_int8")]
-    checks += [(name, getattr(model_file, name), getattr(model_file, name) is None
-                or _SHA256.fullmatch(getattr(model_file, name)) is not None, "a SHA-256 in lowercase hex")
-               for name in ("sha256", "onnx_sha256", "onnx_int8_sha256")]
     for name, value, ok, expected in checks:
         if not ok:
             raise ModelFileError(f"{model_file.source}: {name} should be {expected}, not {_shown(value)}")
+    _check_files(model_file, ("weights", "onnx", "onnx_int8"), ("sha256", "onnx_sha256", "onnx_int8_sha256"))
+
+
+def _check_files(record: Any, names: tuple[str, ...], digests: tuple[str, ...]) -> None:
+    """File names are plain names beside the JSON (a path would reach outside the model's folder),
+    digests are SHA-256s."""
+    checks = [(name, _plain_file_name(getattr(record, name)), "a plain file name beside the model's JSON")
+              for name in names]
+    checks += [(name, getattr(record, name) is None or _SHA256.fullmatch(getattr(record, name)) is not None,
+                "a SHA-256 in lowercase hex") for name in digests]
+    for name, ok, expected in checks:
+        if not ok:
+            raise ModelFileError(f"{record.source}: {name} should be {expected}, not {_shown(getattr(record, name))}")
 
 
 def _within(value: float | None, low: float, high: float, low_open: bool = False) -> bool:

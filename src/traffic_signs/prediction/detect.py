@@ -9,7 +9,6 @@ what it learnt from.
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -17,6 +16,7 @@ import numpy as np
 from PIL import Image
 
 from traffic_signs.errors import ModelFileError
+from traffic_signs.models.model_file import read_detector_file
 from traffic_signs.models.resolve import find_exported_json
 from traffic_signs.prediction.runtime import model_input, onnx_session, verified_onnx
 
@@ -68,15 +68,14 @@ class SignDetector:
 
     def __init__(self, json_path: Path, min_score: float = MIN_SCORE):
         self.json_path = Path(json_path)
-        try:
-            self.metadata = json.loads(self.json_path.read_text())
-            onnx_path = self.json_path.with_name(str(self.metadata["onnx"]))
-            stride = int(self.metadata.get("stride", 4))
-        except (OSError, ValueError, KeyError, TypeError) as exc:
-            raise ModelFileError(f"{self.json_path}: not an exported detector ({exc})") from exc
-        self.stride = stride
+        self.metadata = read_detector_file(self.json_path)
+        if self.metadata.onnx is None:
+            raise ModelFileError(f"{self.json_path}: not an exported detector (no ONNX graph); "
+                                 "run `traffic-signs ship-detector` on its run folder")
+        onnx_path = self.json_path.with_name(self.metadata.onnx)
+        self.stride = self.metadata.stride
         self.min_score = min_score
-        model_bytes = verified_onnx(onnx_path, self.metadata.get("onnx_sha256"), self.json_path.name)
+        model_bytes = verified_onnx(onnx_path, self.metadata.onnx_sha256, self.json_path.name)
         self._session = onnx_session(model_bytes, onnx_path)
 
     @classmethod

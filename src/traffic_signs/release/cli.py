@@ -9,7 +9,7 @@ floats in [0, 1], output logits, plus Grad-CAM maps where the model has them), a
 both calibration values and the ONNX file's SHA-256 in the model JSON. ``--ship`` also
 evaluates the official test set and writes the package's MODEL_CARD.md from the measured files
 (the card describes the model last shipped; the one the product loads by default is
-``prediction.classifier.DEFAULT_MODEL``).
+``prediction.crops.DEFAULT_MODEL``).
 """
 
 from __future__ import annotations

@@ -11,13 +11,16 @@ from __future__ import annotations
 
 import json
 import shutil
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
 import torch
 
+from traffic_signs.errors import ModelFileError
 from traffic_signs.files import file_digest, staged
 from traffic_signs.models.detector import STRIDE, SignFinder
+from traffic_signs.models.model_file import DetectorFile, read_detector_file
 from traffic_signs.models.resolve import shipped_dir
 
 CARD = "DETECTOR_CARD.md"
@@ -34,10 +37,10 @@ def export_detector(model: SignFinder, json_path: Path) -> Path:
                           dynamic_axes={"images": {0: "batch", 2: "height", 3: "width"},
                                         "maps": {0: "batch", 2: "rows", 3: "cols"}},
                           opset_version=17, dynamo=False)
-    meta = json.loads(json_path.read_text())
-    meta.update({"onnx": onnx_path.name, "onnx_sha256": file_digest(onnx_path), "stride": STRIDE})
+    record = replace(read_detector_file(json_path), onnx=onnx_path.name, onnx_sha256=file_digest(onnx_path),
+                     stride=STRIDE)
     with staged(json_path) as tmp:
-        tmp.write_text(json.dumps(meta, indent=2) + "\n")
+        tmp.write_text(json.dumps(record.to_json(), indent=2) + "\n")
     return onnx_path
 
 
@@ -71,27 +74,29 @@ def score_on_test_scenes(json_path: Path, count: int = 500, seed: int = 1234, da
 
 def ship_detector(json_path: Path, name: str, scores: dict[str, float]) -> Path:
     """Install the exported detector in the package (JSON, ONNX, safetensors) and write its card."""
-    meta = json.loads(json_path.read_text())
+    record = read_detector_file(json_path)
+    if record.onnx is None:
+        raise ModelFileError(f"{json_path}: no ONNX export; run `traffic-signs ship-detector` on the run folder")
     target = shipped_dir()
-    shutil.copyfile(json_path.with_name(meta["weights"]), target / f"{name}.safetensors")
-    shutil.copyfile(json_path.with_name(meta["onnx"]), target / f"{name}.onnx")
-    meta.update({"name": name, "weights": f"{name}.safetensors", "onnx": f"{name}.onnx", "test_scenes": scores})
-    (target / f"{name}.json").write_text(json.dumps(meta, indent=2) + "\n")
+    shutil.copyfile(json_path.with_name(record.weights), target / f"{name}.safetensors")
+    shutil.copyfile(json_path.with_name(record.onnx), target / f"{name}.onnx")
+    record = replace(record, name=name, weights=f"{name}.safetensors", onnx=f"{name}.onnx", test_scenes=scores)
+    (target / f"{name}.json").write_text(json.dumps(record.to_json(), indent=2) + "\n")
     card = target / CARD
-    card.write_text(detector_card(name, meta, scores))
+    card.write_text(detector_card(name, record, scores))
     return card
 
 
-def training_command(meta: dict, name: str) -> str:
-    config = meta.get("config", {})
+def training_command(record: DetectorFile, name: str) -> str:
+    config = record.config
     shares = "".join(f" --{key.replace('_', '-')} {config[key]:g}"
                      for key in ("drawn_share", "night_share", "defocus_share") if config.get(key))
     return (f"traffic-signs train-detector --scenes {config.get('scenes')} --epochs {config.get('epochs')} "
             f"--seed {config.get('seed')}{shares} --out runs/{name} && traffic-signs ship-detector runs/{name}")
 
 
-def _drawn_text(meta: dict) -> str:
-    share = meta.get("config", {}).get("drawn_share")
+def _drawn_text(record: DetectorFile) -> str:
+    share = record.config.get("drawn_share")
     if not share:
         return ""
     return (f" {100 * share:.0f}% of the signs are drawn instead (`data/drawn_signs.py`): sharp at any size,"
@@ -99,8 +104,8 @@ def _drawn_text(meta: dict) -> str:
             "\n  discs, no-stopping discs, yellow diamonds, text plates), each boxed whole.")
 
 
-def _photographed_text(meta: dict) -> str:
-    config = meta.get("config", {})
+def _photographed_text(record: DetectorFile) -> str:
+    config = record.config
     parts = []
     if night := config.get("night_share"):
         parts.append(f"{100 * night:.0f}% of the scenes are at night (the background at 5-35% of its light,"
@@ -112,8 +117,8 @@ def _photographed_text(meta: dict) -> str:
     return "\n  " + ";\n  ".join(parts) + "." if parts else ""
 
 
-def detector_card(name: str, meta: dict, scores: dict[str, float]) -> str:
-    history = meta.get("history", [])
+def detector_card(name: str, record: DetectorFile, scores: dict[str, float]) -> str:
+    history, config = record.history, record.config
     minutes = sum(epoch.get("seconds", 0) for epoch in history) / 60
     return f"""# Detector card: `{name}` (SignFinder)
 
@@ -122,15 +127,15 @@ Finds the traffic signs in a photo, class-agnostic; the classifier (`MODEL_CARD.
 - **Architecture**: SignFinder, a CenterNet-style fully convolutional network (conv-BN-ReLU pyramid
   to 1/32, global context, feature-pyramid path back to 1/4): heat map of sign centres, box size
   and centre offset per 4x4-pixel cell. One pass over the photo at 256 px on the long side.
-- **Data**: {meta.get('config', {}).get('scenes', '?'):,} synthetic {meta.get('config', {}).get('side', 192)} px scenes:
+- **Data**: {config.get('scenes', '?'):,} synthetic {config.get('side', 192)} px scenes:
   GTSRB *training* signs cut out along their class's shape (circle, triangle, inverted
   triangle, octagon, diamond), 0-4 per scene at 6-95% of the scene's side, on poles or stacked,
   pasted into heavily cropped sign-free photographs from Debian's desktop-background packages
   (`plasma-workspace-wallpapers`, `ukui-wallpapers`, `mate-backgrounds`), with clutter (poles,
   plates, discs, stripes), blur, lost resolution, noise and lighting changes; mirrored and
-  re-lit per batch.{_drawn_text(meta)}{_photographed_text(meta)} No real-photo evaluation image was used.
-- **Training**: `{training_command(meta, name)}`
-  (seed {meta.get('config', {}).get('seed')}; `scripts/install_backgrounds.sh` installs the photographs);
+  re-lit per batch.{_drawn_text(record)}{_photographed_text(record)} No real-photo evaluation image was used.
+- **Training**: `{training_command(record, name)}`
+  (seed {config.get('seed')}; `scripts/install_backgrounds.sh` installs the photographs);
   focal loss on the heat map + L1 on log size and offset (CenterNet); AdamW, cosine decay; {len(history)} epochs,
   {minutes:.0f} minutes on 1 CPU thread (AMD EPYC, AVX2). Final losses: {json.dumps(history[-1] if history else {})}.
 - **Scored on {scores['scenes']} synthetic scenes with official *test* signs** (never trained on; the

@@ -27,7 +27,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from traffic_signs.evaluation.robustness import markdown, plot, robustness_on_test_set
-    from traffic_signs.prediction.classifier import Classifier
+    from traffic_signs.prediction.reader import Classifier
 
     classifier = Classifier.load(args.model)
     table, images = robustness_on_test_set(classifier.probabilities, classifier.input_size, args.limit,

@@ -1,7 +1,7 @@
 """Ship an exported model: install it as the package's model and write its card from fresh measurements.
 
 The card describes the model last shipped; the one the product loads by default is
-``prediction.classifier.DEFAULT_MODEL``.
+``prediction.crops.DEFAULT_MODEL``.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from traffic_signs.evaluation.evaluate import evaluate_model
 from traffic_signs.evaluation.robustness import markdown, robustness_on_test_set
 from traffic_signs.models.model_file import read_model_file, write_model_file
 from traffic_signs.models.resolve import shipped_dir
-from traffic_signs.prediction.classifier import Classifier
+from traffic_signs.prediction.crops import CropClassifier
 from traffic_signs.release.model_card import build_model_card
 
 
@@ -45,6 +45,6 @@ def ship(json_path: Path, name: str, command: str, data_dir: str | None, cache_d
 
 def _robustness_table(json_path: Path, data_dir: str | None, cache_dir: str | None) -> str:
     """The corruption table of the exported model on a seeded 2,000-image test subset."""
-    classifier = Classifier(json_path)
+    classifier = CropClassifier(json_path)
     table, images = robustness_on_test_set(classifier.probabilities, classifier.input_size, 2000, data_dir, cache_dir)
     return markdown(table, images) + "\nReproduce: `traffic-signs robustness --limit 2000`.\n"

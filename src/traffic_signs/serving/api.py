@@ -27,8 +27,8 @@ from fastapi import FastAPI, File, Request, UploadFile
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
 
-from traffic_signs.errors import ImageError, ImageFormatError
-from traffic_signs.prediction.classifier import Classifier
+from traffic_signs.prediction.reader import Classifier
+from traffic_signs.prediction.results import FileErrorJSON, ResultJSON
 from traffic_signs.serving.guards import (
     BodyLimit,
     InferenceGate,
@@ -38,15 +38,7 @@ from traffic_signs.serving.guards import (
     error_response,
     install_error_handlers,
 )
-from traffic_signs.serving.schemas import (
-    ErrorResponse,
-    FileError,
-    Health,
-    ModelInfo,
-    PredictionResult,
-    Readiness,
-    SignClass,
-)
+from traffic_signs.serving.schemas import ErrorResponse, Health, ModelInfo, Readiness, SignClass
 
 ERRORS = {status: {"model": ErrorResponse} for status in (413, 415, 422, 503)}
 
@@ -129,16 +121,17 @@ def create_app(classifier: Classifier | None = None, model: str | None = None, l
         return {"name": clf.name, "metadata": meta, "threshold": clf.threshold, "temperature": clf.temperature,
                 "model_card": card.read_text() if card.is_file() else None}
 
-    @app.post("/v1/predict", response_model=list[PredictionResult | FileError], response_model_exclude_unset=True,
+    @app.post("/v1/predict", response_model=list[ResultJSON | FileErrorJSON], response_model_exclude_unset=True,
               responses=ERRORS)
     async def predict(request: Request, files: Annotated[list[UploadFile], File()], top_k: int = 5,
-                      search: bool | None = None):
-        if problem := _check_uploads(files, top_k, limits):
+                      search: bool | None = None, threshold: float | None = None):
+        if problem := _check_uploads(files, top_k, threshold, limits):
             return problem
         clf = loaded()
+        options = {"top_k": top_k, "search": search, "threshold": threshold}
         try:
             async with gate.slot():
-                results = await _predict_all(request, clf, files, top_k, search)
+                results = await _predict_all(request, clf, files, options)
         finally:
             trimmer.request_done()
         if results is None:
@@ -151,19 +144,20 @@ def create_app(classifier: Classifier | None = None, model: str | None = None, l
     return app
 
 
-async def _predict_all(request: Request, clf: Classifier, files: list[UploadFile], top_k: int,
-                       search: bool | None) -> list[dict] | None:
+async def _predict_all(request: Request, clf: Classifier, files: list[UploadFile],
+                       options: dict) -> list[ResultJSON | FileErrorJSON] | None:
     """Each file in turn in the thread pool; ``None`` as soon as the client has gone away."""
     results = []
     for upload in files:
         if await request.is_disconnected():
             return None
         data = await upload.read()
-        results.append(await run_in_threadpool(_predict_one, clf, data, upload.filename, top_k, search))
+        answer = await run_in_threadpool(clf.predict_or_error, data, upload.filename, **options)
+        results.append(answer if isinstance(answer, dict) else answer.to_dict())
     return results
 
 
-def _check_uploads(files: list[UploadFile], top_k: int, limits: Limits) -> JSONResponse | None:
+def _check_uploads(files: list[UploadFile], top_k: int, threshold: float | None, limits: Limits) -> JSONResponse | None:
     """The request-level refusals, before any decoding: counts, per-file sizes, parameters."""
     if not files:
         return _error(422, "no files in the request (use multipart field 'files')")
@@ -175,12 +169,6 @@ def _check_uploads(files: list[UploadFile], top_k: int, limits: Limits) -> JSONR
                                f"{limits.max_file_bytes:,}-byte limit per file")
     if not 1 <= top_k <= 43:
         return _error(422, "top_k must be between 1 and 43")
+    if threshold is not None and not 0 <= threshold <= 1:
+        return _error(422, "threshold must be between 0 and 1")
     return None
-
-
-def _predict_one(clf: Classifier, data: bytes, filename: str | None, top_k: int, search: bool | None) -> dict:
-    try:
-        return clf.predict(data, top_k=top_k, search=search, name=filename).to_dict()
-    except ImageError as exc:
-        kind = "format" if isinstance(exc, ImageFormatError) else "image"
-        return {"file": filename, "error": str(exc), "kind": kind}

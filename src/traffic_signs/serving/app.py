@@ -14,13 +14,12 @@ import os
 from pathlib import Path
 
 import streamlit as st
-from PIL import Image, ImageDraw, ImageFont
 
 from traffic_signs.errors import ImageError, TrafficSignsError
-from traffic_signs.imaging import SERVING_SHORT_SIDE, decode, serving_max_pixels, to_model_input
+from traffic_signs.imaging import IMAGE_SUFFIXES, to_model_input
 from traffic_signs.models.resolve import shipped_dir
-from traffic_signs.prediction.classifier import Classifier, Sign, find_model_json
-from traffic_signs.prediction.detect import SignDetector
+from traffic_signs.prediction.crops import find_model_json
+from traffic_signs.prediction.reader import Classifier
 from traffic_signs.serving.saliency import heat_map, overlay
 
 log = logging.getLogger(__name__)
@@ -29,7 +28,7 @@ MODELS_CACHED = 4  # each loaded model holds its ONNX session in memory
 
 @st.cache_resource(show_spinner="Loading the model...", max_entries=MODELS_CACHED)
 def load_classifier(model_json: str) -> Classifier:
-    return Classifier(Path(model_json), detector=SignDetector.load())
+    return Classifier.load(Path(model_json))
 
 
 def allowed_models() -> list[str]:
@@ -81,50 +80,25 @@ def show_prediction(classifier: Classifier, threshold: float, name: str, data: b
 
 
 def show_verdict(classifier: Classifier, threshold: float, name: str, data: bytes) -> None:
-    picture = decode(data, name, serving_max_pixels(), SERVING_SHORT_SIDE).image
-    prediction = classifier.predict(picture, top_k=5, name=name)
+    """Decoded once, read once at the slider's threshold: the picture, its boxes, the verdict and Grad-CAM."""
+    result = classifier.predict(data, threshold=threshold, top_k=5, name=name)
     left, right = st.columns(2)
-    left.image(draw_signs(picture, prediction.signs, threshold), caption=name, width="stretch")
+    left.image(result.plot(), caption=name, width="stretch")
     with right:
-        best = prediction.top_k[0]
-        if prediction.confidence < threshold:
-            st.warning(f"**Unknown sign**: best guess {best['label']} at {prediction.confidence:.1%}, "
+        if result.unknown:
+            st.warning(f"**Unknown sign**: best guess {result.main.best_guess} at {result.confidence:.1%}, "
                        f"below the {threshold:.0%} threshold.")
         else:
-            st.success(f"**{best['label']}** ({prediction.confidence:.1%})")
-        if len(prediction.signs) > 1:
-            st.caption(f"{len(prediction.signs)} signs in this picture, most confident first:")
-            for number, sign in enumerate(prediction.signs, 1):
-                st.write(f"{number}. {sign_caption(sign, threshold)}")
-        top5_bars(prediction.top_k)
-        crop_source = picture.crop(prediction.box) if prediction.box else picture
+            st.success(f"**{result.label}** ({result.confidence:.1%})")
+        if len(result.signs) > 1:
+            st.caption(f"{len(result.signs)} signs in this picture, most confident first:")
+            for number, sign in enumerate(result.signs, 1):
+                st.write(f"{number}. {sign.describe()}")
+        top5_bars(result.top_k)
+        crop_source = result.crop()
         crop = to_model_input(crop_source, classifier.input_size)
-        heat, method = heat_map(classifier, crop, best["class_id"])
+        heat, method = heat_map(classifier.model, crop, result.top_k[0]["class_id"])
         st.image(overlay(crop_source, heat), caption=f"{method}: red = what drove this answer", width=220)
-
-
-def sign_caption(sign: Sign, threshold: float) -> str:
-    """"Stop (99.2%)", or "unknown sign (best guess Stop, 61.0%)" below the threshold."""
-    best = sign.top_k[0]["label"] if sign.top_k else sign.label
-    if sign.confidence < threshold:
-        return f"unknown sign (best guess {best}, {sign.confidence:.1%})"
-    return f"{best} ({sign.confidence:.1%})"
-
-
-def draw_signs(picture: Image.Image, signs: list[Sign], threshold: float) -> Image.Image:
-    """The picture with every sign's box and name: green when named, orange when unknown."""
-    shown = picture.copy()
-    draw = ImageDraw.Draw(shown)
-    line = max(2, min(shown.size) // 150)
-    font = ImageFont.load_default(size=max(12, min(shown.size) // 30))
-    for number, sign in enumerate(signs, 1):
-        colour = (255, 140, 0) if sign.confidence < threshold else (0, 200, 0)
-        draw.rectangle(sign.box, outline=colour, width=line)
-        text = f"{number}. {sign_caption(sign, threshold)}"
-        x, y = sign.box[0], max(0, sign.box[1] - font.size - 2 * line)
-        draw.rectangle(draw.textbbox((x, y), text, font=font), fill=colour)
-        draw.text((x, y), text, fill=(0, 0, 0), font=font)
-    return shown
 
 
 def top5_bars(top_k: list[dict]) -> None:
@@ -149,7 +123,7 @@ def classify_page() -> None:
         st.error("The model is not available.")
         return
     uploads = st.file_uploader("Images", accept_multiple_files=True,
-                               type=["png", "jpg", "jpeg", "ppm", "bmp", "gif", "tif", "tiff", "webp"])
+                               type=sorted(suffix[1:] for suffix in IMAGE_SUFFIXES))
     photo = st.camera_input("...or take a photo") if st.toggle("Use the camera") else None
     items = [(u.name, u.getvalue()) for u in uploads or []]
     if photo is not None:

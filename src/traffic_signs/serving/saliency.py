@@ -13,19 +13,19 @@ from __future__ import annotations
 import numpy as np
 from PIL import Image
 
-from traffic_signs.prediction.classifier import Classifier
+from traffic_signs.prediction.crops import CropClassifier
 
 PATCH, STRIDE = 8, 4
 
 
-def heat_map(classifier: Classifier, crop: np.ndarray, class_id: int) -> tuple[np.ndarray, str]:
+def heat_map(classifier: CropClassifier, crop: np.ndarray, class_id: int) -> tuple[np.ndarray, str]:
     """A 0..1 map of what drove ``class_id`` for ``crop``, and the method's name."""
     if classifier.has_grad_cam:
         return classifier.grad_cam(crop, class_id), "Grad-CAM"
     return occlusion_map(classifier, crop, class_id), "occlusion sensitivity"
 
 
-def occlusion_map(classifier: Classifier, crop: np.ndarray, class_id: int) -> np.ndarray:
+def occlusion_map(classifier: CropClassifier, crop: np.ndarray, class_id: int) -> np.ndarray:
     """Probability drop per pixel (0..1) for uint8 S x S x 3 ``crop`` and class ``class_id``."""
     size = crop.shape[0]
     positions = [(y, x) for y in range(0, size - PATCH + 1, STRIDE) for x in range(0, size - PATCH + 1, STRIDE)]

@@ -174,6 +174,6 @@ def save_checkpoint(out: Path, model: SignFinder, optimizer: torch.optim.Optimiz
     from traffic_signs.training.checkpoint import Progress, save_optimizer, save_progress
 
     out.mkdir(parents=True, exist_ok=True)
-    save_detector(out / "last", model, {"epoch": len(history), "history": history, "config": asdict(config)})
+    save_detector(out / "last", model, len(history), history, asdict(config))
     save_optimizer(out, optimizer)
     save_progress(out, Progress(epoch=len(history), epochs=config.epochs, history=history, config=asdict(config)))
