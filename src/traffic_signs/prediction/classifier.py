@@ -172,7 +172,7 @@ class Classifier:
         one crop, ``search=True`` looks for signs even in a crop-sized picture. Raises
         :class:`traffic_signs.errors.ImageError` if the image cannot be read.
 
-        Files and bytes are decoded reduced (at most ``$TRAFFIC_SIGNS_MAX_PIXELS`` decoded, short
+        Files and bytes are decoded reduced (at most the ``max_pixels`` setting decoded, short
         side 1024), so the work is bounded by what the model needs; boxes are given in the
         original picture's pixels all the same.
         """
