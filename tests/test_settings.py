@@ -5,12 +5,15 @@ from __future__ import annotations
 
 import argparse
 import os
+import pickle
 import re
 import subprocess
 import sys
+import time
 from dataclasses import fields, replace
 from pathlib import Path
 
+import httpx
 import pytest
 
 from loopback import free_port
@@ -171,8 +174,9 @@ def test_server_options_follow_the_settings():
     settings = Settings(max_connections=7, keep_alive_seconds=9, header_timeout_seconds=3.5)
     options = server_options(settings=settings)
     assert (options["limit_concurrency"], options["timeout_keep_alive"]) == (7, 9)
-    assert options["http"].header_timeout == 3.5
-    assert server_options(header_timeout=1.0, settings=settings)["http"].header_timeout == 1.0
+    assert options["http"].keywords == {"header_timeout": 3.5}
+    assert server_options(header_timeout=1.0, settings=settings)["http"].keywords == {"header_timeout": 1.0}
+    assert pickle.loads(pickle.dumps(options))["http"].keywords == {"header_timeout": 3.5}, "workers get them"
 
 
 def _serve_args(what: str, **given) -> argparse.Namespace:
@@ -225,3 +229,32 @@ def test_the_settings_command_shows_what_the_environment_gives():
     assert rows["TRAFFIC_SIGNS_MAX_FILES"] == ["set", "3"] and rows["TRAFFIC_SIGNS_QUEUE_LENGTH"] == ["default", "64"]
     assert set(rows) == set(VARIABLES.values())
 
+
+def test_serve_api_workers_get_the_command_lines_settings_through_the_environment(tmp_path):
+    """Worker processes build their own app: the --model given to the parent must reach them,
+    and the variables set for the parent must still hold there."""
+    port = free_port()
+    missing = tmp_path / "missing.json"
+    process = subprocess.Popen([sys.executable, "-m", "traffic_signs", "serve", "api", "--host", "127.0.0.1",
+                                "--port", str(port), "--workers", "2", "--model", str(missing)],
+                               env={**os.environ, "TRAFFIC_SIGNS_MAX_REQUEST_BYTES": "50"},
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        ready = _wait_for_answer(f"http://127.0.0.1:{port}/readyz", process)
+        assert ready.status_code == 503 and "missing.json" in ready.json()["error"]
+        too_large = httpx.post(f"http://127.0.0.1:{port}/v1/predict", content=b"x" * 51)
+        assert too_large.status_code == 413 and "50-byte limit" in too_large.json()["error"]
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
+
+
+def _wait_for_answer(url: str, process: subprocess.Popen) -> httpx.Response:
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        assert process.poll() is None, "the server stopped"
+        try:
+            return httpx.get(url, timeout=2)
+        except httpx.TransportError:
+            time.sleep(0.2)
+    raise AssertionError(f"{url} never answered")

@@ -16,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import ctypes
+import functools
 import resource
 from collections.abc import AsyncIterator
 from typing import Any
@@ -187,7 +188,9 @@ class HeaderTimeoutProtocol(H11Protocol):
     within ``header_timeout`` seconds of connecting (or of its last response) is closed, so
     slow clients cannot hold the server's connections and file descriptors forever."""
 
-    header_timeout = HEADER_TIMEOUT_SECONDS
+    def __init__(self, *args: Any, header_timeout: float = HEADER_TIMEOUT_SECONDS, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.header_timeout = header_timeout
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
         super().connection_made(transport)
@@ -211,9 +214,9 @@ def server_options(header_timeout: float | None = None, settings: Settings | Non
     process's, see docs/configuration.md); ``header_timeout`` overrides theirs."""
     settings = settings or get_settings()
     timeout = header_timeout or settings.header_timeout_seconds
-    protocol = type("HeaderTimeoutProtocol", (HeaderTimeoutProtocol,), {"header_timeout": timeout})
     return {
-        "http": protocol,
+        # A partial, not a subclass made here: uvicorn pickles it for its worker processes.
+        "http": functools.partial(HeaderTimeoutProtocol, header_timeout=timeout),
         "limit_concurrency": settings.max_connections,
         "timeout_keep_alive": settings.keep_alive_seconds,
         "timeout_graceful_shutdown": 10,
