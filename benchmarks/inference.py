@@ -19,6 +19,7 @@ import json
 import statistics
 import tempfile
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -31,6 +32,7 @@ from traffic_signs.models.catalog import create, list_models
 from traffic_signs.prediction.crops import CropClassifier
 from traffic_signs.release.export import export_onnx
 from traffic_signs.release.quantize import quantize_int8
+from traffic_signs.settings import get_settings, use_settings
 
 RESULTS = Path(__file__).parent / "results"
 
@@ -148,9 +150,7 @@ def main() -> None:
     args = parser.parse_args()
     args.out = args.out or RESULTS / ("inference_photos.json" if args.photos_only else "inference.json")
     torch.set_num_threads(args.threads)
-    import os
-
-    os.environ["TRAFFIC_SIGNS_THREADS"] = str(args.threads)
+    use_settings(replace(get_settings(), threads=args.threads))
     batch = np.random.default_rng(0).integers(0, 256, (args.batch, 32, 32, 3), dtype=np.uint8)
     rows = []
     shipped = Classifier.load()

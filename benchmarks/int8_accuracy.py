@@ -13,12 +13,13 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
+from dataclasses import replace
 from pathlib import Path
 
 from inference import onnx_throughput
 from traffic_signs import Classifier
 from traffic_signs.data.cache import load_split
+from traffic_signs.settings import get_settings, use_settings
 
 RESULTS = Path(__file__).parent / "results"
 
@@ -32,7 +33,7 @@ def main() -> None:
     parser.add_argument("--cache-dir", default=None)
     parser.add_argument("--out", type=Path, default=RESULTS / "int8_accuracy.json")
     args = parser.parse_args()
-    os.environ["TRAFFIC_SIGNS_THREADS"] = str(args.threads)
+    use_settings(replace(get_settings(), threads=args.threads))
     test = load_split("test", args.data_dir, 32, args.cache_dir)
     rows = []
     for int8 in (False, True):

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import io
-import os
 import zipfile
 from pathlib import Path
 
@@ -11,12 +10,14 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from traffic_signs.settings import get_settings, variable_name
+
 ROOT = Path(__file__).resolve().parents[1]
 SHARED_DATA = ROOT.parent / "shared" / "data" / "gtsrb32"
 
 
 def _gtsrb_dir() -> Path | None:
-    for candidate in (os.environ.get("TRAFFIC_SIGNS_DATA"), SHARED_DATA):
+    for candidate in (get_settings().data_dir, SHARED_DATA):
         if candidate and (Path(candidate) / "GTSRB_Final_Training_Images.zip").is_file():
             return Path(candidate)
     return None
@@ -37,15 +38,14 @@ def gtsrb_dir() -> Path:
     """The real GTSRB archives (32x32 copy); tests that need them skip where absent."""
     path = _gtsrb_dir()
     if path is None:
-        pytest.skip("real GTSRB data not found: set TRAFFIC_SIGNS_DATA or provide ../shared/data/gtsrb32")
+        pytest.skip(f"real GTSRB data not found: set ${variable_name('data_dir')} or provide ../shared/data/gtsrb32")
     return path
 
 
 @pytest.fixture(scope="session")
 def decoded_cache_dir(tmp_path_factory) -> Path:
     """Decoded-array cache shared by the session (the CI cache when set, else a temp dir)."""
-    env = os.environ.get("TRAFFIC_SIGNS_CACHE")
-    return Path(env) if env else tmp_path_factory.mktemp("decoded")
+    return get_settings().cache_dir or tmp_path_factory.mktemp("decoded")
 
 
 @pytest.fixture(scope="session")

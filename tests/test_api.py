@@ -16,6 +16,7 @@ from loopback import serving
 from traffic_signs import Classifier
 from traffic_signs.prediction.decide import MAIN_SIGN_MARGIN
 from traffic_signs.serving.api import Limits, create_app
+from traffic_signs.settings import overridden
 
 
 @pytest.fixture(scope="module")
@@ -137,10 +138,11 @@ def test_unknown_answers_keep_class_id_null_and_uncropped_ones_have_no_box(base_
     assert result["unknown"] and result["class_id"] is None and "box" not in result
 
 
-def test_limits_are_read_from_the_environment_when_the_app_is_made(classifier, real_signs, monkeypatch):
-    monkeypatch.setenv("TRAFFIC_SIGNS_MAX_FILES", "1")
+def test_limits_are_read_from_the_settings_when_the_app_is_made(classifier, real_signs):
     data, _ = real_signs[0]
-    with _serving(create_app(classifier)) as url:
+    with overridden(max_files=1):
+        app = create_app(classifier)
+    with _serving(app) as url:
         two = httpx.post(f"{url}/v1/predict", files=[("files", ("a.ppm", data)), ("files", ("b.ppm", data))])
     assert two.status_code == 413 and "limit of 1" in two.json()["error"]
 

@@ -13,6 +13,7 @@ from streamlit.testing.v1 import AppTest
 import traffic_signs
 from traffic_signs.classes import CLASS_NAMES
 from traffic_signs.prediction.crops import DEFAULT_MODEL
+from traffic_signs.settings import overridden
 
 APP = Path(traffic_signs.__file__).parent / "serving" / "app.py"
 
@@ -87,15 +88,15 @@ def test_shipped_comparison_is_the_published_one():
     assert shipped.read_text() == (root / "results" / "compare" / "compare.md").read_text()
 
 
-def test_no_model_box_unless_the_operator_allows_models(monkeypatch):
-    monkeypatch.delenv("TRAFFIC_SIGNS_APP_MODELS", raising=False)
-    at = _app()
+def test_no_model_box_unless_the_operator_allows_models():
+    with overridden(app_models=()):
+        at = _app()
     assert not at.sidebar.text_input and not at.sidebar.selectbox
-    monkeypatch.setenv("TRAFFIC_SIGNS_APP_MODELS", f"{DEFAULT_MODEL}, /proc/1/root/etc")
-    at = _app()
-    assert at.sidebar.selectbox[0].options == [DEFAULT_MODEL, "/proc/1/root/etc"]
-    at.sidebar.selectbox[0].set_value("/proc/1/root/etc")
-    at.run()
+    with overridden(app_models=(DEFAULT_MODEL, "/proc/1/root/etc")):
+        at = _app()
+        assert at.sidebar.selectbox[0].options == [DEFAULT_MODEL, "/proc/1/root/etc"]
+        at.sidebar.selectbox[0].set_value("/proc/1/root/etc")
+        at.run()
     assert not at.exception
     message = " ".join(e.value for e in at.error)
     assert "not available" in message and "Traceback" not in message and "/work" not in message

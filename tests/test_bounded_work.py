@@ -15,6 +15,7 @@ from traffic_signs import Classifier
 from traffic_signs.errors import ImageError
 from traffic_signs.imaging import SERVING_SHORT_SIDE, decode, load_for_model
 from traffic_signs.prediction.detect import MAX_SIGNS, box_iou
+from traffic_signs.settings import overridden
 
 SCENES = Path(__file__).parent / "data" / "scenes"
 
@@ -57,12 +58,12 @@ def test_deep_and_palette_pictures_are_reduced_before_conversion():
     assert load_for_model(_encoded(deep, "PNG"), 32)[0, 0, 0] == 255  # scaled by its peak, as before
 
 
-def test_serving_pixel_cap_refuses_what_it_would_have_to_decode_whole(classifier, monkeypatch):
-    monkeypatch.setenv("TRAFFIC_SIGNS_MAX_PIXELS", "4000000")
-    with pytest.raises(ImageError, match="4,000,000-pixel limit"):
-        classifier.predict(_encoded(Image.new("L", (2500, 2000)), "PNG"), name="wide.png")
-    jpeg = _encoded(Image.new("RGB", (4000, 3000), (200, 30, 30)), "JPEG")  # decoded at 1/2 scale: under the cap
-    assert classifier.predict(jpeg, name="photo.jpg").image_size == (4000, 3000)
+def test_serving_pixel_cap_refuses_what_it_would_have_to_decode_whole(classifier):
+    with overridden(max_pixels=4_000_000):
+        with pytest.raises(ImageError, match="4,000,000-pixel limit"):
+            classifier.predict(_encoded(Image.new("L", (2500, 2000)), "PNG"), name="wide.png")
+        jpeg = _encoded(Image.new("RGB", (4000, 3000), (200, 30, 30)), "JPEG")  # decoded at 1/2 scale: under the cap
+        assert classifier.predict(jpeg, name="photo.jpg").image_size == (4000, 3000)
 
 
 def test_elongated_strip_is_answered_at_the_cost_of_a_photo(classifier):

@@ -28,6 +28,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "serve": ("traffic_signs.serving.cli", "run the web app or the HTTP API"),
     "robustness": ("traffic_signs.release.robustness_cli", "accuracy under image corruptions"),
     "models": ("traffic_signs.models.cli", "list the registered models"),
+    "settings": ("traffic_signs.settings_cli", "show the settings the environment gives (docs/configuration.md)"),
 }
 
 

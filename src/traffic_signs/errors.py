@@ -34,3 +34,7 @@ class ImageFormatError(ImageError):
 class StorageError(TrafficSignsError):
     """A file could not be written (disk full, no permission, read-only folder); the previous
     version of the file, if any, is left as it was."""
+
+
+class SettingsError(TrafficSignsError):
+    """An environment variable (or a setting given in code) holds a value it does not accept."""

@@ -19,6 +19,7 @@ import numpy as np
 from PIL import Image, UnidentifiedImageError
 
 from traffic_signs.errors import ImageError, ImageFormatError
+from traffic_signs.settings import get_settings
 
 # A 50-megapixel photo is plenty; anything declaring more is treated as a decompression bomb.
 MAX_PIXELS = 50_000_000
@@ -29,9 +30,6 @@ BACKGROUND = (128, 128, 128)  # transparent pixels become neutral grey, not blac
 FORMATS = ("PNG", "JPEG", "PPM", "BMP", "GIF", "TIFF", "WEBP")
 # The file names those formats go by: what folder walks and upload boxes take as pictures.
 IMAGE_SUFFIXES = frozenset({".png", ".jpg", ".jpeg", ".ppm", ".pgm", ".pbm", ".bmp", ".gif", ".tif", ".tiff", ".webp"})
-# Serving decodes at most this many pixels per image (after JPEG's reduced decoding), far fewer
-# than the 50 MP bomb limit: a few such images in flight must fit in a small server's memory.
-SERVING_MAX_PIXELS = 16_000_000
 # Serving reduces pictures to this short side before any conversion: 4x the search's working
 # side, and far more than any 32-128 px model input needs.
 SERVING_SHORT_SIDE = 1024
@@ -44,9 +42,8 @@ _TRANSPOSE = {2: Image.Transpose.FLIP_LEFT_RIGHT, 3: Image.Transpose.ROTATE_180,
 
 
 def serving_max_pixels() -> int:
-    """The serving pixel cap: ``$TRAFFIC_SIGNS_MAX_PIXELS`` or 16 MP, never above the bomb limit."""
-    value = os.environ.get("TRAFFIC_SIGNS_MAX_PIXELS", "")
-    return min(MAX_PIXELS, int(value)) if value.isdigit() and int(value) > 0 else SERVING_MAX_PIXELS
+    """The serving pixel cap: the ``max_pixels`` setting (16 MP unless set), never above the bomb limit."""
+    return min(MAX_PIXELS, get_settings().max_pixels)
 
 
 @dataclass(frozen=True)

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,6 +21,7 @@ from traffic_signs.data.gtsrb import find_layout, resolve_data_dir
 from traffic_signs.errors import DataError, ImageError, StorageError
 from traffic_signs.files import atomic_writer, file_digest
 from traffic_signs.imaging import load_for_model
+from traffic_signs.settings import get_settings
 
 CACHE_FORMAT = 1
 
@@ -47,10 +47,8 @@ class ImageSet:
 
 
 def default_cache_dir() -> Path:
-    env = os.environ.get("TRAFFIC_SIGNS_CACHE")
-    if env:
-        return Path(env).expanduser()
-    return Path(platformdirs.user_cache_dir("traffic-signs")) / "decoded"
+    """The ``cache_dir`` setting, else the user's cache folder."""
+    return get_settings().cache_dir or Path(platformdirs.user_cache_dir("traffic-signs")) / "decoded"
 
 
 def _fingerprint(path: Path) -> str:

@@ -1,6 +1,6 @@
 """Fetch the GTSRB archives (official site by default) into the data folder, md5-verified.
 
-  traffic-signs download                               # into $TRAFFIC_SIGNS_DATA or the user cache
+  traffic-signs download                               # into the data folder (docs/configuration.md)
   traffic-signs download --data-dir data/gtsrb
   traffic-signs download --source /mnt/mirror/gtsrb    # a local folder, file:// or http(s) mirror
 

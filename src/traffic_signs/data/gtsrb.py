@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import csv
 import io
-import os
 import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -26,6 +25,7 @@ from traffic_signs.classes import NUM_CLASSES
 from traffic_signs.data.sources import FileTree
 from traffic_signs.errors import DataError
 from traffic_signs.imaging import IMAGE_SUFFIXES
+from traffic_signs.settings import get_settings, variable_name
 
 OFFICIAL_BASE_URL = "https://sid.erda.dk/public/archives/daaeac0d7ce1152aea9b61d9f1e19370/"
 
@@ -64,11 +64,8 @@ SPLITS = ("train", "test")
 
 
 def default_data_dir() -> Path:
-    """``$TRAFFIC_SIGNS_DATA``, else the user's cache folder."""
-    env = os.environ.get("TRAFFIC_SIGNS_DATA")
-    if env:
-        return Path(env).expanduser()
-    return Path(platformdirs.user_cache_dir("traffic-signs")) / "gtsrb"
+    """The ``data_dir`` setting, else the user's cache folder."""
+    return get_settings().data_dir or Path(platformdirs.user_cache_dir("traffic-signs")) / "gtsrb"
 
 
 def resolve_data_dir(data_dir: str | Path | None) -> Path:
@@ -108,7 +105,7 @@ def find_layout(data_dir: Path, split: str) -> Layout:
     if not data_dir.exists():
         raise DataError(
             f"{data_dir}: no such folder. Run `traffic-signs download --data-dir {data_dir}` "
-            "or point --data-dir / $TRAFFIC_SIGNS_DATA at the GTSRB archives."
+            f"or point --data-dir / ${variable_name('data_dir')} at the GTSRB archives."
         )
     finders = (_official_layout, _kaggle_layout, _class_folder_layout)
     for finder in finders:

@@ -22,13 +22,14 @@ Boxes are (x0, y0, x1, y1) in scene pixels.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 from PIL import Image, ImageDraw, ImageFilter
+
+from traffic_signs.settings import get_settings, variable_name
 
 # Debian desktop-background packages with real photographs (installed by scripts/install_backgrounds.sh).
 BACKGROUND_FOLDERS = ("/usr/share/wallpapers", "/usr/share/backgrounds")
@@ -294,16 +295,15 @@ def make_scenes(maker: SceneMaker, count: int) -> tuple[np.ndarray, list[np.ndar
 
 
 def extra_background_folders() -> list[str]:
-    """Folders named in ``$TRAFFIC_SIGNS_BACKGROUNDS`` (``os.pathsep``-separated), if any."""
-    value = os.environ.get("TRAFFIC_SIGNS_BACKGROUNDS", "")
-    return [part for part in value.split(os.pathsep) if part]
+    """Folders named in the ``backgrounds`` setting, if any."""
+    return [str(folder) for folder in get_settings().backgrounds]
 
 
 def background_photos(folders: Iterable[str] = ()) -> list[np.ndarray]:
     """The sign-free photographs training draws backgrounds from: the desktop-background packages,
-    ``$TRAFFIC_SIGNS_BACKGROUNDS`` and ``folders``, each decoded once."""
+    the ``backgrounds`` setting and ``folders``, each decoded once."""
     photos = load_photos(find_background_photos([*BACKGROUND_FOLDERS, *extra_background_folders(), *folders]))
     if not photos:
         raise ValueError("no background photographs: run scripts/install_backgrounds.sh, or name a folder of "
-                         "sign-free photos in $TRAFFIC_SIGNS_BACKGROUNDS")
+                         f"sign-free photos in ${variable_name('backgrounds')}")
     return photos

@@ -11,6 +11,7 @@ import numpy as np
 
 from traffic_signs.errors import ModelFileError
 from traffic_signs.prediction.onnx_data import uses_external_data
+from traffic_signs.settings import get_settings
 
 
 def verified_onnx(onnx_path: Path, digest: str | None, metadata_name: str) -> bytes:
@@ -37,7 +38,7 @@ def onnx_session(model_bytes: bytes, onnx_path: Path):
 
     options = ort.SessionOptions()
     options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
-    options.intra_op_num_threads = int(os.environ.get("TRAFFIC_SIGNS_THREADS", "0")) or min(4, os.cpu_count() or 1)
+    options.intra_op_num_threads = get_settings().threads or min(4, os.cpu_count() or 1)
     options.inter_op_num_threads = 1
     # Threads sleep rather than spin while waiting for work: a photo's few small batches then
     # cost the same on a busy machine as on an idle one (spinning threads made them 3x slower

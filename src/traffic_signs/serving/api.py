@@ -17,7 +17,6 @@ in the thread pool behind a fixed number of slots, so the event loop, and with i
 
 from __future__ import annotations
 
-import os
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -33,12 +32,11 @@ from traffic_signs.serving.guards import (
     BodyLimit,
     InferenceGate,
     MemoryTrimmer,
-    default_slots,
-    env_int,
     error_response,
     install_error_handlers,
 )
 from traffic_signs.serving.schemas import ErrorResponse, Health, ModelInfo, Readiness, SignClass
+from traffic_signs.settings import Settings, default_inference_slots, get_settings
 
 ERRORS = {status: {"model": ErrorResponse} for status in (413, 415, 422, 503)}
 
@@ -48,19 +46,16 @@ class Limits:
     max_request_bytes: int = 20 * 1024 * 1024
     max_files: int = 32
     max_file_bytes: int = 10 * 1024 * 1024
-    inference_slots: int = default_slots()
+    inference_slots: int = default_inference_slots()
     queue_seconds: float = 2.0  # the longest a request waits for a slot before a 503
     queue_length: int = 64  # requests waiting for a slot at most
 
     @classmethod
-    def from_environment(cls) -> Limits:
-        """The defaults, unless the $TRAFFIC_SIGNS_... variables of the README's Serve section say otherwise."""
-        return cls(env_int("TRAFFIC_SIGNS_MAX_REQUEST_BYTES", cls.max_request_bytes),
-                   env_int("TRAFFIC_SIGNS_MAX_FILES", cls.max_files),
-                   env_int("TRAFFIC_SIGNS_MAX_FILE_BYTES", cls.max_file_bytes),
-                   env_int("TRAFFIC_SIGNS_INFERENCE_SLOTS", cls.inference_slots),
-                   float(env_int("TRAFFIC_SIGNS_QUEUE_SECONDS", int(cls.queue_seconds))),
-                   env_int("TRAFFIC_SIGNS_QUEUE_LENGTH", cls.queue_length))
+    def from_environment(cls, settings: Settings | None = None) -> Limits:
+        """The limits ``settings`` set (default: this process's, see docs/configuration.md)."""
+        settings = settings or get_settings()
+        return cls(settings.max_request_bytes, settings.max_files, settings.max_file_bytes,
+                   settings.inference_slots, settings.queue_seconds, settings.queue_length)
 
 
 class ModelNotLoaded(Exception):
@@ -72,8 +67,8 @@ def _error(status: int, message: str) -> JSONResponse:
 
 
 def create_app(classifier: Classifier | None = None, model: str | None = None, limits: Limits | None = None) -> FastAPI:
-    """The API around one classifier: the given one, else ``model`` or $TRAFFIC_SIGNS_MODEL, else the shipped one."""
-    model = model or os.environ.get("TRAFFIC_SIGNS_MODEL") or None
+    """The API around one classifier: the given one, else ``model`` or the model setting, else the shipped one."""
+    model = model or get_settings().model
     limits = limits or Limits.from_environment()
 
     @asynccontextmanager

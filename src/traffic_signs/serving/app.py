@@ -2,15 +2,14 @@
 
 Run with `traffic-signs serve app` (honours $PORT).
 
-Visitors are strangers: the model is the operator's ($TRAFFIC_SIGNS_MODEL, else the shipped
-one); a model box appears only when $TRAFFIC_SIGNS_APP_MODELS lists the names a visitor may
+Visitors are strangers: the model is the operator's (the ``model`` setting, else the shipped
+one); a model box appears only when the ``app_models`` setting lists the names a visitor may
 choose from, and the page never shows a traceback or a server path.
 """
 
 from __future__ import annotations
 
 import logging
-import os
 from pathlib import Path
 
 import streamlit as st
@@ -21,6 +20,7 @@ from traffic_signs.models.resolve import shipped_dir
 from traffic_signs.prediction.crops import find_model_json
 from traffic_signs.prediction.reader import Classifier
 from traffic_signs.serving.saliency import heat_map, overlay
+from traffic_signs.settings import get_settings
 
 log = logging.getLogger(__name__)
 MODELS_CACHED = 4  # each loaded model holds its ONNX session in memory
@@ -32,13 +32,13 @@ def load_classifier(model_json: str) -> Classifier:
 
 
 def allowed_models() -> list[str]:
-    """The model names visitors may pick ($TRAFFIC_SIGNS_APP_MODELS, comma-separated); none by default."""
-    return [name.strip() for name in os.environ.get("TRAFFIC_SIGNS_APP_MODELS", "").split(",") if name.strip()]
+    """The model names visitors may pick (the ``app_models`` setting); none by default."""
+    return list(get_settings().app_models)
 
 
 def chosen_model() -> str | None:
     """The operator's model, or the visitor's pick among the allowed names."""
-    default = os.environ.get("TRAFFIC_SIGNS_MODEL") or None
+    default = get_settings().model
     names = allowed_models()
     if not names:
         return default

@@ -16,7 +16,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import ctypes
-import os
+import functools
 import resource
 from collections.abc import AsyncIterator
 from typing import Any
@@ -28,6 +28,8 @@ from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from uvicorn.protocols.http.h11_impl import H11Protocol
 
+from traffic_signs.settings import Settings, get_settings
+
 RETRY_AFTER_SECONDS = 1
 TRIM_DELAY_SECONDS = 1.0
 M_ARENA_MAX = -8  # glibc's mallopt parameter number
@@ -38,12 +40,6 @@ def error_response(status: int, message: str, headers: dict[str, str] | None = N
                    **extra: Any) -> JSONResponse:
     """The one error shape every endpoint answers with."""
     return JSONResponse(status_code=status, content={"error": message, "status": status, **extra}, headers=headers)
-
-
-def env_int(name: str, default: int) -> int:
-    """A positive integer from the environment, else ``default``."""
-    value = os.environ.get(name, "").strip()
-    return int(value) if value.isdigit() and int(value) > 0 else default
 
 
 class _BodyTooLarge(Exception):
@@ -163,12 +159,6 @@ def release_free_memory() -> None:
         ctypes.CDLL("libc.so.6").malloc_trim(0)
 
 
-def default_slots() -> int:
-    """``$TRAFFIC_SIGNS_INFERENCE_SLOTS``, else two per core: enough to keep the cores busy
-    while one request decodes and another runs the model."""
-    return env_int("TRAFFIC_SIGNS_INFERENCE_SLOTS", 2 * (os.cpu_count() or 1))
-
-
 def install_error_handlers(app: FastAPI) -> None:
     """Every error the framework raises (unknown path, wrong method, bad parameter, a bug)
     answers in the API's JSON shape and never shows a traceback."""
@@ -198,7 +188,9 @@ class HeaderTimeoutProtocol(H11Protocol):
     within ``header_timeout`` seconds of connecting (or of its last response) is closed, so
     slow clients cannot hold the server's connections and file descriptors forever."""
 
-    header_timeout = HEADER_TIMEOUT_SECONDS
+    def __init__(self, *args: Any, header_timeout: float = HEADER_TIMEOUT_SECONDS, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.header_timeout = header_timeout
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
         super().connection_made(transport)
@@ -217,14 +209,16 @@ class HeaderTimeoutProtocol(H11Protocol):
             self.transport.close()
 
 
-def server_options(header_timeout: float | None = None) -> dict[str, Any]:
-    """uvicorn settings that bound connections and idle time (see the README's Serve section)."""
-    timeout = header_timeout or float(env_int("TRAFFIC_SIGNS_HEADER_TIMEOUT_SECONDS", int(HEADER_TIMEOUT_SECONDS)))
-    protocol = type("HeaderTimeoutProtocol", (HeaderTimeoutProtocol,), {"header_timeout": timeout})
+def server_options(header_timeout: float | None = None, settings: Settings | None = None) -> dict[str, Any]:
+    """uvicorn options that bound connections and idle time, from ``settings`` (default: this
+    process's, see docs/configuration.md); ``header_timeout`` overrides theirs."""
+    settings = settings or get_settings()
+    timeout = header_timeout or settings.header_timeout_seconds
     return {
-        "http": protocol,
-        "limit_concurrency": env_int("TRAFFIC_SIGNS_MAX_CONNECTIONS", 2048),
-        "timeout_keep_alive": env_int("TRAFFIC_SIGNS_KEEP_ALIVE_SECONDS", 5),
+        # A partial, not a subclass made here: uvicorn pickles it for its worker processes.
+        "http": functools.partial(HeaderTimeoutProtocol, header_timeout=timeout),
+        "limit_concurrency": settings.max_connections,
+        "timeout_keep_alive": settings.keep_alive_seconds,
         "timeout_graceful_shutdown": 10,
         "h11_max_incomplete_event_size": 16 * 1024,
     }
