@@ -3,6 +3,8 @@
     python benchmarks/real_photos.py [--model M] [--detector D] [--threshold T] [--no-search] [--int8]
                                      [--photos DIR] [--out FILE]
     python benchmarks/real_photos.py --thresholds 0.90,0.92,0.94 [--model M]   # the same figures per threshold
+    python benchmarks/real_photos.py --cross-validate [--folds 5] [--seed 0] [--thresholds GRID]
+                                     [--objective penalty|targets] [--penalty 10] [--model A --model B ...]
 
 Scores the product's own `predict` (decode included) on a folder of labelled real photos and
 web images of signs: ``labels.csv`` with ``file,set,class_id,framing,box`` (``class_id`` -1 for a
@@ -21,31 +23,50 @@ photo at a time. Writes the summary and every photo's outcome to
 figures side by side (``real_photos_thresholds.json``): the threshold trades German signs
 answered right against signs with no GTSRB class flagged unknown, and validation, which holds
 no such signs, cannot see the second half of that trade.
+
+``--cross-validate`` makes that choice honestly (``real_photos_cv.json``): every photo is scored
+under every candidate (each ``--model`` at each threshold of the grid), the folder is split into
+folds of whole source projects, and each fold is scored with the candidate chosen on the other
+folds by the objective (see :mod:`traffic_signs.evaluation.crossval`). It prints the
+cross-validated figures with 95% intervals beside the in-sample ones (the same choice made on all
+photos) and their gap, and which design and threshold each fold chose. With several ``--model``
+values the design is chosen per fold too. The networks run once per photo and design, not once
+per threshold (``NetworkPassMemo``; ``--no-reuse`` runs them every time, to check that the
+outcomes are the same).
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import csv
 import json
 import os
 import statistics
 import time
 from collections import defaultdict
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from traffic_signs import Classifier
 from traffic_signs.benchmarking import cpu_name
 from traffic_signs.errors import ImageError
+from traffic_signs.evaluation import crossval
 from traffic_signs.evaluation.metrics import wilson_interval
 from traffic_signs.prediction.detect import box_iou as overlap
+
+if TYPE_CHECKING:
+    from PIL import Image
 
 RESULTS = Path(__file__).parent / "results"
 DEFAULT_PHOTOS = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "real-photos"
 FRAMINGS = ("crop", "medium", "scene")
+# 0.5 to 0.995, finer where the shipped threshold and the trade it makes lie
+CV_THRESHOLDS = (0.5, 0.6, 0.7, 0.75, 0.8, 0.85, 0.88, 0.9, 0.91, 0.92, 0.93, 0.94, 0.95, 0.96, 0.97, 0.98, 0.99,
+                 0.995)
 
 
 def photo_folder(given: Path | None) -> Path:
@@ -84,6 +105,13 @@ def score_photo(classifier: Classifier, folder: Path, row: dict[str, str], predi
         "any_sign_right": any(s.class_id == truth for s in signs) if truth >= 0 else None,
         "seconds": round(seconds, 5),
     }
+
+
+def outcome_at(classifier: Classifier, folder: Path, row: dict[str, str], threshold: float,
+               predict_options: dict) -> dict[str, Any]:
+    """One photo's outcome at one "unknown sign" threshold: the one place the benchmark sets it."""
+    classifier.threshold = threshold
+    return score_photo(classifier, folder, row, predict_options)
 
 
 def interval(successes: int, total: int) -> list[float]:
@@ -189,8 +217,8 @@ def threshold_sweep(classifier: Classifier, folder: Path, rows: list[dict[str, s
     print("threshold  " + "  ".join(f"{group[:3]}/{figure[:7]:<7}" for group, figure in HEADLINES))
     sweep = []
     for threshold in thresholds:
-        classifier.threshold = threshold
-        outcomes = [o for o in (score_photo(classifier, folder, row, options) for row in rows) if "error" not in o]
+        outcomes = [o for o in (outcome_at(classifier, folder, row, threshold, options) for row in rows)
+                    if "error" not in o]
         summary = summarise(outcomes)
         figures = {f"{group}/{figure}": summary[group][figure] for group, figure in HEADLINES}
         sweep.append({"threshold": threshold, **figures})
@@ -201,25 +229,236 @@ def threshold_sweep(classifier: Classifier, folder: Path, rows: list[dict[str, s
     print(f"→ {out}")
 
 
+class NetworkPassMemo:
+    """Runs the classifier and the detector once per distinct input while one photo is scored at
+    many thresholds.
+
+    Why: a threshold changes what `predict` decides, not what the networks output, so scoring a
+    photo at 18 thresholds would run both networks 18 times for the same numbers. Only the
+    networks' outputs are remembered, for inputs equal byte for byte; every decision is still
+    `predict`'s own, so the outcomes are those of plain runs (``--no-reuse`` runs them plainly).
+    ``forget`` between photos keeps the memory to one photo's few passes, which also makes a
+    plain comparison with each of them cheaper than hashing a picture.
+    """
+
+    def __init__(self, classifier: Classifier):
+        self.classifier = classifier
+        self.seen: list[tuple[tuple, bytes, Any]] = []
+        self._probabilities = classifier.probabilities
+        self._detect = classifier.detector.detect if classifier.detector is not None else None
+
+    def __enter__(self) -> NetworkPassMemo:
+        self.classifier.probabilities = self.probabilities  # predict looks both up on the instance
+        if self.classifier.detector is not None:
+            self.classifier.detector.detect = self.detect
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        del self.classifier.probabilities  # the classes' own methods again
+        if self.classifier.detector is not None:
+            del self.classifier.detector.detect
+        self.forget()
+
+    def probabilities(self, images: np.ndarray, *args: Any, **kwargs: Any) -> np.ndarray:
+        key = ("probabilities", images.shape, images.dtype.str, args, sorted(kwargs.items()))
+        return self.remember(key, images.tobytes(), lambda: self._probabilities(images, *args, **kwargs)).copy()
+
+    def detect(self, image: Image.Image, *args: Any, **kwargs: Any) -> list:
+        key = ("detect", image.size, image.mode, args, sorted(kwargs.items()))
+        return list(self.remember(key, image.tobytes(), lambda: self._detect(image, *args, **kwargs)))
+
+    def remember(self, key: tuple, data: bytes, compute: Callable[[], Any]) -> Any:
+        for seen_key, seen_data, output in self.seen:
+            if seen_key == key and seen_data == data:
+                return output
+        output = compute()
+        self.seen.append((key, data, output))
+        return output
+
+    def forget(self) -> None:
+        self.seen.clear()
+
+
+CV_OPTIONS = ("cross_validate", "folds", "seed", "objective", "penalty", "no_reuse")  # not in a plain run's JSON
+OUTCOME_CODES = {"right": "R", "wrong": "W", "unknown": "U", "flagged": "F"}
+
+
+def outcome_table(designs: dict[str, Classifier], folder: Path, rows: list[dict[str, str]],
+                  thresholds: list[float], options: dict, reuse: bool
+                  ) -> tuple[crossval.OutcomeTable, list[list[dict[str, Any]]], list[dict[str, Any]]]:
+    """Every photo through `predict` for every design at every threshold: the table the choice is
+    made on, each candidate's scored photos (candidate-major), and the photos that could not be read."""
+    candidates = [crossval.Candidate(design, threshold) for design in designs for threshold in thresholds]
+    scored: list[list[dict[str, Any]]] = [[] for _ in candidates]
+    for d, (design, classifier) in enumerate(designs.items()):
+        start = time.perf_counter()
+        memo = NetworkPassMemo(classifier) if reuse else None
+        with memo or contextlib.nullcontext():
+            for row in rows:
+                for t, threshold in enumerate(thresholds):
+                    scored[d * len(thresholds) + t].append(outcome_at(classifier, folder, row, threshold, options))
+                if memo is not None:
+                    memo.forget()
+        print(f"{design}: {len(rows)} photos x {len(thresholds)} thresholds in {time.perf_counter() - start:.0f} s")
+    errors = {o["file"]: o for photos in scored for o in photos if "error" in o}
+    scored = [[o for o in photos if o["file"] not in errors] for photos in scored]
+    first = scored[0]
+    table = crossval.OutcomeTable(
+        tuple(candidates), np.array([[o["outcome"] for o in photos] for photos in scored]),
+        np.array([[bool(o["top1"]) for o in photos] for photos in scored]),
+        np.array([o["set"] for o in first]), np.array([o["class_id"] < 0 for o in first]))
+    return table, scored, list(errors.values())
+
+
+def objective_named(name: str, penalty: float) -> crossval.Objective:
+    return {"penalty": crossval.penalty_objective, "targets": crossval.targets_objective}[name](penalty)
+
+
+def print_cross_validation(result: crossval.CrossValidation, projects: np.ndarray, seed: int,
+                           objective: crossval.Objective) -> None:
+    """The headline: cross-validated figures beside the in-sample ones, and each fold's choice."""
+    held_out, whole = crossval.figures(result.cross_validated), crossval.figures(result.in_sample_tally)
+    print(f"cross-validated over {len(result.choices)} folds of whole source projects (seed {seed}); "
+          f"objective: {objective.__doc__}")
+    print(f"{'figure':<18}{'cross-validated (95% interval)':<36}{'in-sample':>10}{'gap':>8}   target")
+    targets = {name: f"{'>=' if rule == 'at least' else '<='} {100 * bound:g}%"
+               for name, rule, bound in crossval.TARGETS}
+    for name, cv in held_out.items():
+        if cv["share"] is None:
+            continue
+        low, high = cv["ci95"]
+        cell = f"{100 * cv['share']:5.1f}% ({100 * low:.1f}-{100 * high:.1f}%) {cv['count']}/{cv['of']}"
+        inside = whole[name]["share"]
+        print(f"{name:<18}{cell:<36}{100 * inside:>9.1f}%{100 * (inside - cv['share']):>+8.1f}   "
+              f"{targets.get(name, '')}")
+    print(f"in-sample choice (made on all photos): {result.in_sample}, score {fmt_score(result.in_sample_score)}")
+    print(f"{'fold':<6}{'projects':>9}{'photos':>8}{'no-class':>10}   {'chosen on the other folds':<34}{'score':>10}")
+    for choice in result.choices:
+        members = result.folds == choice.fold
+        print(f"{choice.fold:<6}{len(set(projects[members])):>9}{int(members.sum()):>8}{choice.held_out['no_class']:>10}"
+              f"   {str(choice.candidate):<34}{fmt_score(choice.training_score):>10}")
+
+
+def fmt_score(score: tuple[float, ...]) -> str:
+    return " / ".join(f"{value:g}" for value in score)
+
+
+def cross_validation_json(result: crossval.CrossValidation, table: crossval.OutcomeTable,
+                          scored: list[list[dict[str, Any]]], rows: dict[str, dict[str, str]],
+                          objective: crossval.Objective) -> dict[str, Any]:
+    """The result: figures, the choices, and every photo's held-out outcome (with its outcome under
+    every candidate, so another objective can be tried without running the photos again)."""
+    held_out, whole = crossval.figures(result.cross_validated), crossval.figures(result.in_sample_tally)
+    photos = []
+    for p, first in enumerate(scored[0]):
+        chosen = scored[result.held_out[p]][p]
+        candidate = table.candidates[result.held_out[p]]
+        photos.append({
+            "file": first["file"], "source_repo": rows[first["file"]]["source_repo"], "fold": int(result.folds[p]),
+            "set": first["set"], "framing": first["framing"], "class_id": first["class_id"],
+            "design": candidate.design, "threshold": candidate.threshold, "outcome": chosen["outcome"],
+            "answer": chosen["answer"], "confidence": chosen["confidence"], "top1": chosen["top1"],
+            "outcomes": "".join(OUTCOME_CODES[str(o)] for o in table.outcomes[:, p]),
+        })
+    return {
+        "objective": objective.__doc__, "candidates": [str(c) for c in table.candidates],
+        "outcome_codes": OUTCOME_CODES,
+        "cross_validated": held_out, "in_sample": whole,
+        "gap": {name: None if cv["share"] is None else round(whole[name]["share"] - cv["share"], 4)
+                for name, cv in held_out.items()},
+        "in_sample_choice": {"design": result.in_sample.design, "threshold": result.in_sample.threshold,
+                             "score": list(result.in_sample_score)},
+        "folds": [{"fold": c.fold, "photos": int((result.folds == c.fold).sum()), "no_class": c.held_out["no_class"],
+                   "design": c.candidate.design, "threshold": c.candidate.threshold,
+                   "training_score": list(c.training_score), "held_out": crossval.figures(c.held_out)}
+                  for c in result.choices],
+        "photos": photos,
+    }
+
+
+def run_cross_validation(args: argparse.Namespace, folder: Path, rows: list[dict[str, str]], options: dict) -> None:
+    """``--cross-validate``: the outcome table, the grouped folds, the choice per fold, the report."""
+    if rows and "source_repo" not in rows[0]:
+        raise SystemExit(f"{folder / 'labels.csv'}: no source_repo column to group photos by")
+    thresholds = sorted({float(t) for t in args.thresholds.split(",")}) if args.thresholds else list(CV_THRESHOLDS)
+    if not all(0.0 <= t <= 1.0 for t in thresholds):
+        raise SystemExit(f"--thresholds {args.thresholds}: thresholds are confidences between 0 and 1")
+    models = args.model or [None]
+    if len(set(models)) != len(models):
+        raise SystemExit("--model: a design is named twice")
+    start = time.perf_counter()
+    designs = {}
+    for model in models:
+        classifier = Classifier.load(model, int8=args.int8, detector=args.detector)
+        classifier.predict(folder / rows[0]["file"], **options)  # warm-up: the first run allocates
+        designs[classifier.name if model is None else str(model)] = classifier
+    table, scored, errors = outcome_table(designs, folder, rows, thresholds, options, not args.no_reuse)
+    by_file = {row["file"]: row for row in rows}
+    projects = np.array([by_file[o["file"]]["source_repo"] for o in scored[0]])
+    try:
+        folds = crossval.grouped_folds(projects, args.folds, args.seed, table.no_class)
+    except ValueError as exc:
+        raise SystemExit(f"--folds {args.folds}: {exc}") from exc
+    objective = objective_named(args.objective, args.penalty)
+    result = crossval.cross_validate(table, folds, objective)
+    seconds = time.perf_counter() - start
+    print_cross_validation(result, projects, args.seed, objective)
+    print(f"wall time {seconds:.0f} s ({cpu_name()})")
+    out = args.out if args.out != RESULTS / "real_photos.json" else RESULTS / "real_photos_cv.json"
+    report = {"designs": list(designs), "cpu": cpu_name(), "photos_folder": str(folder), "folds_count": args.folds,
+              "seed": args.seed, "thresholds": thresholds, "options": {"no_search": args.no_search, "int8": args.int8,
+                                                                       "detector": args.detector},
+              "wall_seconds": round(seconds, 1), "errors": errors,
+              **cross_validation_json(result, table, scored, by_file, objective)}
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(report, indent=1, default=str) + "\n")
+    print(f"→ {out}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--model", default=None, help="shipped model name, run folder, model .json or .onnx")
+    parser.add_argument("--model", default=None, action="append",
+                        help="shipped model name, run folder, model .json or .onnx (with --cross-validate: once per "
+                        "design to choose among)")
     parser.add_argument("--detector", default=None, help="sign detector: shipped name, run folder or .json (default: "
                         "the shipped one)")
     parser.add_argument("--threshold", type=float, default=None, help="unknown-sign threshold (default: the model's)")
     parser.add_argument("--thresholds", default=None, metavar="T,T,...",
-                        help="score the folder at each of these thresholds (writes real_photos_thresholds.json)")
+                        help="score the folder at each of these thresholds (writes real_photos_thresholds.json); "
+                        "with --cross-validate, the thresholds to choose among (default: "
+                        f"{','.join(f'{t:g}' for t in CV_THRESHOLDS)})")
     parser.add_argument("--no-search", action="store_true", help="classify every picture whole, as `predict` does")
     parser.add_argument("--int8", action="store_true")
     parser.add_argument("--photos", type=Path, default=None, help="folder with labels.csv and the images")
     parser.add_argument("--limit", type=int, default=None, help="score only the first N photos")
     parser.add_argument("--out", type=Path, default=RESULTS / "real_photos.json")
     parser.add_argument("--gallery", type=Path, default=None, help="also draw the failures into this image file")
+    cv = parser.add_argument_group("cross-validation (see traffic_signs.evaluation.crossval)")
+    cv.add_argument("--cross-validate", action="store_true",
+                    help="choose the threshold (and the design, with several --model) on some source projects and "
+                    "score it on the others (writes real_photos_cv.json)")
+    cv.add_argument("--folds", type=int, default=5, help="folds of whole source projects (default 5)")
+    cv.add_argument("--seed", type=int, default=0, help="orders projects of equal weight when dealing folds")
+    cv.add_argument("--objective", choices=("penalty", "targets"), default="penalty",
+                    help="penalty: right answers - PENALTY x wrong answers (a named no-class sign is wrong); "
+                    "targets: the project's targets met, then the penalty objective (default: penalty)")
+    cv.add_argument("--penalty", type=float, default=crossval.DEFAULT_PENALTY,
+                    help=f"what one wrong answer costs in right answers (default {crossval.DEFAULT_PENALTY:g})")
+    cv.add_argument("--no-reuse", action="store_true",
+                    help="run the networks again at every threshold (slower; the outcomes are the same)")
     args = parser.parse_args()
     folder = photo_folder(args.photos)
     rows = list(csv.DictReader((folder / "labels.csv").open(newline="")))[: args.limit]
-    classifier = Classifier.load(args.model, threshold=args.threshold, int8=args.int8, detector=args.detector)
     options = {"search": False} if args.no_search else {}
+    if args.cross_validate:
+        if args.threshold is not None or args.gallery:
+            parser.error("--cross-validate chooses the threshold itself and draws no gallery")
+        run_cross_validation(args, folder, rows, options)
+        return
+    if args.model and len(args.model) > 1:
+        parser.error("several --model values only with --cross-validate")
+    args.model = args.model[0] if args.model else None
+    classifier = Classifier.load(args.model, threshold=args.threshold, int8=args.int8, detector=args.detector)
     classifier.predict(folder / rows[0]["file"], **options)  # warm-up: the first run allocates
     if args.thresholds:
         out = args.out if args.out != RESULTS / "real_photos.json" else RESULTS / "real_photos_thresholds.json"
@@ -231,8 +470,9 @@ def main() -> None:
     summary = summarise(outcomes)
     print_table(summary)
     result = {
-        "model": classifier.name, "threshold": classifier.threshold, "options": vars(args) | {"out": str(args.out),
-                                                                                            "photos": str(folder)},
+        "model": classifier.name, "threshold": classifier.threshold,
+        "options": {k: v for k, v in vars(args).items() if k not in CV_OPTIONS} | {"out": str(args.out),
+                                                                                    "photos": str(folder)},
         "cpu": cpu_name(), "errors": errors, "summary": summary, "photos": outcomes,
     }
     args.out.parent.mkdir(parents=True, exist_ok=True)
