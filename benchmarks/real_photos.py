@@ -30,22 +30,19 @@ folds of whole source projects, and each fold is scored with the candidate chose
 folds by the objective (see :mod:`traffic_signs.evaluation.crossval`). It prints the
 cross-validated figures with 95% intervals beside the in-sample ones (the same choice made on all
 photos) and their gap, and which design and threshold each fold chose. With several ``--model``
-values the design is chosen per fold too. The networks run once per photo and design, not once
-per threshold (``NetworkPassMemo``; ``--no-reuse`` runs them every time, to check that the
-outcomes are the same).
+values the design is chosen per fold too. The networks read each photo once per design
+(``Classifier.look``) and the reader decides at every threshold (``Classifier.decide``).
 """
 
 from __future__ import annotations
 
 import argparse
-import contextlib
 import csv
 import json
 import os
 import statistics
 import time
 from collections import defaultdict
-from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -59,7 +56,7 @@ from traffic_signs.evaluation.metrics import wilson_interval
 from traffic_signs.prediction.detect import box_iou as overlap
 
 if TYPE_CHECKING:
-    from PIL import Image
+    from traffic_signs.prediction.results import Result
 
 RESULTS = Path(__file__).parent / "results"
 DEFAULT_PHOTOS = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "real-photos"
@@ -78,40 +75,50 @@ def photo_folder(given: Path | None) -> Path:
 
 def score_photo(classifier: Classifier, folder: Path, row: dict[str, str], predict_options: dict) -> dict[str, Any]:
     """One photo through `predict`, timed, and its outcome against the label."""
-    path = folder / row["file"]
     start = time.perf_counter()
     try:
-        prediction = classifier.predict(path, **predict_options)
+        result = classifier.predict(folder / row["file"], **predict_options)
     except ImageError as exc:
         return {"file": row["file"], "error": str(exc)}
+    return judged(result, row, time.perf_counter() - start)
+
+
+def outcomes_at(classifier: Classifier, folder: Path, row: dict[str, str], thresholds: list[float],
+                predict_options: dict) -> list[dict[str, Any]]:
+    """One photo's outcome at each "unknown sign" threshold: the networks read it once
+    (``Classifier.look``), the reader decides at every threshold (``Classifier.decide``)."""
+    search = predict_options.get("search")
+    start = time.perf_counter()
+    try:
+        picture, evidence = classifier.look(folder / row["file"], search)
+    except ImageError as exc:
+        return [{"file": row["file"], "error": str(exc)}] * len(thresholds)
     seconds = time.perf_counter() - start
+    return [judged(classifier.decide(picture, evidence, threshold), row, seconds) for threshold in thresholds]
+
+
+def judged(result: Result, row: dict[str, str], seconds: float) -> dict[str, Any]:
+    """A photo's answer against its label: right / wrong / unknown (or flagged, for a no-class
+    sign), top-1, and how well the answer's box overlaps the labelled one."""
     truth = int(row["class_id"])
-    answer = prediction.class_id
+    answer = result.class_id
     outcome = ("right" if answer == truth else "wrong") if truth >= 0 else ("flagged" if answer is None else "wrong")
     if truth >= 0 and answer is None:
         outcome = "unknown"
-    size = prediction.image_size
-    box = prediction.box or (0, 0, size[0], size[1])
+    size = result.image_size
+    box = result.box or (0, 0, size[0], size[1])
     box_iou = None
     if row.get("box"):
         x0, y0, x1, y1 = (float(v) for v in row["box"].split())
         box_iou = overlap(box, (x0 * size[0], y0 * size[1], x1 * size[0], y1 * size[1]))
-    signs = getattr(prediction, "signs", None) or []
     return {
         "file": row["file"], "set": row["set"], "framing": row["framing"], "class_id": truth,
-        "answer": answer, "confidence": round(prediction.confidence, 4), "outcome": outcome,
-        "top1": prediction.top_k[0]["class_id"] == truth if truth >= 0 else None,
-        "iou": None if box_iou is None else round(box_iou, 3), "signs": len(signs),
-        "any_sign_right": any(s.class_id == truth for s in signs) if truth >= 0 else None,
+        "answer": answer, "confidence": round(result.confidence, 4), "outcome": outcome,
+        "top1": result.top_k[0]["class_id"] == truth if truth >= 0 else None,
+        "iou": None if box_iou is None else round(box_iou, 3), "signs": len(result.signs),
+        "any_sign_right": any(s.class_id == truth for s in result.signs) if truth >= 0 else None,
         "seconds": round(seconds, 5),
     }
-
-
-def outcome_at(classifier: Classifier, folder: Path, row: dict[str, str], threshold: float,
-               predict_options: dict) -> dict[str, Any]:
-    """One photo's outcome at one "unknown sign" threshold: the one place the benchmark sets it."""
-    classifier.threshold = threshold
-    return score_photo(classifier, folder, row, predict_options)
 
 
 def interval(successes: int, total: int) -> list[float]:
@@ -215,76 +222,26 @@ def threshold_sweep(classifier: Classifier, folder: Path, rows: list[dict[str, s
                     thresholds: list[float], out: Path) -> None:
     """The headline figures at each threshold, one row each, printed and written to ``out``."""
     print("threshold  " + "  ".join(f"{group[:3]}/{figure[:7]:<7}" for group, figure in HEADLINES))
+    per_photo = [outcomes_at(classifier, folder, row, thresholds, options) for row in rows]
     sweep = []
-    for threshold in thresholds:
-        outcomes = [o for o in (outcome_at(classifier, folder, row, threshold, options) for row in rows)
-                    if "error" not in o]
-        summary = summarise(outcomes)
-        figures = {f"{group}/{figure}": summary[group][figure] for group, figure in HEADLINES}
+    for t, threshold in enumerate(thresholds):
+        summary = summarise([o[t] for o in per_photo if "error" not in o[t]])
+        figures = {f"{group}/{figure}": summary.get(group, {}).get(figure) for group, figure in HEADLINES}
         sweep.append({"threshold": threshold, **figures})
-        print(f"{threshold:<9.4f}  " + "  ".join(f"{100 * v:>11.1f}" for v in figures.values()))
+        print(f"{threshold:<9.4f}  " + "  ".join("          -" if v is None else f"{100 * v:>11.1f}"
+                                                  for v in figures.values()))
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps({"model": classifier.name, "cpu": cpu_name(), "photos": str(folder),
                                "sweep": sweep}, indent=1) + "\n")
     print(f"→ {out}")
 
 
-class NetworkPassMemo:
-    """Runs the classifier and the detector once per distinct input while one photo is scored at
-    many thresholds.
-
-    Why: a threshold changes what `predict` decides, not what the networks output, so scoring a
-    photo at 18 thresholds would run both networks 18 times for the same numbers. Only the
-    networks' outputs are remembered, for inputs equal byte for byte; every decision is still
-    `predict`'s own, so the outcomes are those of plain runs (``--no-reuse`` runs them plainly).
-    ``forget`` between photos keeps the memory to one photo's few passes, which also makes a
-    plain comparison with each of them cheaper than hashing a picture.
-    """
-
-    def __init__(self, classifier: Classifier):
-        self.classifier = classifier
-        self.seen: list[tuple[tuple, bytes, Any]] = []
-        self._probabilities = classifier.probabilities
-        self._detect = classifier.detector.detect if classifier.detector is not None else None
-
-    def __enter__(self) -> NetworkPassMemo:
-        self.classifier.probabilities = self.probabilities  # predict looks both up on the instance
-        if self.classifier.detector is not None:
-            self.classifier.detector.detect = self.detect
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        del self.classifier.probabilities  # the classes' own methods again
-        if self.classifier.detector is not None:
-            del self.classifier.detector.detect
-        self.forget()
-
-    def probabilities(self, images: np.ndarray, *args: Any, **kwargs: Any) -> np.ndarray:
-        key = ("probabilities", images.shape, images.dtype.str, args, sorted(kwargs.items()))
-        return self.remember(key, images.tobytes(), lambda: self._probabilities(images, *args, **kwargs)).copy()
-
-    def detect(self, image: Image.Image, *args: Any, **kwargs: Any) -> list:
-        key = ("detect", image.size, image.mode, args, sorted(kwargs.items()))
-        return list(self.remember(key, image.tobytes(), lambda: self._detect(image, *args, **kwargs)))
-
-    def remember(self, key: tuple, data: bytes, compute: Callable[[], Any]) -> Any:
-        for seen_key, seen_data, output in self.seen:
-            if seen_key == key and seen_data == data:
-                return output
-        output = compute()
-        self.seen.append((key, data, output))
-        return output
-
-    def forget(self) -> None:
-        self.seen.clear()
-
-
-CV_OPTIONS = ("cross_validate", "folds", "seed", "objective", "penalty", "no_reuse")  # not in a plain run's JSON
+CV_OPTIONS = ("cross_validate", "folds", "seed", "objective", "penalty")  # not in a plain run's JSON
 OUTCOME_CODES = {"right": "R", "wrong": "W", "unknown": "U", "flagged": "F"}
 
 
 def outcome_table(designs: dict[str, Classifier], folder: Path, rows: list[dict[str, str]],
-                  thresholds: list[float], options: dict, reuse: bool
+                  thresholds: list[float], options: dict
                   ) -> tuple[crossval.OutcomeTable, list[list[dict[str, Any]]], list[dict[str, Any]]]:
     """Every photo through `predict` for every design at every threshold: the table the choice is
     made on, each candidate's scored photos (candidate-major), and the photos that could not be read."""
@@ -292,13 +249,9 @@ def outcome_table(designs: dict[str, Classifier], folder: Path, rows: list[dict[
     scored: list[list[dict[str, Any]]] = [[] for _ in candidates]
     for d, (design, classifier) in enumerate(designs.items()):
         start = time.perf_counter()
-        memo = NetworkPassMemo(classifier) if reuse else None
-        with memo or contextlib.nullcontext():
-            for row in rows:
-                for t, threshold in enumerate(thresholds):
-                    scored[d * len(thresholds) + t].append(outcome_at(classifier, folder, row, threshold, options))
-                if memo is not None:
-                    memo.forget()
+        for row in rows:
+            for t, outcome in enumerate(outcomes_at(classifier, folder, row, thresholds, options)):
+                scored[d * len(thresholds) + t].append(outcome)
         print(f"{design}: {len(rows)} photos x {len(thresholds)} thresholds in {time.perf_counter() - start:.0f} s")
     errors = {o["file"]: o for photos in scored for o in photos if "error" in o}
     scored = [[o for o in photos if o["file"] not in errors] for photos in scored]
@@ -392,7 +345,7 @@ def run_cross_validation(args: argparse.Namespace, folder: Path, rows: list[dict
         classifier = Classifier.load(model, int8=args.int8, detector=args.detector)
         classifier.predict(folder / rows[0]["file"], **options)  # warm-up: the first run allocates
         designs[classifier.name if model is None else str(model)] = classifier
-    table, scored, errors = outcome_table(designs, folder, rows, thresholds, options, not args.no_reuse)
+    table, scored, errors = outcome_table(designs, folder, rows, thresholds, options)
     by_file = {row["file"]: row for row in rows}
     projects = np.array([by_file[o["file"]]["source_repo"] for o in scored[0]])
     try:
@@ -444,8 +397,6 @@ def main() -> None:
                     "targets: the project's targets met, then the penalty objective (default: penalty)")
     cv.add_argument("--penalty", type=float, default=crossval.DEFAULT_PENALTY,
                     help=f"what one wrong answer costs in right answers (default {crossval.DEFAULT_PENALTY:g})")
-    cv.add_argument("--no-reuse", action="store_true",
-                    help="run the networks again at every threshold (slower; the outcomes are the same)")
     args = parser.parse_args()
     folder = photo_folder(args.photos)
     rows = list(csv.DictReader((folder / "labels.csv").open(newline="")))[: args.limit]
