@@ -180,9 +180,9 @@ def curve(pen: Pen) -> None:
 
 
 def double_curve(pen: Pen) -> None:
-    """Zeichen 105, Doppelkurve (zunaechst links): the road bends left, then right."""
-    path = [(0.15, 0.42), (0.15, 0.14), *bezier((0.15, 0.14), (0.15, 0.06), (0.06, 0.03), steps=4),
-            (-0.06, -0.01), *bezier((-0.06, -0.01), (-0.15, -0.04), (-0.15, -0.12), steps=4), (-0.15, -0.3)]
+    """Zeichen 105, Doppelkurve (zunaechst links): the road bends left, then right: a zigzag arrow."""
+    path = [(0.18, 0.42), (0.18, 0.14), *bezier((0.18, 0.14), (0.18, 0.08), (0.12, 0.06), steps=4),
+            (-0.12, 0.04), *bezier((-0.12, 0.04), (-0.18, 0.02), (-0.18, -0.04), steps=4), (-0.18, -0.3)]
     pen.arrow(path, 0.13, head=2.3)
 
 
@@ -194,9 +194,9 @@ def bumps(pen: Pen) -> None:
 
 
 def skidding_car(pen: Pen) -> None:
-    """Zeichen 114, Schleudergefahr bei Naesse oder Schmutz: a car from behind, askew, and two
+    """Zeichen 114, Schleuder- oder Rutschgefahr: a car from behind, a little askew, and two
     winding skid marks below it."""
-    car_rear(pen, (0.06, 0.02), 0.56, tilt=-12)
+    car_rear(pen, (0.06, 0.02), 0.52, tilt=pen.palette.rng.uniform(-4, 8))
     for x in (-0.14, 0.1):
         wave = [(x + 0.06 * np.sin(t * 2.2 * np.pi) - t * 0.1, 0.1 + t * 0.32) for t in np.linspace(0, 1, 12)]
         pen.line(wave, 0.05)

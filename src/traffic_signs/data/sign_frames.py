@@ -88,7 +88,7 @@ def end_stripes(draw: Draw, side: int, colours: Palette) -> None:
     """The band of thin black stripes that ends a restriction, from top right to bottom left."""
     ink, width = colours.black(), max(1, int(side * colours.rng.uniform(0.02, 0.03)))
     for k in range(-2, 3):
-        shift = k * side * 0.035
+        shift = k * side * 0.028
         draw.line((side * 0.84 + shift, side * 0.16 + shift, side * 0.16 + shift, side * 0.84 + shift),
                   fill=ink, width=width)
 
