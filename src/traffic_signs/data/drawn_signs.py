@@ -681,16 +681,16 @@ def draw_every_class(count: int, side: int, seed: int) -> tuple[np.ndarray, np.n
     classes in turn (``--drawn-designs every``)."""
     rng = np.random.default_rng(seed)
     labels = np.arange(count, dtype=np.int64) % len(EVERY_CLASS_DESIGNS)
-    drawings = np.stack([render(*EVERY_CLASS_DESIGNS[int(c)], side, rng) for c in labels]) if count else \
-        np.empty((0, side, side, 4), dtype=np.uint8)
-    return drawings, labels
+    drawings = [render(*EVERY_CLASS_DESIGNS[int(c)], side, rng) for c in labels]
+    return (np.stack(drawings) if drawings else np.empty((0, side, side, 4), dtype=np.uint8)), labels
 
 
 def draw_unknown_signs(count: int, side: int, seed: int) -> np.ndarray:
     """``count`` drawings (uint8 N x side x side x 4) of ``UNKNOWN_DESIGNS``, taken in turn."""
     rng = np.random.default_rng(seed)
     designs = list(UNKNOWN_DESIGNS.values())
-    return np.stack([render(*designs[i % len(designs)], side, rng) for i in range(count)])
+    drawings = [render(*designs[i % len(designs)], side, rng) for i in range(count)]
+    return np.stack(drawings) if drawings else np.empty((0, side, side, 4), dtype=np.uint8)
 
 
 def on_plain_background(drawings: np.ndarray, rng: np.random.Generator, side: int = 32,
