@@ -35,9 +35,10 @@ class AugmentConfig:
 
 
 # What ``--outliers`` can draw as pictures of "no GTSRB sign" (see data.photo_views).
-OUTLIER_KINDS = ("upside_down", "background", "fragment", "drawn", "lookalike", "zone")
-# Which GTSRB signs ``--photo-framing`` draws cleanly (see data.drawn_signs.draw_signs).
-DRAWN_DESIGNS = ("speed", "all")
+OUTLIER_KINDS = ("upside_down", "background", "fragment", "drawn", "lookalike", "zone", "designs")
+# Which GTSRB signs ``--photo-framing`` draws cleanly (see data.drawn_signs.draw_signs and
+# draw_every_class): speed limits and "No vehicles", "all" the plain geometry too, "every" class.
+DRAWN_DESIGNS = ("speed", "all", "every")
 
 # The second view that ``--consistency`` trains on: every corruption on, and stronger.
 HARSH = AugmentConfig(blur_prob=0.3, noise_prob=0.4, noise_std=0.25, occlusion_prob=0.3,

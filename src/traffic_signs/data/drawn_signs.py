@@ -16,18 +16,70 @@ Two things real photos show that GTSRB's 43 classes never do:
   right-of-way, and the blue discs with arrows), each with the same colours and strokes as
   the outliers of its shape.
 
+Which German signs are drawn, for what (StVO Zeichen numbers; each set is its own option,
+and the older sets stay byte for byte what they were, so earlier recipes regenerate):
+
+* ``--drawn-designs speed`` (``draw_signs``): GTSRB speed limits (Zeichen 274) and "No
+  vehicles" (250). ``all`` adds ``CLASS_DESIGNS``: 102, 101, 205, 206, 267, 282, 306, and the
+  blue discs 209-222 and 215.
+* ``--drawn-designs every`` (``draw_every_class``, ``EVERY_CLASS_DESIGNS``): each of the 43
+  classes in turn. Besides the above, the pictogram signs: 276/277 no passing, 253 lorries
+  prohibited, 278/280/281 ends of the 80 limit and of no passing, the warnings 103 (both
+  curves), 105, 112, 114, 121-20, 123, 131, 133, 136, 138, 101-51 and 142; the warnings whose
+  StVO design comes both ways (133, 136, 138, 142: -10 and -20) are drawn both ways, since a
+  sign is the sign whichever way its figure faces (``BOTH_WAYS``; GTSRB holds one of each).
+* ``--outliers drawn`` (``OUTLIER_DESIGNS``): other speed limits, 283/286, blue squares,
+  Zone plates, yellow diamonds, text plates, blue discs and red rings with a cycle, a walker
+  or a letter, triangles with arrows or a letter. ``lookalike``: the Zone sign 274.1 and the
+  blue left-or-right fork. ``zone``: blank Zone plates (274.1/274.2)
+  that photo views complete with a real GTSRB disc.
+* ``--outliers designs`` (``draw_unknown_signs``, ``UNKNOWN_DESIGNS``): some fifty German
+  designs without a GTSRB class, drawn by the same frames (:mod:`~traffic_signs.data.sign_frames`),
+  pictograms (:mod:`~traffic_signs.data.pictograms`) and renderer (``render``) as ``every``,
+  so that style never gives the answer away: other speed limits and their ends (274, 278), the
+  minimum speed and its end (275, 279); blue discs for foot, cycle and shared or segregated
+  paths and riders (237-241), the bus lane (245); bans on pedestrians, cycles, motorcycles,
+  cars, motor vehicles, dangerous goods (251-261), limits of weight, width, height and length
+  (262-266), no U-turn (272), give way to oncoming traffic (208), no overtaking of
+  two-wheelers (277.1), no stopping (283/286); the bus stop (224); blue squares for parking,
+  one-way, crossing, dead end, motorway, expressway and priority over oncoming traffic (220,
+  308, 314, 330.1, 331.1, 350, 357); the end of a priority road (307); the warnings 108/110,
+  117, 120, 121-10, 124, 125, 150, 151, falling rocks, loose chippings, river bank, cattle,
+  aircraft (101 with their pictograms, formerly 115, 116, 129, 140, 144) and the roundabout
+  ahead; supplementary plates (1000-1060); the Zone sign and its end (274.1, 274.2).
+
 Each drawing is RGBA with the sign's outline as alpha, so it can be pasted on any background
 (see :mod:`traffic_signs.data.photo_views`). Colours, line widths, font sizes and symbols vary
 per drawing; everything comes from one seeded ``numpy`` generator.
 """
-
 from __future__ import annotations
 
 from collections.abc import Callable
 from functools import partial
 
 import numpy as np
-from PIL import Image, ImageDraw, ImageFont
+from PIL import Image, ImageDraw, ImageFilter
+
+from traffic_signs.data import pictograms as pic
+from traffic_signs.data.pictograms import Colour, Palette, text
+from traffic_signs.data.scenes import SIGN_INSET
+from traffic_signs.data.sign_frames import (
+    WIDE_PLATE,
+    Design,
+    blue_number,
+    bus_stop,
+    end_of_priority_road,
+    end_stripes,
+    ended,
+    grey_pair,
+    no_passing,
+    on_blue_disc,
+    on_blue_square,
+    on_ring,
+    on_triangle,
+    one_way,
+    supplementary_plate,
+)
 
 NOT_A_CLASS = -1
 SPEED_LIMIT_CLASSES = {20: 0, 30: 1, 50: 2, 60: 3, 70: 4, 80: 5, 100: 7, 120: 8}
@@ -35,56 +87,14 @@ OTHER_SPEEDS = (5, 10, 15, 25, 35, 40, 45, 55, 65, 75, 90, 110, 130)
 NO_VEHICLES = 15
 SYMBOLS = "PiHTXZ?#$&"  # letters and marks that no German disc, triangle or diamond carries
 
-Colour = tuple[int, int, int]
 Draw = ImageDraw.ImageDraw
-
-
-class Palette:
-    """Sign colours, each drawn a little off its standard value (paint, print, screen)."""
-
-    def __init__(self, rng: np.random.Generator):
-        self.rng = rng
-
-    def _near(self, rgb: Colour, spread: int = 25) -> Colour:
-        return tuple(int(np.clip(c + self.rng.integers(-spread, spread + 1), 0, 255)) for c in rgb)
-
-    def red(self) -> Colour:
-        return self._near((200, 20, 35))
-
-    def white(self) -> Colour:
-        return self._near((240, 240, 240), 15)
-
-    def black(self) -> Colour:
-        return self._near((25, 25, 25), 20)
-
-    def blue(self) -> Colour:
-        return self._near((20, 80, 170), 30)
-
-    def yellow(self) -> Colour:
-        return self._near((245, 200, 10), 20)
-
-    def green(self) -> Colour:
-        return self._near((20, 120, 60), 30)
-
-    def grey(self, level: int, spread: int) -> Colour:
-        return self._near((level, level, level), spread)
-
-
-def _font(size: int) -> ImageFont.ImageFont:
-    return ImageFont.load_default(size=max(6, int(size)))
-
-
-def _text(draw: Draw, centre: tuple[float, float], text: str, size: float, colour: Colour, bold: float = 0) -> None:
-    """``text`` centred on ``centre``; ``bold`` thickens its strokes by that share of ``size``."""
-    stroke = int(size * bold)
-    draw.text(centre, text, fill=colour, font=_font(size), anchor="mm", stroke_width=stroke, stroke_fill=colour)
 
 
 def speed_limit(draw: Draw, side: int, colours: Palette, number: int) -> None:
     """A white disc in a red ring with a black number."""
     empty_ring(draw, side, colours)
     digits = len(str(number))
-    _text(draw, (side / 2, side / 2), str(number), side * (0.52 if digits < 3 else 0.40), colours.black())
+    text(draw, (side / 2, side / 2), str(number), side * (0.52 if digits < 3 else 0.40), colours.black())
 
 
 def empty_ring(draw: Draw, side: int, colours: Palette) -> None:
@@ -117,7 +127,7 @@ def blue_square(draw: Draw, side: int, colours: Palette) -> None:
         draw.line((side / 2, side * 0.4, side / 2, side * 0.7), fill=colours.black(), width=max(2, side // 12))
     else:
         symbol = "P" if colours.rng.random() < 0.5 else str(colours.rng.choice(list(SYMBOLS)))
-        _text(draw, (side / 2, side / 2), symbol, side * 0.65, colours.white())
+        text(draw, (side / 2, side / 2), symbol, side * 0.65, colours.white())
 
 
 def zone_plate(draw: Draw, side: int, colours: Palette) -> None:
@@ -131,8 +141,8 @@ def zone_plate(draw: Draw, side: int, colours: Palette) -> None:
     draw.ellipse((left, top, left + disc, top + disc), fill=colours.red())
     draw.ellipse((left + ring, top + ring, left + disc - ring, top + disc - ring), fill=colours.white())
     number = str(colours.rng.choice([10, 20, 30, 30, 30, 40, 50]))
-    _text(draw, (side / 2, top + disc / 2), number, disc * 0.52, colours.black())
-    _text(draw, (side / 2, side * 0.82), "ZONE", side * 0.2, colours.black())
+    text(draw, (side / 2, top + disc / 2), number, disc * 0.52, colours.black())
+    text(draw, (side / 2, side * 0.82), "ZONE", side * 0.2, colours.black())
 
 
 def yellow_diamond(draw: Draw, side: int, colours: Palette) -> None:
@@ -141,7 +151,7 @@ def yellow_diamond(draw: Draw, side: int, colours: Palette) -> None:
     draw.polygon([(side / 2, 0), (side - 1, side / 2), (side / 2, side - 1), (0, side / 2)], fill=colours.black())
     draw.polygon([(side / 2, border * 1.5), (side - 1 - border * 1.5, side / 2), (side / 2, side - 1 - border * 1.5),
                   (border * 1.5, side / 2)], fill=colours.yellow())
-    _text(draw, (side / 2, side / 2), str(colours.rng.choice(list(SYMBOLS + "<>^~"))), side * 0.45, colours.black())
+    text(draw, (side / 2, side / 2), str(colours.rng.choice(list(SYMBOLS + "<>^~"))), side * 0.45, colours.black())
 
 
 def text_plate(draw: Draw, side: int, colours: Palette) -> None:
@@ -154,7 +164,7 @@ def text_plate(draw: Draw, side: int, colours: Palette) -> None:
     lines = int(colours.rng.integers(1, 4))
     for k in range(lines):
         word = "".join(colours.rng.choice(list("ABEKLMNORSTU0123456789"), int(colours.rng.integers(2, 6))))
-        _text(draw, (side / 2, side * (k + 0.5) / lines), word, side * 0.7 / lines, ink)
+        text(draw, (side / 2, side * (k + 0.5) / lines), word, side * 0.7 / lines, ink)
 
 
 def bicycle(draw: Draw, cx: float, cy: float, size: float, ink: Colour) -> None:
@@ -203,7 +213,7 @@ def pictogram(draw: Draw, cx: float, cy: float, size: float, ink: Colour, colour
     elif kind == "arrows":
         arrows_apart(draw, cx, cy, size, ink, fork=colours.rng.random() < 0.5)
     else:
-        _text(draw, (cx, cy), str(colours.rng.choice(list(SYMBOLS))), size * 0.8, ink)
+        text(draw, (cx, cy), str(colours.rng.choice(list(SYMBOLS))), size * 0.8, ink)
 
 
 def blue_disc(draw: Draw, side: int, colours: Palette) -> None:
@@ -332,7 +342,7 @@ def stop(draw: Draw, side: int, colours: Palette) -> None:
     red, white = colours.red(), colours.white()
     draw.polygon(_octagon(side, 0), fill=white)
     draw.polygon(_octagon(side, side * 0.04), fill=red)
-    _text(draw, (side / 2, side / 2), "STOP", side * colours.rng.uniform(0.3, 0.36), white)
+    text(draw, (side / 2, side / 2), "STOP", side * colours.rng.uniform(0.3, 0.36), white)
 
 
 def priority_road(draw: Draw, side: int, colours: Palette) -> None:
@@ -394,9 +404,9 @@ def zone_sign(draw: Draw, side: int, colours: Palette) -> None:
     draw.ellipse((left + ring, top + ring * height / width, left + width - ring, top + height - ring * height / width),
                  fill=colours.white())
     number = str(colours.rng.choice([10, 20, 30, 30, 30, 40, 50]))
-    _text(draw, (side / 2, top + height / 2), number, height * 0.5, colours.black(), bold=0.04)
+    text(draw, (side / 2, top + height / 2), number, height * 0.5, colours.black(), bold=0.04)
     word_height = min(side * colours.rng.uniform(0.2, 0.26), side - edge - top - height)
-    _text(draw, (side / 2, (top + height + side - edge) / 2), "ZONE", word_height, colours.black(), bold=0.06)
+    text(draw, (side / 2, (top + height + side - edge) / 2), "ZONE", word_height, colours.black(), bold=0.06)
 
 
 LOOKALIKE_DESIGNS: dict[str, tuple[Callable[[Draw, int, Palette], None], str]] = {
@@ -433,7 +443,7 @@ def zone_blank(draw: Draw, side: int, colours: Palette, ended: bool) -> None:
     line = max(1, round(side * colours.rng.uniform(0.015, 0.035)))
     draw.rectangle((inset, inset, side - 1 - inset, side - 1 - inset), outline=ink, width=line)
     height = side * colours.rng.uniform(0.14, 0.19)
-    _text(draw, (side / 2, (ZONE_TEXT_TOP * side + side - inset) / 2), "ZONE", height, ink,
+    text(draw, (side / 2, (ZONE_TEXT_TOP * side + side - inset) / 2), "ZONE", height, ink,
           bold=colours.rng.uniform(0.03, 0.07))
     if ended:  # the stripes run from the lower left to the upper right, over the whole plate
         for k in range(5):
@@ -461,6 +471,8 @@ def _outline(shape: str, side: int) -> Image.Image:
         draw.polygon([(0, side * 0.1), (side - 1, side * 0.1), (side / 2, side - 1)], fill=255)
     elif shape == "octagon":
         draw.polygon(_octagon(side, 0), fill=255)
+    elif shape == "wide":  # a landscape plate across the square's middle
+        draw.rectangle((0, side * WIDE_PLATE[0], side - 1, side * WIDE_PLATE[1]), fill=255)
     else:  # a plate: its aspect ratio varies, so the outline is drawn on its own canvas
         draw.rectangle((0, 0, side - 1, side - 1), fill=255)
     return mask
@@ -513,3 +525,188 @@ def draw_signs(count: int, side: int, seed: int, outliers: bool,
 def draw_class(class_id: int, side: int, rng: np.random.Generator) -> np.ndarray:
     """One drawing of GTSRB class ``class_id`` (a key of ``CLASS_DESIGNS``) as uint8 RGBA."""
     return _render(*CLASS_DESIGNS[class_id], side, rng)
+
+
+# ---- Every GTSRB class (``--drawn-designs every``) and German signs without one (``--outliers designs``),
+# ---- drawn by the same frames, pictograms and renderer so that no style tells the two apart.
+
+def end_of_zone(draw: Draw, side: int, colours: Palette) -> None:
+    """Zeichen 274.2, Ende einer Tempo-30-Zone: the Zone plate, its disc and ZONE grey, struck through."""
+    zone_blank(draw, side, colours, ended=True)
+    grey, disc, top = colours.grey(120, 25), side * colours.rng.uniform(0.5, 0.6), side * 0.08
+    left = (side - disc) / 2
+    draw.ellipse((left, top, left + disc, top + disc), outline=grey, width=max(1, int(disc * 0.1)))
+    text(draw, (side / 2, top + disc / 2), str(colours.rng.choice([20, 30, 30, 40])), disc * 0.5, grey)
+    end_stripes(draw, side, colours)
+
+
+def render(design: Design, outline: str, side: int, rng: np.random.Generator) -> np.ndarray:
+    """``design`` drawn as uint8 side x side RGBA (alpha: ``outline``), the way every class and
+    every unknown design is drawn: at 1-3x the size and scaled down, so some drawings have hard
+    pixel edges and some smooth ones, then worn (see ``weathered``)."""
+    scale = int(rng.integers(1, 4))
+    big = side * scale
+    canvas = Image.new("RGB", (big, big), (0, 0, 0))
+    design(ImageDraw.Draw(canvas), big, Palette(rng))
+    canvas = weathered(canvas, rng)
+    canvas.putalpha(_outline(outline, big))
+    if scale > 1:
+        canvas = canvas.resize((side, side), Image.Resampling.BOX)
+    return np.asarray(canvas)
+
+
+def weathered(canvas: Image.Image, rng: np.random.Generator) -> Image.Image:
+    """Half the drawings lit unevenly (a smooth field of brightness, as Perlin noise gives, which
+    made template-trained classifiers generalise: da Silva & Fernandes 2022), some faded by sun."""
+    if rng.random() < 0.5:
+        return canvas
+    field = Image.fromarray(rng.uniform(0.75, 1.08, (3, 3)).astype(np.float32), mode="F")
+    light = np.asarray(field.resize(canvas.size, Image.Resampling.BICUBIC))[..., None]
+    pixels = np.asarray(canvas, dtype=np.float32) * light
+    fade = rng.uniform(0, 0.3) if rng.random() < 0.3 else 0.0
+    pixels = pixels * (1 - fade) + 235 * fade
+    return Image.fromarray(np.clip(pixels, 0, 255).astype(np.uint8))
+
+
+def _speed(number: int) -> tuple[Design, str]:
+    return partial(speed_limit, number=number), "circle"
+
+
+def _other_speed_limit(draw: Draw, side: int, colours: Palette) -> None:
+    speed_limit(draw, side, colours, int(colours.rng.choice(OTHER_SPEEDS)))
+
+
+def _ended_other_speed(draw: Draw, side: int, colours: Palette) -> None:
+    ended(number=int(colours.rng.choice([30, 40, 50, 60, 70, 100, 120])))(draw, side, colours)
+
+
+# Warnings whose StVO design has a mirrored variant, each as common as the other (Zeichen 133,
+# 136, 138, 142, each -10 and -20): class -> (pictogram, size). GTSRB's photos hold one of them.
+BOTH_WAYS: dict[int, tuple[pic.Pictogram, float]] = {27: (pic.pedestrian, 0.46), 28: (pic.children, 0.46),
+                                                     29: (pic.cyclist, 0.52), 31: (pic.deer, 0.46)}
+
+# Every GTSRB class: class -> (drawing, outline). Speed limits, "No vehicles" and the plain
+# geometry of CLASS_DESIGNS are the designs of ``all``; the warning triangles (general caution
+# and right-of-way too) share one frame with the warnings of UNKNOWN_DESIGNS.
+EVERY_CLASS_DESIGNS: dict[int, tuple[Design, str]] = {
+    **{class_id: _speed(number) for number, class_id in SPEED_LIMIT_CLASSES.items()},
+    **CLASS_DESIGNS,
+    6: (ended(number=80), "circle"),  # Zeichen 278
+    9: (on_ring(no_passing(pic.car_rear)), "circle"),  # Zeichen 276
+    10: (on_ring(no_passing(pic.truck_front, 0.3)), "circle"),  # Zeichen 277
+    11: (on_triangle(pic.crossroads), "triangle"),  # Zeichen 102
+    16: (on_ring(pic.truck_side), "circle"),  # Zeichen 253
+    18: (on_triangle(pic.exclamation), "triangle"),  # Zeichen 101
+    19: (on_triangle(pic.curve), "triangle"),  # Zeichen 103-10
+    20: (on_triangle(pic.curve, mirror=1.0), "triangle"),  # Zeichen 103-20
+    21: (on_triangle(pic.double_curve, size=0.42), "triangle"),  # Zeichen 105-10
+    22: (on_triangle(pic.bumps), "triangle"),  # Zeichen 112
+    23: (on_triangle(pic.skidding_car, size=0.44), "triangle"),  # Zeichen 114
+    24: (on_triangle(pic.narrows), "triangle"),  # Zeichen 121-20
+    25: (on_triangle(pic.road_worker), "triangle"),  # Zeichen 123
+    26: (on_triangle(pic.signal_lights), "triangle"),  # Zeichen 131
+    30: (on_triangle(pic.snowflake), "triangle"),  # Zeichen 101-51
+    41: (ended(grey_pair(pic.car_rear)), "circle"),  # Zeichen 280
+    42: (ended(grey_pair(pic.truck_front, 0.36)), "circle"),  # Zeichen 281
+    **{class_id: (on_triangle(pictogram, mirror=0.5, size=size), "triangle")
+       for class_id, (pictogram, size) in BOTH_WAYS.items()},
+}
+# The drawings as GTSRB shows the signs: only the variant of BOTH_WAYS that its photos hold (the
+# fidelity check asks a model trained on GTSRB to read them).
+AS_IN_GTSRB: dict[int, tuple[Design, str]] = {
+    **EVERY_CLASS_DESIGNS,
+    **{class_id: (on_triangle(pictogram, size=size), "triangle") for class_id, (pictogram, size) in BOTH_WAYS.items()},
+}
+
+# German signs that GTSRB has no class for, drawn like the classes (``--outliers designs``):
+# name -> (drawing, outline). Many share a class's frame and differ only in the pictogram or
+# the number, which is what the classifier must learn to look at.
+UNKNOWN_DESIGNS: dict[str, tuple[Design, str]] = {
+    "other_speed_limit": (_other_speed_limit, "circle"),  # Zeichen 274 with numbers GTSRB lacks
+    "end_of_other_speed_limit": (_ended_other_speed, "circle"),  # Zeichen 278 but 80
+    "minimum_speed": (blue_number(), "circle"),  # Zeichen 275
+    "end_of_minimum_speed": (blue_number(struck=True), "circle"),  # Zeichen 279
+    "foot_path": (on_blue_disc(pic.adult_and_child, mirror=0.5), "circle"),  # Zeichen 239
+    "cycle_path": (on_blue_disc(partial(pic.bicycle, size=0.9), mirror=0.5), "circle"),  # Zeichen 237
+    "shared_path": (on_blue_disc(pic.stacked(pic.adult_and_child, pic.bicycle), size=0.7), "circle"),  # Zeichen 240
+    "segregated_path": (on_blue_disc(pic.side_by_side(pic.bicycle, pic.adult_and_child), size=0.72),
+                        "circle"),  # Zeichen 241
+    "bridleway": (on_blue_disc(pic.horse_rider, mirror=0.5), "circle"),  # Zeichen 238
+    "bus_lane": (on_blue_square(pic.bus, mirror=0.5), "square"),  # Zeichen 245
+    "no_pedestrians": (on_ring(pic.adult_and_child, mirror=0.5), "circle"),  # Zeichen 259
+    "no_bicycles": (on_ring(partial(pic.bicycle, size=0.9), mirror=0.5), "circle"),  # Zeichen 254
+    "no_motorcycles": (on_ring(pic.motorcycle, mirror=0.5), "circle"),  # Zeichen 255
+    "no_cars": (on_ring(partial(pic.car_side, centre=(0, 0.04), width=0.9), mirror=0.5), "circle"),  # Zeichen 251
+    "no_motor_vehicles": (on_ring(pic.motor_vehicles, mirror=0.5), "circle"),  # Zeichen 260
+    "no_hazardous_goods": (on_ring(pic.hazardous_goods), "circle"),  # Zeichen 261
+    "weight_limit": (on_ring(pic.weight_limit), "circle"),  # Zeichen 262
+    "width_limit": (on_ring(pic.width_limit), "circle"),  # Zeichen 264
+    "height_limit": (on_ring(pic.height_limit), "circle"),  # Zeichen 265
+    "length_limit": (on_ring(pic.length_limit), "circle"),  # Zeichen 266
+    "no_u_turn": (on_ring(pic.u_turn, mirror=0.5), "circle"),  # Zeichen 272
+    "give_way_to_oncoming": (on_ring(pic.give_way_to_oncoming), "circle"),  # Zeichen 208
+    "no_passing_two_wheelers": (on_ring(no_passing(pic.motorcycle, 0.5)), "circle"),  # Zeichen 277.1
+    "no_stopping": (no_stopping, "circle"),  # Zeichen 283/286
+    "bus_stop": (bus_stop, "circle"),  # Zeichen 224
+    "parking": (on_blue_square(pic.parking), "square"),  # Zeichen 314
+    "one_way": (one_way, "wide"),  # Zeichen 220
+    "pedestrian_crossing": (on_blue_square(pic.crossing, size=0.8), "square"),  # Zeichen 350
+    "dead_end": (on_blue_square(pic.dead_end), "square"),  # Zeichen 357
+    "motorway": (on_blue_square(pic.motorway), "square"),  # Zeichen 330.1
+    "expressway": (on_blue_square(partial(pic.car_side, centre=(0, 0), width=0.9), mirror=0.5), "square"),  # 331.1
+    "priority_over_oncoming": (on_blue_square(pic.priority_over_oncoming), "square"),  # Zeichen 308
+    "end_of_priority_road": (end_of_priority_road, "diamond"),  # Zeichen 307
+    "falling_rocks": (on_triangle(pic.falling_rocks, mirror=0.5), "triangle"),  # formerly Zeichen 115
+    "crosswind": (on_triangle(pic.windsock, mirror=0.5), "triangle"),  # Zeichen 117
+    "cattle": (on_triangle(pic.cow, mirror=0.5), "triangle"),  # formerly Zeichen 140
+    "steep_hill": (on_triangle(pic.slope, mirror=0.5), "triangle"),  # Zeichen 108/110
+    "two_way_traffic": (on_triangle(pic.two_way), "triangle"),  # Zeichen 125
+    "level_crossing": (on_triangle(pic.locomotive, mirror=0.5), "triangle"),  # Zeichen 151
+    "level_crossing_gate": (on_triangle(pic.gate), "triangle"),  # Zeichen 150
+    "roundabout_ahead": (on_triangle(pic.roundabout_arrows), "triangle"),  # other countries' warning
+    "loose_chippings": (on_triangle(pic.chippings, mirror=0.5), "triangle"),  # formerly Zeichen 116
+    "queue": (on_triangle(pic.queue), "triangle"),  # Zeichen 124
+    "riverbank": (on_triangle(pic.riverbank, mirror=0.5), "triangle"),  # formerly Zeichen 129
+    "aircraft": (on_triangle(pic.aircraft, mirror=0.5), "triangle"),  # formerly Zeichen 144
+    "road_narrows_both_sides": (on_triangle(partial(pic.narrows, left=True)), "triangle"),  # Zeichen 120
+    "road_narrows_on_the_left": (on_triangle(partial(pic.narrows, left=True, right=False)), "triangle"),  # 121-10
+    "supplementary_plate": (supplementary_plate, "wide"),  # Zusatzzeichen 1000-1060
+    "zone_sign": (zone_sign, "square"),  # Zeichen 274.1
+    "end_of_zone": (end_of_zone, "square"),  # Zeichen 274.2
+}
+
+
+def draw_every_class(count: int, side: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """``count`` drawings (uint8 N x side x side x 4) of GTSRB signs and their classes, all 43
+    classes in turn (``--drawn-designs every``)."""
+    rng = np.random.default_rng(seed)
+    labels = np.arange(count, dtype=np.int64) % len(EVERY_CLASS_DESIGNS)
+    drawings = [render(*EVERY_CLASS_DESIGNS[int(c)], side, rng) for c in labels]
+    return (np.stack(drawings) if drawings else np.empty((0, side, side, 4), dtype=np.uint8)), labels
+
+
+def draw_unknown_signs(count: int, side: int, seed: int) -> np.ndarray:
+    """``count`` drawings (uint8 N x side x side x 4) of ``UNKNOWN_DESIGNS``, taken in turn."""
+    rng = np.random.default_rng(seed)
+    designs = list(UNKNOWN_DESIGNS.values())
+    drawings = [render(*designs[i % len(designs)], side, rng) for i in range(count)]
+    return np.stack(drawings) if drawings else np.empty((0, side, side, 4), dtype=np.uint8)
+
+
+def on_plain_background(drawings: np.ndarray, rng: np.random.Generator, side: int = 32,
+                        blur: float = 0.6) -> np.ndarray:
+    """Drawings (uint8 N x S x S x 4) as GTSRB crops show a sign: inside a border of
+    ``SIGN_INSET`` on a plain grey or coloured background, at ``side`` pixels, a little blurred.
+    How the fidelity check shows a drawing to a classifier (tests, benchmarks/drawn_gallery.py)."""
+    pictures = []
+    for drawing in drawings:
+        big = drawing.shape[0]
+        colour = tuple(int(v) for v in (rng.integers(30, 226, 3) if rng.random() < 0.5
+                                        else np.full(3, rng.integers(30, 226))))
+        picture = Image.new("RGB", (big, big), colour)
+        inner = round(big * (1 - 2 * SIGN_INSET))
+        sign = Image.fromarray(drawing).resize((inner, inner), Image.Resampling.LANCZOS)
+        picture.paste(sign, ((big - inner) // 2, (big - inner) // 2), sign)
+        small = picture.resize((side, side), Image.Resampling.BOX).filter(ImageFilter.GaussianBlur(blur))
+        pictures.append(np.asarray(small))
+    return np.stack(pictures)

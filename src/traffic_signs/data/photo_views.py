@@ -9,16 +9,19 @@ nearest German sign at 97-100%. Two views attack this:
 * **Photo framing** (``--photo-framing F``): a share F of every batch's signs are cut out
   along their class's shape and pasted onto pieces of sign-free photographs, at 50-95% of the
   picture, off centre, a little stretched, sometimes on a pole or above a supplementary
-  plate; one in ten is replaced by a clean drawing of a speed limit or "No vehicles" (web
-  art). The label stays the sign's.
+  plate; one in ten is replaced by a clean drawing (web art) of a speed limit or "No
+  vehicles", or with ``--drawn-designs all|every`` of more classes. The label stays the sign's.
 * **Outliers** (``--outliers KIND,...`` with ``--outlier-weight W``): pictures that hold no
   GTSRB sign, whose answer should be "no class in particular" (outlier exposure): signs
   turned upside down (``upside_down``), pieces of background (``background``), fragments of
   signs as a detector's stray box would cut them (``fragment``), and drawn signs that GTSRB
   has no class for (``drawn``, :mod:`traffic_signs.data.drawn_signs`), and those that hold or
   mimic a GTSRB sign closely (``lookalike``): Zone signs, whose disc is a speed limit, and the
-  blue "left or right" fork, an arrow disc GTSRB lacks; and Zone plates around a real GTSRB
-  disc (``zone``), so that the plate, not the drawing of its disc, is what tells them apart.
+  blue "left or right" fork, an arrow disc GTSRB lacks; Zone plates around a real GTSRB
+  disc (``zone``), so that the plate, not the drawing of its disc, is what tells them apart;
+  and some fifty German sign designs without a class (``designs``: other prohibitions, blue
+  discs and squares, warnings, plates), drawn by the same frames and pictograms as the 43
+  classes of ``--drawn-designs every``, so that only the symbol tells a sign from no sign.
 
 Backgrounds and drawings are made once, when training starts, from a seeded generator; every
 batch then only indexes and warps them.
@@ -27,6 +30,7 @@ batch then only indexes and warps them.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 import torch
@@ -34,13 +38,15 @@ import torch.nn.functional as F
 
 from traffic_signs.classes import NUM_CLASSES, turnable
 from traffic_signs.data.augment import to_float
-from traffic_signs.data.augment_config import OUTLIER_KINDS
+from traffic_signs.data.augment_config import DRAWN_DESIGNS, OUTLIER_KINDS
 from traffic_signs.data.drawn_signs import (
     ENDED_ZONE_DISCS,
     ZONE_DISCS,
     ZONE_TEXT_TOP,
+    draw_every_class,
     draw_lookalikes,
     draw_signs,
+    draw_unknown_signs,
     draw_zone_blanks,
 )
 from traffic_signs.data.scenes import SIGN_INSET, random_background, shape_mask, sign_shape
@@ -189,7 +195,9 @@ class PhotoViews:
     """The backgrounds and drawings a run's photo views draw from, made once per run."""
 
     def __init__(self, photos: list[np.ndarray], side: int, seed: int, backgrounds: int = 6000, drawings: int = 1200,
-                 every_design: bool = False):
+                 drawn_designs: str = "speed"):
+        if drawn_designs not in DRAWN_DESIGNS:
+            raise ValueError(f"unknown drawn designs {drawn_designs!r}; choose from {', '.join(DRAWN_DESIGNS)}")
         rng = np.random.default_rng(seed)
         self.backgrounds = torch.from_numpy(np.stack(
             [random_background(photos, side, rng) for _ in range(backgrounds)])).permute(0, 3, 1, 2).contiguous()
@@ -197,9 +205,20 @@ class PhotoViews:
         self.lookalike_drawings = _rgba(draw_lookalikes(drawings // 4, DRAWING_SIDE, seed + 2))
         self.zone_blanks = _rgba(draw_zone_blanks(drawings // 4, DRAWING_SIDE, seed + 3, ended=False))
         self.ended_zone_blanks = _rgba(draw_zone_blanks(drawings // 8, DRAWING_SIDE, seed + 4, ended=True))
-        drawn, labels = draw_signs(drawings // 2, DRAWING_SIDE, seed + 1, outliers=False, every_design=every_design)
+        if drawn_designs == "every":  # 43 classes: as many drawings as outliers, not half
+            drawn, labels = draw_every_class(drawings, DRAWING_SIDE, seed + 1)
+        else:
+            drawn, labels = draw_signs(drawings // 2, DRAWING_SIDE, seed + 1, outliers=False,
+                                       every_design=drawn_designs == "all")
         self.sign_drawings, self.sign_drawing_labels = _rgba(drawn), torch.from_numpy(labels)
         self.masks = class_masks()
+        self._design_count, self._design_seed = drawings, seed + 5
+
+    @cached_property
+    def design_drawings(self) -> torch.Tensor:
+        """German signs without a GTSRB class, drawn like the classes (``--outliers designs``);
+        made on first use, so runs that do not ask for them draw nothing more."""
+        return _rgba(draw_unknown_signs(self._design_count, DRAWING_SIDE, self._design_seed))
 
     def _backgrounds(self, n: int, generator: torch.Generator) -> torch.Tensor:
         picked = torch.randint(len(self.backgrounds), (n,), generator=generator)
@@ -236,8 +255,9 @@ class PhotoViews:
         if kind == "fragment":
             return fragments(to_float(pool.images[torch.randint(len(pool.images), (n,), generator=generator)]),
                              generator)
-        if kind in ("drawn", "lookalike"):
-            return self._pasted(self.outlier_drawings if kind == "drawn" else self.lookalike_drawings, n, generator)
+        if kind in ("drawn", "lookalike", "designs"):
+            drawings = {"drawn": self.outlier_drawings, "lookalike": self.lookalike_drawings}.get(kind)
+            return self._pasted(self.design_drawings if drawings is None else drawings, n, generator)
         if kind == "zone":
             return self._pasted(self._zone_or_ended_plates(n, pool, generator), n, generator)
         raise ValueError(f"unknown outlier kind {kind!r}; choose from {', '.join(OUTLIER_KINDS)}")

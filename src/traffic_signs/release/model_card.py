@@ -212,6 +212,8 @@ OUTLIER_TEXT = {
                  "the blue left-or-right fork",
     "zone": "Zone plates (and the plates that end a Zone) around a real GTSRB disc, so that the plate, "
             "not a drawn disc, is what tells them from the sign",
+    "designs": "German sign designs without a GTSRB class, drawn like the classes: other speed limits and their "
+               "ends, other bans, blue discs and squares (paths, parking, one-way), other warnings, plates",
 }
 
 
@@ -238,10 +240,14 @@ def _photo_lines(model_file: ModelFile, cfg: dict[str, Any]) -> list[str]:
                      "named), trained on the same data and validation split, and was fine-tuned with the "
                      "recipe in its row.")
     if any(c.get("photo_framing") for c in configs):
-        drawn = ("a speed limit or \"No vehicles\"" if all(c.get("drawn_designs", "speed") == "speed" for c in configs)
-                 else "a speed limit or \"No vehicles\" (with `--drawn-designs all`: half speed limits, half the "
-                      "signs whose design is plain geometry, such as no entry, yield, stop, priority road and the "
-                      "blue arrow discs)")
+        modes = {c.get("drawn_designs", "speed") for c in configs}
+        drawn = "a speed limit or \"No vehicles\""
+        if "all" in modes:
+            drawn += (" (with `--drawn-designs all`: half speed limits, half the signs whose design is plain "
+                      "geometry, such as no entry, yield, stop, priority road and the blue arrow discs)")
+        if "every" in modes:
+            drawn += (" (with `--drawn-designs every`: each of the 43 classes in turn, pictograms drawn from their "
+                      "StVO designs, unevenly lit or faded)")
         lines.append("- `--photo-framing F`: a share F of each batch's signs is cut out along its class's shape "
                      "and pasted at 50-95% of the picture onto pieces of sign-free photographs (Debian's "
                      "desktop-background packages), off centre, a little stretched, sometimes on a pole or above a "

@@ -89,7 +89,7 @@ def photo_views_for(cfg: TrainConfig, side: int) -> PhotoViews | None:
     """The backgrounds and drawings the recipe's photo views need, if it asks for any."""
     if cfg.photo_framing <= 0 and not (cfg.outlier_weight > 0 and set(cfg.outliers) - {"upside_down"}):
         return None
-    return PhotoViews(background_photos(), side, cfg.seed, every_design=cfg.drawn_designs == "all")
+    return PhotoViews(background_photos(), side, cfg.seed, drawn_designs=cfg.drawn_designs)
 
 
 def sampling_weights(labels: np.ndarray, balance: float) -> torch.Tensor:

@@ -39,8 +39,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="which outliers: upside_down (signs turned over), background (pieces of "
                              "sign-free photos), fragment (pieces of signs), drawn (signs GTSRB has no "
                              "class for), lookalike (Zone signs, the blue left-or-right fork: no class, yet "
-                             "they hold or mimic one), zone (Zone plates around a real GTSRB disc); "
-                             "default: upside_down")
+                             "they hold or mimic one), zone (Zone plates around a real GTSRB disc), designs "
+                             "(German signs without a class, drawn like the classes of --drawn-designs every: "
+                             "other bans, blue discs and squares, warnings, plates; see "
+                             "data.drawn_signs.UNKNOWN_DESIGNS); default: upside_down")
     parser.add_argument("--photo-framing", type=float, default=default("photo_framing"), metavar="F",
                         help="re-frame this share of every batch's signs as photos show them: cut out, "
                              "pasted loosely onto sign-free photos, some on poles or above plates, some "
@@ -48,7 +50,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--drawn-designs", choices=DRAWN_DESIGNS, default=default("drawn_designs"),
                         help="which GTSRB signs --photo-framing draws cleanly: speed limits and 'No vehicles' "
                              "(speed), or also every sign whose design is plain geometry (all: no entry, yield, "
-                             "stop, priority road, warnings, blue arrows; see data.drawn_signs.CLASS_DESIGNS)")
+                             "stop, priority road, warnings, blue arrows; see data.drawn_signs.CLASS_DESIGNS), or "
+                             "all 43 classes evenly, pictograms included (every: data.drawn_signs.EVERY_CLASS_DESIGNS)")
     parser.add_argument("--consistency", type=float, default=default("consistency"), metavar="W",
                         help="also train on a harshly corrupted copy of every batch (noise, JPEG, rain, "
                              "blur, occlusion), asking for the same answer on both with this loss weight "

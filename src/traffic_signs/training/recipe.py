@@ -42,7 +42,7 @@ class TrainConfig:
     outlier_weight: float = 0.0  # weight of the "no sign" loss on the outliers below (0: none drawn)
     outliers: tuple[str, ...] = ("upside_down",)  # kinds of outlier drawn (data.photo_views.OUTLIER_KINDS)
     photo_framing: float = 0.0  # share of each batch's signs re-framed as photos show them (data.photo_views)
-    drawn_designs: str = "speed"  # which GTSRB signs those views draw: speed limits, or "all" of CLASS_DESIGNS too
+    drawn_designs: str = "speed"  # which GTSRB signs those views draw: speed limits, "all" CLASS_DESIGNS, "every" class
     init: str | None = None  # fine-tune from these weights: a model file, or FILE:K for a committee's member K
     consistency: float = 0.0  # weight of the same-answer loss on a corrupted copy (0: none drawn)
     distill: float = 0.0  # weight of the loss keeping the --init model's answers on the signs (0: off)
