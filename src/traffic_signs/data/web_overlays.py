@@ -30,6 +30,15 @@ SCRIBBLE_SIDE = 48  # pixels of one pre-drawn scribble
 SCRIBBLES = 96
 
 
+def _font(name: str, size: int) -> ImageFont.FreeTypeFont | ImageFont.ImageFont:
+    """A DejaVu font (Debian: fonts-dejavu-core), else the font Pillow carries, so that training runs
+    where DejaVu is not installed: the words differ in style, not in what they say."""
+    try:
+        return ImageFont.truetype(name, size)
+    except OSError:
+        return ImageFont.load_default(size=size)
+
+
 def _random_words(rng: np.random.Generator, count: int) -> list[str]:
     """Made-up brand names and photo ids, so the model cannot learn a fixed list of words."""
     consonants, vowels = "bcdfghklmnprstvz", "aeiou"
@@ -57,7 +66,7 @@ def _text_mask(text: str, font: ImageFont.FreeTypeFont) -> np.ndarray:
 
 def _logo_masks(side: int = MASK_HEIGHT) -> list[np.ndarray]:
     """Shapes stock sites print in the middle of a picture: a ring, a ring round a letter, a framed box."""
-    font = ImageFont.truetype("DejaVuSans-Bold.ttf", int(side * 0.6))
+    font = _font("DejaVuSans-Bold.ttf", int(side * 0.6))
     logos = []
     for kind in ("ring", "letter", "box"):
         image = Image.new("L", (side, side))
@@ -79,7 +88,7 @@ def watermark_atlas() -> tuple[torch.Tensor, torch.Tensor]:
     each, and their widths in pixels (K). Rendered once per process; fixed words, fixed made-up ones."""
     rng = np.random.default_rng(20240229)
     texts = list(WATERMARK_WORDS) + _random_words(rng, 12)
-    fonts = [ImageFont.truetype(name, int(MASK_HEIGHT * 0.62)) for name in FONTS]
+    fonts = [_font(name, int(MASK_HEIGHT * 0.62)) for name in FONTS]
     masks = [_text_mask(text, fonts[i % len(fonts)]) for i, text in enumerate(texts)] + _logo_masks()
     width = max(m.shape[-1] for m in masks)
     atlas = np.zeros((2, len(masks) * MASK_HEIGHT, width), dtype=np.float32)
