@@ -2,7 +2,8 @@
 
 GTSRB's hard cases are what a camera in a moving car sees: signs turned, tilted, seen at
 an angle, too dark or washed out, blurred by motion, partly hidden, and the photos people
-send are JPEG-compressed. Each transform below
+send are JPEG-compressed; web photos add watermarks, snow, stickers, clip art and careless
+resizing (:mod:`traffic_signs.data.web_photos`, off by default). Each transform below
 draws its parameters per image from a seeded generator and applies them to the batch at
 once. There is deliberately no horizontal flip: "turn left" mirrored is "turn right".
 """
@@ -159,13 +160,20 @@ def add_streaks(images: torch.Tensor, cfg: AugmentConfig, generator: torch.Gener
 
 
 def corrupt(images: torch.Tensor, cfg: AugmentConfig, generator: torch.Generator) -> torch.Tensor:
-    """What the camera and the weather do to a framed sign: blur, noise, occlusion, rain, JPEG."""
+    """What the camera, the weather and the web do to a framed sign: blur, noise, occlusion, rain,
+    web-photo effects, JPEG."""
     images = blur(images, cfg, generator)
     images = add_noise(images, cfg, generator)
     images = occlude(images, cfg, generator).clamp_(0.0, 1.0)  # blur's lerp can overshoot by an ulp
-    # Streaks and JPEG come last, and only when on, so the others draw the same numbers either way.
+    # Streaks, web effects and JPEG come last, and only when on, so the others draw the same numbers
+    # either way. Web effects follow the camera's (a watermark, a thumbnail or clip art's flat colours
+    # are made after the photo was taken) and precede the JPEG that a web page's copy is saved as.
     if cfg.streak_prob > 0:
         images = add_streaks(images, cfg, generator)
+    if cfg.web_prob > 0:
+        from traffic_signs.data.web_photos import web_effects  # built on this module's transforms
+
+        images = web_effects(images, cfg, generator)
     if cfg.jpeg_prob > 0:
         images = jpeg_compress(images, cfg, generator)
     return images

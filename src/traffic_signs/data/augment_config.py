@@ -9,6 +9,12 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass
 
+# What web photos show that GTSRB's camera never did, one effect per image (see data.web_photos).
+WEB_EFFECTS = ("watermark", "snow", "frost", "dirt", "sticker", "graffiti", "fade", "clipart", "jpeg",
+               "thumbnail", "downscale")
+# The settings that take names, not numbers (written NAME,NAME,... on the command line), and their choices.
+NAMED_SETTINGS = {"web_effects": WEB_EFFECTS}
+
 
 @dataclass(frozen=True)
 class AugmentConfig:
@@ -29,6 +35,8 @@ class AugmentConfig:
     jpeg_quality: tuple[float, float] = (8.0, 60.0)
     streak_prob: float = 0.0  # rain or snow; off by default like JPEG
     streak_density: tuple[float, float] = (0.005, 0.05)  # fraction of pixels that start a streak
+    web_prob: float = 0.0  # share of images given one of web_effects; off by default like JPEG
+    web_effects: tuple[str, ...] = WEB_EFFECTS  # chosen among uniformly, per image
 
     def to_dict(self) -> dict:
         return asdict(self)

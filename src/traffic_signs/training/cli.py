@@ -12,7 +12,7 @@ import argparse
 import json
 from pathlib import Path
 
-from traffic_signs.data.augment_config import DRAWN_DESIGNS, OUTLIER_KINDS
+from traffic_signs.data.augment_config import DRAWN_DESIGNS, OUTLIER_KINDS, WEB_EFFECTS
 from traffic_signs.data.options import add_data_arguments
 from traffic_signs.training.recipe import PRECISIONS, default
 
@@ -64,7 +64,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                              "(defaults: data.augment_config.HARSH)")
     parser.add_argument("--augment", action="append", default=[], metavar="KEY=VALUE",
                         help="change one augmentation setting, e.g. noise_prob=0.3 or scale=0.8,1.2 "
-                             "(repeatable; the keys are the fields of data.augment_config.AugmentConfig)")
+                             "(repeatable; the keys are the fields of data.augment_config.AugmentConfig). "
+                             "web_prob=P gives a share P of the images one web-photo effect each, chosen among "
+                             f"web_effects=NAME,... (default: all of {','.join(WEB_EFFECTS)})")
     add_data_arguments(parser)
     parser.add_argument("--limit-train", type=int, default=None, help=argparse.SUPPRESS)
     parser.add_argument("--threads", type=int, default=None,

@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field, fields, replace
 from typing import Any
 
-from traffic_signs.data.augment_config import HARSH, AugmentConfig
+from traffic_signs.data.augment_config import HARSH, NAMED_SETTINGS, AugmentConfig
 from traffic_signs.data.split import DEFAULT_SPLIT_SEED, DEFAULT_VAL_FRACTION, SplitSpec
 from traffic_signs.errors import TrafficSignsError
 from traffic_signs.models.model_file import Member, ModelFile
@@ -66,7 +66,7 @@ def default(name: str) -> Any:
 
 def augment_config(settings: list[str], base: AugmentConfig | None = None, flag: str = "--augment") -> AugmentConfig:
     """``base`` (default: AugmentConfig()) with ``KEY=VALUE`` overrides; a pair of numbers is written
-    ``LOW,HIGH``."""
+    ``LOW,HIGH``, a list of names ``NAME,NAME,...``."""
     defaults = base or AugmentConfig()
     known = {f.name: getattr(defaults, f.name) for f in fields(AugmentConfig)}
     changes = {}
@@ -74,6 +74,9 @@ def augment_config(settings: list[str], base: AugmentConfig | None = None, flag:
         key, _, value = setting.partition("=")
         if key not in known:
             raise TrafficSignsError(f"{flag} {setting}: unknown key {key!r}; choose one of: {', '.join(known)}")
+        if key in NAMED_SETTINGS:
+            changes[key] = _names(setting, value, NAMED_SETTINGS[key], flag)
+            continue
         try:
             numbers = tuple(float(v) for v in value.split(","))
         except ValueError:
@@ -83,6 +86,14 @@ def augment_config(settings: list[str], base: AugmentConfig | None = None, flag:
             raise TrafficSignsError(f"{flag} {setting}: {key} takes {shape}")
         changes[key] = numbers if isinstance(known[key], tuple) else numbers[0]
     return replace(defaults, **changes)
+
+
+def _names(setting: str, value: str, choices: tuple[str, ...], flag: str) -> tuple[str, ...]:
+    names = tuple(name.strip() for name in value.split(",") if name.strip())
+    unknown = [name for name in names if name not in choices]
+    if unknown or not names or len(set(names)) < len(names):
+        raise TrafficSignsError(f"{flag} {setting}: name each once, among: {', '.join(choices)}")
+    return names
 
 
 def changed_settings(cfg: Mapping[str, Any]) -> list[str]:
@@ -105,7 +116,12 @@ def changed_settings(cfg: Mapping[str, Any]) -> list[str]:
     for view, base in views:
         recorded = cfg.get(view) or {}
         for key, value in asdict(base).items():
-            if key in recorded and numbers(recorded[key]) != numbers(value):
+            if key not in recorded:
+                continue
+            if key in NAMED_SETTINGS:
+                if tuple(recorded[key]) != tuple(value):
+                    flags.append(f"--{view} {key}=" + ",".join(recorded[key]))
+            elif numbers(recorded[key]) != numbers(value):
                 flags.append(f"--{view} {key}=" + ",".join(f"{v:g}" for v in numbers(recorded[key])))
     return flags
 
