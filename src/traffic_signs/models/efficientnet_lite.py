@@ -18,10 +18,12 @@ padding (asymmetric on stride-2 layers, see :class:`SameConv2d`) and batch-norm 
 Input: the project's models take 32x32 RGB in [0, 1]. Google trained the Lite models on
 ``(x - 127) / 128`` with ``x`` in 0..255, so that scaling is the model's normalisation, and the
 32x32 crop is upsampled (bilinear) to 48 pixels inside the model before the backbone: the rest
-of the pipeline (data cache, photo views, export) stays at 32. At 48 pixels fine-tuning runs
-about twice as fast as at 64 (README's figures) and the last stage still sees a 2x2 map.
-``--freeze-blocks N`` (see :meth:`EfficientNetLite0.freeze`) trains faster again by keeping
-the stem and the first N blocks at their ImageNet weights, batch norm in eval mode there.
+of the pipeline (data cache, photo views, export) stays at 32. 48 rather than 64 pixels: 22 M
+instead of 31 M multiply-accumulates per crop, a fine-tuning step up to twice as fast on a
+2-core CPU (``benchmarks/backbone_training_speed.py``), while the 192- and 320-channel stages
+still see a 2x2 map rather than the single pixel they would at 32. ``--freeze-blocks N`` (see
+:meth:`EfficientNetLite0.freeze`) trains faster again by keeping the stem and the first N
+blocks at their ImageNet weights, batch norm in eval mode there.
 """
 
 from __future__ import annotations
