@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import signal
@@ -247,7 +248,58 @@ def test_distill_keeps_the_starting_models_answers(tmp_path, gtsrb_dir, decoded_
     assert "--distill 5" in training_command(model_file)
     code = main(["train", "--model", "lenet5", "--distill", "1", "--out", str(tmp_path / "no-init"),
                  "--data-dir", str(gtsrb_dir), "--cache-dir", str(decoded_cache_dir), *SUBSET])
-    assert code != 0 and "give --init too" in capsys.readouterr().err
+    assert code != 0 and "give --init too, or --teacher" in capsys.readouterr().err
+
+
+def test_teacher_answers_on_every_view_are_part_of_the_loss():
+    """With --teacher the distillation term compares every view of the batch (signs and outliers),
+    softened by the temperature; without one the loss is what it was."""
+    from traffic_signs.training.losses import distilled, kept_answers, training_loss
+    from traffic_signs.training.recipe import TrainConfig
+
+    generator = torch.Generator().manual_seed(0)
+    logits = {"clean": torch.randn(6, 43, generator=generator), "outliers": torch.randn(2, 43, generator=generator)}
+    labels, teacher = torch.arange(6), torch.randn(8, 43, generator=generator)
+    plain = training_loss(TrainConfig(model="lenet5", outlier_weight=1), logits, labels)
+    taught = TrainConfig(model="lenet5", outlier_weight=1, distill=2, teacher="teacher.json")
+    expected = plain + 2 * kept_answers(torch.cat([logits["clean"], logits["outliers"]]), teacher)
+    torch.testing.assert_close(training_loss(taught, logits, labels, teacher), expected)
+    outliers_agree = torch.cat([teacher[:6], logits["outliers"]])
+    assert training_loss(taught, logits, labels, outliers_agree) < training_loss(taught, logits, labels, teacher)
+    assert distilled(teacher, teacher, 4).abs().item() < 1e-6
+    torch.testing.assert_close(distilled(logits["clean"], teacher[:6], 3),
+                               9 * kept_answers(logits["clean"] / 3, teacher[:6] / 3))
+
+
+def test_a_student_learns_its_teachers_answers(tmp_path, gtsrb_dir, decoded_cache_dir, capsys):
+    """A run taught by --teacher (another architecture, from scratch, another seed) ends closer to the
+    teacher's answers on test signs than the same run untaught; the command names the teacher; a
+    teacher answering in other classes is refused."""
+    from traffic_signs.data.cache import load_split
+    from traffic_signs.models.inference import torch_logits
+    from traffic_signs.models.model_file import read_model_file, write_model_file
+    from traffic_signs.training.losses import kept_answers
+
+    teacher = tmp_path / "teacher"
+    _train(teacher, gtsrb_dir, decoded_cache_dir, "--model", "signnet-s", "--epochs", "2")
+    for name, extra in (("plain", ()), ("taught", ("--teacher", str(teacher / "last.json"), "--distill", "2"))):
+        _train(tmp_path / name, gtsrb_dir, decoded_cache_dir, "--model", "lenet5", "--epochs", "1", "--seed", "1",
+               "--outlier-weight", "1", *extra)
+    models = {name: load_model(tmp_path / name / "last.json")[0] for name in ("teacher", "plain", "taught")}
+    batch = load_split("test", gtsrb_dir, 32, decoded_cache_dir).images[:512]
+    answers = {name: torch.as_tensor(torch_logits(model, batch)) for name, model in models.items()}
+    gap = {name: kept_answers(answers[name], answers["teacher"]).item() for name in ("plain", "taught")}
+    assert gap["taught"] < gap["plain"], gap
+    _, model_file = load_model(tmp_path / "taught" / "last.json")
+    assert f"--distill 2 --teacher {teacher / 'last.json'}" in training_command(model_file)
+    assert "--teacher" not in training_command(load_model(tmp_path / "plain" / "last.json")[1])
+    record = read_model_file(teacher / "last.json")
+    write_model_file(tmp_path / "teacher" / "reordered.json",
+                     dataclasses.replace(record, class_names=record.class_names[::-1]))
+    code = main(["train", "--model", "lenet5", "--teacher", str(teacher / "reordered.json"), "--distill", "1",
+                 "--out", str(tmp_path / "refused"), "--data-dir", str(gtsrb_dir),
+                 "--cache-dir", str(decoded_cache_dir), *SUBSET])
+    assert code != 0 and "its answers cannot be learnt" in capsys.readouterr().err
 
 
 def test_soup_averages_runs_fine_tuned_from_one_start_and_names_them_in_its_command(

@@ -12,7 +12,7 @@ from torch import nn
 
 from traffic_signs.classes import NUM_CLASSES
 from traffic_signs.errors import UnknownModelError
-from traffic_signs.models import classic, signnet, stn  # noqa: F401  (they register themselves)
+from traffic_signs.models import classic, efficientnet_lite, signnet, stn  # noqa: F401  (they register themselves)
 from traffic_signs.models.committee import committee_of
 from traffic_signs.models.model_file import ModelFile
 from traffic_signs.models.registry import REGISTERED, ModelEntry

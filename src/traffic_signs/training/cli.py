@@ -58,7 +58,20 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                              "(Jensen-Shannon consistency; 0 = off)")
     parser.add_argument("--distill", type=float, default=default("distill"), metavar="W",
                         help="with --init: keep the starting model's answers on every batch's signs with this "
-                             "loss weight while the new outliers are learnt (learning without forgetting; 0 = off)")
+                             "loss weight while the new outliers are learnt (learning without forgetting; 0 = off); "
+                             "with --teacher: learn the teacher's answers instead")
+    parser.add_argument("--teacher", default=None, metavar="MODEL.json",
+                        help="with --distill W: a trained model file (any architecture, or a committee, with the "
+                             "same classes and input size) whose answers on every picture of each batch (signs, "
+                             "photo views, outliers) the model learns with loss weight W (distillation); "
+                             "with or without --init")
+    parser.add_argument("--distill-temperature", type=float, default=default("distill_temperature"), metavar="T",
+                        help="divide both models' logits by T before comparing their answers, and scale the "
+                             "loss by T^2 (Hinton et al. 2015; default 1: the answers as they are)")
+    parser.add_argument("--freeze-blocks", type=int, default=default("freeze_blocks"), metavar="N",
+                        help="pretrained backbones (efficientnet-lite0): keep the stem and the first N blocks "
+                             "at their published weights, batch norm in eval mode there; trains faster "
+                             "(default 0: train every layer)")
     parser.add_argument("--harsh", action="append", default=[], metavar="KEY=VALUE",
                         help="change one setting of that corrupted copy, keys as for --augment "
                              "(defaults: data.augment_config.HARSH)")
@@ -104,7 +117,8 @@ def run(args: argparse.Namespace) -> int:
                       precision=args.precision, augment=augment_config(args.augment),
                       outlier_weight=args.outlier_weight, outliers=args.outliers,
                       photo_framing=args.photo_framing, drawn_designs=args.drawn_designs, init=args.init,
-                      consistency=args.consistency, distill=args.distill,
+                      consistency=args.consistency, distill=args.distill, teacher=args.teacher,
+                      distill_temperature=args.distill_temperature, freeze_blocks=args.freeze_blocks,
                       harsh=augment_config(args.harsh, base=HARSH, flag="--harsh"))
     run_dir = args.out or Path("runs") / args.model
     started = time.perf_counter()

@@ -28,11 +28,10 @@ from traffic_signs.data.cache import ImageSet, load_split
 from traffic_signs.data.split import split_training_data
 from traffic_signs.errors import TrafficSignsError
 from traffic_signs.files import atomic_write_json
-from traffic_signs.models.catalog import get_entry
+from traffic_signs.models.catalog import ModelEntry, get_entry
 from traffic_signs.models.complexity import count_macs, count_parameters
 from traffic_signs.models.inference import torch_logits
-from traffic_signs.models.io import initial_weights, save_model
-from traffic_signs.models.layers import GTSRB_MEAN, GTSRB_STD
+from traffic_signs.models.io import initial_weights, load_model, save_model
 from traffic_signs.models.model_file import ModelFile, Normalisation
 from traffic_signs.training import checkpoint
 from traffic_signs.training.batches import Batch, TrainingBatches
@@ -58,7 +57,7 @@ class Run:
     optimizer: torch.optim.Optimizer
     precision: str  # "fp32" or "bf16"
     model_file: ModelFile  # what every checkpoint of this run records, before its epoch's figures
-    teacher: nn.Module | None = None  # the frozen --init model whose answers ``distill`` keeps
+    teacher: nn.Module | None = None  # the frozen --init copy or --teacher model whose answers ``distill`` asks for
 
 
 @dataclass
@@ -112,27 +111,61 @@ def train(cfg: TrainConfig, run_dir: Path, resume: bool = False, progress_bar: b
 
 def start(cfg: TrainConfig, run_dir: Path, progress_bar: bool) -> Run:
     """Load the data (validation held out by track), build the model and its optimizer."""
-    if cfg.distill > 0 and not cfg.init:
-        raise TrafficSignsError("--distill keeps the answers of the --init weights: give --init too")
+    if cfg.distill > 0 and not (cfg.init or cfg.teacher):
+        raise TrafficSignsError("--distill keeps the answers of the --init weights or learns a --teacher's: "
+                                "give --init too, or --teacher")
+    if cfg.teacher and cfg.distill <= 0:
+        raise TrafficSignsError("--teacher: its answers are learnt with --distill W; give a weight W > 0")
+    if not cfg.distill_temperature > 0:
+        raise TrafficSignsError(f"--distill-temperature {cfg.distill_temperature}: must be above 0")
     ddp, device = setup_distributed()
     entry = get_entry(cfg.model)
     data = load_split("train", cfg.data_dir, entry.input_size, cfg.cache_dir, progress=ddp.main and progress_bar)
     data, train_index, val_index = split_training_data(data, cfg.split)
+    teacher = loaded_teacher(cfg.teacher, entry.input_size) if cfg.teacher else None
     torch.manual_seed(cfg.seed)
-    model = entry.build(NUM_CLASSES)
-    if cfg.init:
-        model.load_state_dict(initial_weights(cfg.init, cfg.model, cfg.split, data.checksum))
-    model = model.to(device).to(memory_format=torch.channels_last)
+    model = starting_model(cfg, entry, data.checksum).to(device).to(memory_format=torch.channels_last)
     model_file = ModelFile(
         architecture=cfg.model, class_names=list(CLASS_NAMES), input_size=entry.input_size,
         input="RGB, N x 3 x H x W float in [0, 1]; the model normalises internally",
-        normalisation=Normalisation(list(GTSRB_MEAN), list(GTSRB_STD)), data_checksum=data.checksum,
+        normalisation=Normalisation(list(entry.mean), list(entry.std)), data_checksum=data.checksum,
         train_config=cfg.to_dict(), parameters=count_parameters(model), macs=count_macs(model, entry.input_size))
-    optimizer = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
+    trained = [parameter for parameter in model.parameters() if parameter.requires_grad]
+    optimizer = torch.optim.AdamW(trained, lr=cfg.lr, weight_decay=cfg.weight_decay)
     trainer = nn.parallel.DistributedDataParallel(model) if ddp.world > 1 else model
+    if cfg.distill > 0 and teacher is None:
+        teacher = frozen_copy(model)
     return Run(cfg, run_dir, ddp, TrainingBatches(data.subset(train_index), cfg, ddp, device), data.subset(val_index),
                model, trainer, optimizer, resolve_precision(cfg.precision, device), model_file,
-               frozen_copy(model) if cfg.distill > 0 else None)
+               teacher.to(device).to(memory_format=torch.channels_last) if teacher is not None else None)
+
+
+def starting_model(cfg: TrainConfig, entry: ModelEntry, data_checksum: str) -> nn.Module:
+    """The model before its first step: the --init weights, else published ones where the architecture
+    has them (a pretrained backbone), else a random start; its first blocks frozen if asked."""
+    if cfg.init:
+        model = entry.build(NUM_CLASSES)
+        model.load_state_dict(initial_weights(cfg.init, cfg.model, cfg.split, data_checksum))
+    else:
+        model = entry.fresh(NUM_CLASSES)
+    if cfg.freeze_blocks:
+        if not hasattr(model, "freeze"):
+            raise TrafficSignsError(f"--freeze-blocks: {cfg.model} has no pretrained blocks to freeze")
+        model.freeze(cfg.freeze_blocks)
+    return model
+
+
+def loaded_teacher(path: str, input_size: int) -> nn.Module:
+    """The --teacher model file, loaded through the verifying loader, frozen; refused unless it answers
+    in the same classes, in the same order, on the same input size as the model it teaches."""
+    teacher, teacher_file = load_model(Path(path))
+    if teacher_file.class_names != list(CLASS_NAMES):
+        raise TrafficSignsError(f"--teacher {path}: its {len(teacher_file.class_names)} classes are not this "
+                                "model's (GTSRB's 43, in order); its answers cannot be learnt")
+    if teacher_file.input_size != input_size:
+        raise TrafficSignsError(f"--teacher {path}: takes {teacher_file.input_size} px images, this model "
+                                f"{input_size} px")
+    return teacher.requires_grad_(False).eval()
 
 
 def frozen_copy(model: nn.Module) -> nn.Module:
@@ -183,8 +216,9 @@ def train_step(run: Run, batch: Batch) -> tuple[torch.Tensor, torch.Tensor]:
         logits = batch.split(run.trainer(batch.inputs).float())
         teacher_logits = None
         if run.teacher is not None:
+            taught = batch.inputs if run.cfg.teacher else batch.inputs[: batch.views["clean"]]
             with torch.no_grad():
-                teacher_logits = run.teacher(batch.inputs[: batch.views["clean"]]).float()
+                teacher_logits = run.teacher(taught).float()
     loss = training_loss(run.cfg, logits, batch.labels, teacher_logits)
     run.optimizer.zero_grad(set_to_none=True)
     loss.backward()

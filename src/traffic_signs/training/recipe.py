@@ -46,6 +46,9 @@ class TrainConfig:
     init: str | None = None  # fine-tune from these weights: a model file, or FILE:K for a committee's member K
     consistency: float = 0.0  # weight of the same-answer loss on a corrupted copy (0: none drawn)
     distill: float = 0.0  # weight of the loss keeping the --init model's answers on the signs (0: off)
+    teacher: str | None = None  # with distill: learn this model file's answers on every picture instead
+    distill_temperature: float = 1.0  # softens both answers before comparing them (Hinton et al. 2015)
+    freeze_blocks: int = 0  # keep the stem and this many first blocks of a pretrained backbone as they are
     harsh: AugmentConfig = field(default_factory=lambda: HARSH)  # corruptions of that copy
 
     def to_dict(self) -> dict[str, Any]:
@@ -104,12 +107,15 @@ def changed_settings(cfg: Mapping[str, Any]) -> list[str]:
         return [float(v) for v in (value if isinstance(value, (list, tuple)) else [value])]
 
     flags = [f"--{name.replace('_', '-')} {cfg[name]:g}"
-             for name in ("batch_size", "lr", "outlier_weight", "consistency", "photo_framing", "distill")
+             for name in ("batch_size", "lr", "outlier_weight", "consistency", "photo_framing", "distill",
+                          "distill_temperature", "freeze_blocks")
              if name in cfg and numbers(cfg[name]) != numbers(default(name))]
     if cfg.get("drawn_designs", default("drawn_designs")) != default("drawn_designs"):
         flags.append(f"--drawn-designs {cfg['drawn_designs']}")
     if cfg.get("init"):
         flags.append(f"--init {cfg['init']}")
+    if cfg.get("teacher"):
+        flags.append(f"--teacher {cfg['teacher']}")
     if cfg.get("outlier_weight") and tuple(cfg.get("outliers", default("outliers"))) != default("outliers"):
         flags.append("--outliers " + ",".join(cfg["outliers"]))
     views = [("augment", AugmentConfig())] + ([("harsh", HARSH)] if cfg.get("consistency") else [])
