@@ -10,11 +10,11 @@ import pytest
 import torch
 
 from traffic_signs.data.augment import (
-    _blur_all,
     add_noise,
     add_streaks,
     augment,
     blur,
+    blur_all,
     corrupt,
     jitter_colour,
     jpeg_compress,
@@ -63,7 +63,7 @@ def _saturation(images: torch.Tensor) -> torch.Tensor:
 
 def _high_frequency_energy(images: torch.Tensor) -> torch.Tensor:
     """Per image: the mean square of what a Gaussian blur (sigma 1) takes away."""
-    return (images - _blur_all(images, 1.0)).square().mean(dim=(1, 2, 3))
+    return (images - blur_all(images, 1.0)).square().mean(dim=(1, 2, 3))
 
 
 # ------------------------------------------------------------------------- off by default, wiring
@@ -203,7 +203,7 @@ def test_dirt_is_dark_brownish_and_low_frequency(signs):
     change = out - signs
     assert (_luma(out).mean(dim=(1, 2)) < _luma(signs).mean(dim=(1, 2))).float().mean() > 0.8, "it darkens"
     assert change[:, 2].mean() < change[:, 0].mean(), "blue is taken away more than red: brown"
-    smooth = _blur_all(change, 1.0)
+    smooth = blur_all(change, 1.0)
     assert (change - smooth).square().sum() < 0.35 * change.square().sum(), "stains, not noise"
 
 
@@ -273,4 +273,4 @@ def test_a_careless_downscale_adds_high_frequencies(signs):
     out = downscale(signs, _seeded(0))
     ratio = _high_frequency_energy(out) / _high_frequency_energy(signs)
     assert ratio.median() > 1.3
-    assert (_blur_all(out, 1.5) - _blur_all(signs, 1.5)).abs().mean() < 0.05
+    assert (blur_all(out, 1.5) - blur_all(signs, 1.5)).abs().mean() < 0.05

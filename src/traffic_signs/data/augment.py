@@ -10,28 +10,19 @@ once. There is deliberately no horizontal flip: "turn left" mirrored is "turn ri
 
 from __future__ import annotations
 
-import math
-
 import torch
 import torch.nn.functional as F
 
 from traffic_signs.data.augment_config import AugmentConfig
-
-
-def _uniform(n: int, low: float, high: float, generator: torch.Generator) -> torch.Tensor:
-    return low + (high - low) * torch.rand(n, generator=generator)
-
-
-def _chance(n: int, p: float, generator: torch.Generator) -> torch.Tensor:
-    return torch.rand(n, generator=generator) < p
+from traffic_signs.data.batch_ops import blur_all, chance, jpeg_compress, per_image, uniform
 
 
 def random_homographies(n: int, cfg: AugmentConfig, generator: torch.Generator) -> torch.Tensor:
     """N x 3 x 3 maps from output to input coordinates (both in [-1, 1])."""
-    angle = torch.deg2rad(_uniform(n, -cfg.rotate_deg, cfg.rotate_deg, generator))
-    scale = _uniform(n, *cfg.scale, generator)
-    shear = torch.tan(torch.deg2rad(_uniform(n, -cfg.shear_deg, cfg.shear_deg, generator)))
-    shift = _uniform(2 * n, -2 * cfg.shift, 2 * cfg.shift, generator).view(n, 2)
+    angle = torch.deg2rad(uniform(n, -cfg.rotate_deg, cfg.rotate_deg, generator))
+    scale = uniform(n, *cfg.scale, generator)
+    shear = torch.tan(torch.deg2rad(uniform(n, -cfg.shear_deg, cfg.shear_deg, generator)))
+    shift = uniform(2 * n, -2 * cfg.shift, 2 * cfg.shift, generator).view(n, 2)
     cos, sin = torch.cos(angle) / scale, torch.sin(angle) / scale
     matrix = torch.zeros(n, 3, 3)
     matrix[:, 0, 0] = cos
@@ -39,7 +30,7 @@ def random_homographies(n: int, cfg: AugmentConfig, generator: torch.Generator) 
     matrix[:, 1, 0] = sin
     matrix[:, 1, 1] = cos + shear * sin
     matrix[:, :2, 2] = shift
-    matrix[:, 2, :2] = _uniform(2 * n, -cfg.perspective, cfg.perspective, generator).view(n, 2)
+    matrix[:, 2, :2] = uniform(2 * n, -cfg.perspective, cfg.perspective, generator).view(n, 2)
     matrix[:, 2, 2] = 1.0
     return matrix
 
@@ -57,10 +48,6 @@ def warp(images: torch.Tensor, homographies: torch.Tensor) -> torch.Tensor:
                          align_corners=True)
 
 
-def _per_image(values: torch.Tensor) -> torch.Tensor:
-    return values.view(-1, 1, 1, 1)
-
-
 def jitter_colour(images: torch.Tensor, cfg: AugmentConfig, generator: torch.Generator) -> torch.Tensor:
     """Brightness, contrast and saturation in one fused affine step per image.
 
@@ -69,61 +56,44 @@ def jitter_colour(images: torch.Tensor, cfg: AugmentConfig, generator: torch.Gen
     three batch-wide ops instead of a dozen.
     """
     n = images.shape[0]
-    b = _per_image(_uniform(n, 1 - cfg.brightness, 1 + cfg.brightness, generator))
-    c = _per_image(_uniform(n, 1 - cfg.contrast, 1 + cfg.contrast, generator))
-    s = _per_image(_uniform(n, 1 - cfg.saturation, 1 + cfg.saturation, generator))
+    b = per_image(uniform(n, 1 - cfg.brightness, 1 + cfg.brightness, generator))
+    c = per_image(uniform(n, 1 - cfg.contrast, 1 + cfg.contrast, generator))
+    s = per_image(uniform(n, 1 - cfg.saturation, 1 + cfg.saturation, generator))
     grey = images[:, 0:1] * 0.299 + images[:, 1:2] * 0.587 + images[:, 2:3] * 0.114
     mean = grey.mean(dim=(2, 3), keepdim=True)
     out = images * (b * c * s) + ((1 - c) * b * mean)
     return out.addcmul_(grey, b * c * (1 - s)).clamp_(0.0, 1.0)
 
 
-def _gaussian_kernel_1d(sigma: float) -> torch.Tensor:
-    radius = max(1, math.ceil(2 * sigma))
-    x = torch.arange(-radius, radius + 1, dtype=torch.float32)
-    k = torch.exp(-(x**2) / (2 * sigma**2))
-    return k / k.sum()
-
-
-def _blur_all(images: torch.Tensor, sigma: float = 1.0) -> torch.Tensor:
-    """Separable Gaussian blur (two 1-D depthwise convs) with reflected borders."""
-    k = _gaussian_kernel_1d(sigma)
-    pad = len(k) // 2
-    rows = F.conv2d(F.pad(images, [pad, pad, 0, 0], mode="reflect"), k.view(1, 1, 1, -1).expand(3, 1, 1, -1),
-                    groups=3)
-    return F.conv2d(F.pad(rows, [0, 0, pad, pad], mode="reflect"), k.view(1, 1, -1, 1).expand(3, 1, -1, 1),
-                    groups=3)
-
-
 def blur(images: torch.Tensor, cfg: AugmentConfig, generator: torch.Generator) -> torch.Tensor:
     """Blend a random subset towards a Gaussian-blurred copy by a random amount (defocus, motion)."""
     n = images.shape[0]
-    amount = _uniform(n, 0.3, 1.0, generator)
-    chosen = torch.nonzero(_chance(n, cfg.blur_prob, generator)).flatten()
+    amount = uniform(n, 0.3, 1.0, generator)
+    chosen = torch.nonzero(chance(n, cfg.blur_prob, generator)).flatten()
     if len(chosen):
         subset = images[chosen]
         images = images.clone()
-        images[chosen] = torch.lerp(subset, _blur_all(subset), _per_image(amount[chosen]))
+        images[chosen] = torch.lerp(subset, blur_all(subset), per_image(amount[chosen]))
     return images
 
 
 def add_noise(images: torch.Tensor, cfg: AugmentConfig, generator: torch.Generator) -> torch.Tensor:
     """Gaussian sensor noise of random strength on a random subset."""
     n = images.shape[0]
-    std = cfg.noise_std * _uniform(n, 0.2, 1.0, generator)
-    chosen = torch.nonzero(_chance(n, cfg.noise_prob, generator)).flatten()
+    std = cfg.noise_std * uniform(n, 0.2, 1.0, generator)
+    chosen = torch.nonzero(chance(n, cfg.noise_prob, generator)).flatten()
     if len(chosen):
         noise = torch.randn((len(chosen), *images.shape[1:]), generator=generator)
         images = images.clone()
-        images[chosen] = (images[chosen] + noise * _per_image(std[chosen])).clamp_(0.0, 1.0)
+        images[chosen] = (images[chosen] + noise * per_image(std[chosen])).clamp_(0.0, 1.0)
     return images
 
 
 def occlude(images: torch.Tensor, cfg: AugmentConfig, generator: torch.Generator) -> torch.Tensor:
     """Paint one random rectangle of random colour (stickers, branches, snow) on some images."""
     n, _, h, w = images.shape
-    side_h = _uniform(n, *cfg.occlusion_size, generator) * h
-    side_w = _uniform(n, *cfg.occlusion_size, generator) * w
+    side_h = uniform(n, *cfg.occlusion_size, generator) * h
+    side_w = uniform(n, *cfg.occlusion_size, generator) * w
     top = torch.rand(n, generator=generator) * (h - side_h)
     left = torch.rand(n, generator=generator) * (w - side_w)
     ys = torch.arange(h).view(1, h, 1)
@@ -132,7 +102,7 @@ def occlude(images: torch.Tensor, cfg: AugmentConfig, generator: torch.Generator
         (ys >= top.view(n, 1, 1)) & (ys < (top + side_h).view(n, 1, 1))
         & (xs >= left.view(n, 1, 1)) & (xs < (left + side_w).view(n, 1, 1))
     )
-    inside &= _chance(n, cfg.occlusion_prob, generator).view(n, 1, 1)
+    inside &= chance(n, cfg.occlusion_prob, generator).view(n, 1, 1)
     colour = torch.rand(n, 3, 1, 1, generator=generator)
     return torch.where(inside.unsqueeze(1), colour, images)
 
@@ -145,17 +115,17 @@ _STREAK_KERNELS = torch.stack([torch.eye(3), torch.zeros(3, 3).index_fill_(1, to
 def add_streaks(images: torch.Tensor, cfg: AugmentConfig, generator: torch.Generator) -> torch.Tensor:
     """Rain or snow on a random subset: short light streaks at a random slant, density and brightness."""
     n, _, h, w = images.shape
-    density = _uniform(n, *cfg.streak_density, generator)
-    shade = _uniform(n, 0.6, 1.0, generator)
+    density = uniform(n, *cfg.streak_density, generator)
+    shade = uniform(n, 0.6, 1.0, generator)
     slant = torch.randint(len(_STREAK_KERNELS), (n,), generator=generator)
-    chosen = torch.nonzero(_chance(n, cfg.streak_prob, generator)).flatten()
+    chosen = torch.nonzero(chance(n, cfg.streak_prob, generator)).flatten()
     if not len(chosen):
         return images
-    starts = (torch.rand(len(chosen), 1, h, w, generator=generator) < _per_image(density[chosen])).float()
+    starts = (torch.rand(len(chosen), 1, h, w, generator=generator) < per_image(density[chosen])).float()
     trails = F.conv2d(starts, _STREAK_KERNELS, padding=1)  # one channel per slant
     mask = trails.gather(1, slant[chosen].view(-1, 1, 1, 1).expand(-1, 1, h, w)).clamp_(max=1.0)
     images = images.clone()
-    images[chosen] = torch.lerp(images[chosen], _per_image(shade[chosen]).expand(-1, 3, h, w), mask)
+    images[chosen] = torch.lerp(images[chosen], per_image(shade[chosen]).expand(-1, 3, h, w), mask)
     return images
 
 
@@ -187,64 +157,6 @@ def augment(images: torch.Tensor, cfg: AugmentConfig, generator: torch.Generator
 
 
 # The JPEG standard's example quantisation tables (ITU T.81, Annex K), luminance and chrominance.
-_LUMA_TABLE = torch.tensor([
-    16, 11, 10, 16, 24, 40, 51, 61, 12, 12, 14, 19, 26, 58, 60, 55,
-    14, 13, 16, 24, 40, 57, 69, 56, 14, 17, 22, 29, 51, 87, 80, 62,
-    18, 22, 37, 56, 68, 109, 103, 77, 24, 35, 55, 64, 81, 104, 113, 92,
-    49, 64, 78, 87, 103, 121, 120, 101, 72, 92, 95, 98, 112, 100, 103, 99], dtype=torch.float32).view(8, 8)
-_CHROMA_TABLE = torch.full((8, 8), 99.0)
-_CHROMA_TABLE[:4, :4] = torch.tensor([[17, 18, 24, 47], [18, 21, 26, 66], [24, 26, 56, 99], [47, 66, 99, 99.0]])
-
-
-def _dct_matrix(n: int = 8) -> torch.Tensor:
-    """Orthonormal DCT-II: coefficients = D @ block @ D.T, and back with D.T @ c @ D."""
-    k = torch.arange(n, dtype=torch.float32)
-    matrix = torch.cos(math.pi * (2 * k[None, :] + 1) * k[:, None] / (2 * n)) * math.sqrt(2 / n)
-    matrix[0] /= math.sqrt(2)
-    return matrix
-
-
-def _quantise_blocks(plane: torch.Tensor, tables: torch.Tensor) -> torch.Tensor:
-    """Round the 8x8 DCT coefficients of N x H x W planes to multiples of per-image N x 8 x 8 tables."""
-    n, h, w = plane.shape
-    dct = _dct_matrix()
-    blocks = plane.reshape(n, h // 8, 8, w // 8, 8).transpose(2, 3)
-    steps = tables.view(n, 1, 1, 8, 8)
-    coefficients = torch.round(dct @ blocks @ dct.T / steps) * steps
-    return (dct.T @ coefficients @ dct).transpose(2, 3).reshape(n, h, w)
-
-
-def jpeg_compress(images: torch.Tensor, cfg: AugmentConfig, generator: torch.Generator) -> torch.Tensor:
-    """JPEG artefacts on a random subset, as a JPEG encoder makes them, in batch tensor ops.
-
-    RGB to YCbCr, chroma averaged over 2x2 pixels (4:2:0), every 8x8 block's DCT coefficients
-    rounded to the standard tables scaled for a random quality (the IJG formula), then back.
-    Sides that are not multiples of 16 are left alone.
-    """
-    n, _, h, w = images.shape
-    quality = _uniform(n, *cfg.jpeg_quality, generator)
-    chosen = torch.nonzero(_chance(n, cfg.jpeg_prob, generator)).flatten()
-    if not len(chosen) or h % 16 or w % 16:
-        return images
-    scale = torch.where(quality < 50, 5000 / quality, 200 - 2 * quality)[chosen].view(-1, 1, 1)
-
-    def table(base: torch.Tensor) -> torch.Tensor:
-        return ((base * scale + 50) / 100).floor().clamp(1, 255)
-
-    r, g, b = (images[chosen] * 255).unbind(1)
-    luma = _quantise_blocks(0.299 * r + 0.587 * g + 0.114 * b - 128, table(_LUMA_TABLE))
-    chroma = [
-        F.interpolate(_quantise_blocks(F.avg_pool2d(c[:, None], 2)[:, 0], table(_CHROMA_TABLE))[:, None],
-                      scale_factor=2, mode="nearest")[:, 0]
-        for c in (-0.168736 * r - 0.331264 * g + 0.5 * b, 0.5 * r - 0.418688 * g - 0.081312 * b)
-    ]
-    cb, cr = chroma
-    rgb = torch.stack([luma + 1.402 * cr, luma - 0.344136 * cb - 0.714136 * cr, luma + 1.772 * cb], 1) + 128
-    images = images.clone()
-    images[chosen] = (rgb / 255).clamp_(0.0, 1.0)
-    return images
-
-
 def to_float(batch_uint8_nhwc: torch.Tensor) -> torch.Tensor:
     """uint8 N x H x W x 3 to float N x 3 x H x W in [0, 1]."""
     return batch_uint8_nhwc.permute(0, 3, 1, 2).float().div_(255.0)

@@ -14,7 +14,7 @@ import math
 import torch
 import torch.nn.functional as F
 
-from traffic_signs.data.augment import _blur_all, _chance, _uniform
+from traffic_signs.data.batch_ops import blur_all, chance, uniform
 from traffic_signs.data.raster import LUMA, percentile, pixel_centres
 
 K_MAX = 8  # most colours a clip art keeps
@@ -98,7 +98,7 @@ def _sign_colours(palette: torch.Tensor, unused: torch.Tensor, generator: torch.
     shade = torch.where(relative > 0.6, 0, torch.where(relative > 0.3, 1, 2))
     pure = torch.where(saturated.unsqueeze(-1), chromatic, ACHROMATIC[shade])
     brightened = (palette / lightest.unsqueeze(-1).clamp(min=0.05)).clamp(0, 1)
-    return torch.lerp(brightened, pure, _uniform(n, 0.5, 1.0, generator).view(-1, 1, 1))
+    return torch.lerp(brightened, pure, uniform(n, 0.5, 1.0, generator).view(-1, 1, 1))
 
 
 def _border_region(labels: torch.Tensor) -> torch.Tensor:
@@ -140,11 +140,11 @@ def clipart(images: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
     half the images without stray pixels; half of them on a plain white, black or checkerboard
     background instead of the scene."""
     n, _, h, w = images.shape
-    smooth = _blur_all(images, 0.5).flatten(2).transpose(1, 2)  # N x P x 3
+    smooth = blur_all(images, 0.5).flatten(2).transpose(1, 2)  # N x P x 3
     k = torch.randint(4, K_MAX + 1, (n,), generator=generator)
     _, labels, unused = _kmeans(_stretched(smooth) @ OPPONENT, k, generator)
-    labels = torch.where(_chance(n, 0.5, generator).view(-1, 1), _tidy(labels, h, w).flatten(1), labels)
+    labels = torch.where(chance(n, 0.5, generator).view(-1, 1), _tidy(labels, h, w).flatten(1), labels)
     palette = _sign_colours(_mean_colours(smooth, labels), unused, generator)
     flat = palette.gather(1, labels.unsqueeze(-1).expand(-1, -1, 3)).transpose(1, 2).reshape(n, 3, h, w)
-    plain = _border_region(labels.view(n, h, w)) & _chance(n, 0.5, generator).view(-1, 1, 1)
+    plain = _border_region(labels.view(n, h, w)) & chance(n, 0.5, generator).view(-1, 1, 1)
     return torch.where(plain.unsqueeze(1), _plain_backgrounds(n, h, w, generator), flat)

@@ -39,6 +39,7 @@ import torch.nn.functional as F
 from traffic_signs.classes import NUM_CLASSES, turnable
 from traffic_signs.data.augment import to_float
 from traffic_signs.data.augment_config import DRAWN_DESIGNS, OUTLIER_KINDS
+from traffic_signs.data.batch_ops import uniform
 from traffic_signs.data.drawn_signs import (
     ENDED_ZONE_DISCS,
     ZONE_DISCS,
@@ -87,10 +88,6 @@ def class_masks(side: int = MASK_SIDE) -> torch.Tensor:
     return masks
 
 
-def _uniform(n: int, low: float, high: float, generator: torch.Generator) -> torch.Tensor:
-    return low + (high - low) * torch.rand(n, generator=generator)
-
-
 def _grid(n: int, side: int) -> tuple[torch.Tensor, torch.Tensor]:
     """Output pixel centres in [-1, 1] (align_corners=False), as N x side x side x and y."""
     axis = (torch.arange(side, dtype=torch.float32) + 0.5) / side * 2 - 1
@@ -111,11 +108,11 @@ def paste(signs: torch.Tensor, alpha: torch.Tensor, extent: float, backgrounds: 
     N x 4 (x0, y0, x1, y1) in [-1, 1].
     """
     n = len(signs)
-    half = _uniform(n, *size, generator)  # half the box side in [-1, 1] units is its fraction of the side
-    stretch = torch.exp(_uniform(2 * n, -0.15, 0.15, generator)).view(n, 2)
+    half = uniform(n, *size, generator)  # half the box side in [-1, 1] units is its fraction of the side
+    stretch = torch.exp(uniform(2 * n, -0.15, 0.15, generator)).view(n, 2)
     half_w, half_h = half * stretch[:, 0], half * stretch[:, 1]
-    cx = _uniform(n, -1, 1, generator) * (1 - half_w).clamp(min=0.02)
-    cy = _uniform(n, -1, 1, generator) * (1 - half_h).clamp(min=0.02)
+    cx = uniform(n, -1, 1, generator) * (1 - half_w).clamp(min=0.02)
+    cy = uniform(n, -1, 1, generator) * (1 - half_h).clamp(min=0.02)
     boxes = torch.stack([cx - half_w, cy - half_h, cx + half_w, cy + half_h], dim=1)
     return place(signs, alpha, extent, backgrounds, cx, cy, half_w, half_h), boxes
 
@@ -141,15 +138,15 @@ def add_pole_or_plate(pictures: torch.Tensor, boxes: torch.Tensor, generator: to
     x0, y0, x1, y1 = (_column(boxes[:, k]) for k in range(4))
     centre, width = (x0 + x1) / 2, x1 - x0
     pole = (torch.rand(n, generator=generator) < p_pole).view(-1, 1, 1)
-    pole_half = width * _uniform(n, 0.04, 0.08, generator).view(-1, 1, 1)
+    pole_half = width * uniform(n, 0.04, 0.08, generator).view(-1, 1, 1)
     on_pole = pole & ((xs - centre).abs() < pole_half) & (ys > y1)
-    grey = _uniform(n, 0.3, 0.75, generator).view(-1, 1, 1, 1)
+    grey = uniform(n, 0.3, 0.75, generator).view(-1, 1, 1, 1)
     pictures = torch.where(on_pole.unsqueeze(1), grey.expand_as(pictures), pictures)
     plate = (torch.rand(n, generator=generator) < p_plate).view(-1, 1, 1)
     gap = width * 0.05
-    plate_height = width * _uniform(n, 0.25, 0.45, generator).view(-1, 1, 1)
+    plate_height = width * uniform(n, 0.25, 0.45, generator).view(-1, 1, 1)
     on_plate = plate & ((xs - centre).abs() < width * 0.45) & (ys > y1 + gap) & (ys < y1 + gap + plate_height)
-    lines = torch.sin((ys - y1) / width * _uniform(n, 25, 40, generator).view(-1, 1, 1)) > 0.6
+    lines = torch.sin((ys - y1) / width * uniform(n, 25, 40, generator).view(-1, 1, 1)) > 0.6
     paper = torch.where(lines & ((xs - centre).abs() < width * 0.35), 0.15, 0.92)
     return torch.where(on_plate.unsqueeze(1), paper.unsqueeze(1).expand_as(pictures), pictures)
 
@@ -171,9 +168,9 @@ def in_daylight(signs: torch.Tensor, generator: torch.Generator, share: float = 
 def fragments(images: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
     """A piece of each sign, 2-3.5x enlarged around a point on its rim: what a stray box cuts out."""
     n, side = len(images), images.shape[-1]
-    zoom = _uniform(n, 2.0, 3.5, generator)
-    angle = _uniform(n, 0, 2 * np.pi, generator)
-    radius = _uniform(n, 0.55, 0.95, generator) * (1 - 2 * SIGN_INSET)
+    zoom = uniform(n, 2.0, 3.5, generator)
+    angle = uniform(n, 0, 2 * np.pi, generator)
+    radius = uniform(n, 0.55, 0.95, generator) * (1 - 2 * SIGN_INSET)
     xs, ys = _grid(n, side)
     grid = torch.stack([xs / _column(zoom) + _column(radius * torch.cos(angle)),
                         ys / _column(zoom) + _column(radius * torch.sin(angle))], dim=-1)
@@ -278,13 +275,13 @@ class PhotoViews:
         plates = blanks[torch.randint(len(blanks), (n,), generator=generator)].clone()
         picked = discs[torch.randint(len(discs), (n,), generator=generator)]
         signs = in_daylight(_resize(to_float(pool.images[picked]), MASK_SIDE), generator, share=1.0)
-        height = _uniform(n, 0.48, 0.6, generator)  # of the plate's side
-        width = (height * _uniform(n, 0.95, 1.35, generator)).clamp(max=0.86)
+        height = uniform(n, 0.48, 0.6, generator)  # of the plate's side
+        width = (height * uniform(n, 0.95, 1.35, generator)).clamp(max=0.86)
         top = 0.06 + torch.rand(n, generator=generator) * (ZONE_TEXT_TOP - 0.08 - height).clamp(min=0)
-        cx, cy = _uniform(n, -0.03, 0.03, generator), -1 + 2 * top + height
+        cx, cy = uniform(n, -0.03, 0.03, generator), -1 + 2 * top + height
         plates[:, :3] = place(signs, self.masks[pool.labels[picked]], 1 - 2 * SIGN_INSET, plates[:, :3],
                               cx, cy, width, height)
-        plates[:, :3] *= _uniform(n, 0.6, 1.0, generator).view(-1, 1, 1, 1)  # one light over plate and disc
+        plates[:, :3] *= uniform(n, 0.6, 1.0, generator).view(-1, 1, 1, 1)  # one light over plate and disc
         return plates
 
     def _pasted(self, drawings: torch.Tensor, n: int, generator: torch.Generator) -> torch.Tensor:

@@ -16,7 +16,7 @@ import torch
 import torch.nn.functional as F
 from PIL import Image, ImageDraw, ImageFilter, ImageFont
 
-from traffic_signs.data.augment import _chance, _per_image, _uniform
+from traffic_signs.data.batch_ops import chance, per_image, uniform
 from traffic_signs.data.raster import SUPERSAMPLE, column, downsample, hsv_to_rgb, paint, pixel_centres
 
 WATERMARK_WORDS = ("alamy", "shutterstock", "stock photo", "iStock", "©", "Dreamstime", "123RF", "Getty Images",
@@ -115,19 +115,19 @@ def _text_coordinates(n: int, h: int, w: int, generator: torch.Generator,
     """Each picture's pixels in its text's atlas pixels (u along, v across; N x H x W, supersampled):
     rotated, scaled and shifted per image; tiled diagonally across the whole picture for about half
     (the third result says which), one line (or logo) across it for the rest."""
-    tiled = _chance(n, 0.5, generator)
-    tilt = _uniform(n, 15, 45, generator) * torch.where(_chance(n, 0.5, generator), 1.0, -1.0)
-    level = _uniform(n, -8, 8, generator)
-    angle = torch.deg2rad(torch.where(tiled | _chance(n, 0.3, generator), tilt, level))
-    span = _uniform(n, 1.0, 2.2, generator)  # a single line's width, in picture units (the picture is 2)
-    height = torch.where(tiled, _uniform(n, 0.35, 0.8, generator), (span / widths * MASK_HEIGHT).clamp(max=1.1))
-    shift = _uniform(2 * n, -0.35, 0.35, generator).view(2, n)
+    tiled = chance(n, 0.5, generator)
+    tilt = uniform(n, 15, 45, generator) * torch.where(chance(n, 0.5, generator), 1.0, -1.0)
+    level = uniform(n, -8, 8, generator)
+    angle = torch.deg2rad(torch.where(tiled | chance(n, 0.3, generator), tilt, level))
+    span = uniform(n, 1.0, 2.2, generator)  # a single line's width, in picture units (the picture is 2)
+    height = torch.where(tiled, uniform(n, 0.35, 0.8, generator), (span / widths * MASK_HEIGHT).clamp(max=1.1))
+    shift = uniform(2 * n, -0.35, 0.35, generator).view(2, n)
     x, y = pixel_centres(h, w, SUPERSAMPLE)
     cos, sin = column(torch.cos(angle)), column(torch.sin(angle))
     along = (cos * (x - column(shift[0])) + sin * (y - column(shift[1]))) / column(height) * MASK_HEIGHT
     across = (-sin * (x - column(shift[0])) + cos * (y - column(shift[1]))) / column(height) * MASK_HEIGHT
-    period_u = column(widths * _uniform(n, 1.2, 1.8, generator))
-    period_v = column(_uniform(n, 1.5, 2.5, generator) * MASK_HEIGHT)
+    period_u = column(widths * uniform(n, 1.2, 1.8, generator))
+    period_v = column(uniform(n, 1.5, 2.5, generator) * MASK_HEIGHT)
     line = torch.floor(across / period_v + 0.5)
     u_tiled = torch.remainder(along + line * period_u * 0.5, period_u)
     v_tiled = across - line * period_v + MASK_HEIGHT / 2
@@ -144,15 +144,15 @@ def watermark(images: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
     row = torch.randint(len(widths), (n,), generator=generator)
     u, v, tiled = _text_coordinates(n, h, w, generator, widths[row])
     fill, outline = downsample(_sample_atlas(row, u, v)).unbind(1)
-    light = _chance(n, 0.75, generator)
-    shade = torch.where(light, _uniform(n, 0.85, 1.0, generator), _uniform(n, 0.0, 0.2, generator))
-    opacity = _uniform(n, 0.35, 0.75, generator)
-    edge = torch.where(_chance(n, 0.4, generator), _uniform(n, 0.2, 0.5, generator), 0.0)
+    light = chance(n, 0.75, generator)
+    shade = torch.where(light, uniform(n, 0.85, 1.0, generator), uniform(n, 0.0, 0.2, generator))
+    opacity = uniform(n, 0.35, 0.75, generator)
+    edge = torch.where(chance(n, 0.4, generator), uniform(n, 0.2, 0.5, generator), 0.0)
     on_band = (v > -0.3 * MASK_HEIGHT) & (v < 1.3 * MASK_HEIGHT)
-    band = (_chance(n, 0.25, generator) & ~tiled).view(-1, 1, 1, 1) & (downsample(on_band.float()).unsqueeze(1) > 0.5)
-    images = torch.where(band, images * _per_image(_uniform(n, 0.6, 0.85, generator)), images)
-    images = paint(images, (1 - shade).view(-1, 1).expand(n, 3), outline.unsqueeze(1) * _per_image(edge))
-    return paint(images, shade.view(-1, 1).expand(n, 3), fill.unsqueeze(1) * _per_image(opacity))
+    band = (chance(n, 0.25, generator) & ~tiled).view(-1, 1, 1, 1) & (downsample(on_band.float()).unsqueeze(1) > 0.5)
+    images = torch.where(band, images * per_image(uniform(n, 0.6, 0.85, generator)), images)
+    images = paint(images, (1 - shade).view(-1, 1).expand(n, 3), outline.unsqueeze(1) * per_image(edge))
+    return paint(images, shade.view(-1, 1).expand(n, 3), fill.unsqueeze(1) * per_image(opacity))
 
 
 def sticker(images: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
@@ -160,26 +160,26 @@ def sticker(images: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
     border, some with a line of text, turned a little, mostly near the middle."""
     n, _, h, w = images.shape
     x, y = pixel_centres(h, w, SUPERSAMPLE)
-    centre = _uniform(2 * n, -0.45, 0.45, generator).view(2, n)
-    half = _uniform(n, 0.12, 0.32, generator)
-    aspect = torch.exp(_uniform(n, -0.6, 0.6, generator))
+    centre = uniform(2 * n, -0.45, 0.45, generator).view(2, n)
+    half = uniform(n, 0.12, 0.32, generator)
+    aspect = torch.exp(uniform(n, -0.6, 0.6, generator))
     half_w, half_h = column(half * aspect.sqrt()), column(half / aspect.sqrt())
-    angle = torch.deg2rad(_uniform(n, -30, 30, generator))
+    angle = torch.deg2rad(uniform(n, -30, 30, generator))
     cos, sin = column(torch.cos(angle)), column(torch.sin(angle))
     u = cos * (x - column(centre[0])) + sin * (y - column(centre[1]))
     v = -sin * (x - column(centre[0])) + cos * (y - column(centre[1]))
     power = column(torch.tensor([2.0, 4.0, 16.0])[torch.randint(3, (n,), generator=generator)])
     shape = (u / half_w).abs() ** power + (v / half_h).abs() ** power
-    border = column(torch.where(_chance(n, 0.5, generator), _uniform(n, 0.55, 0.8, generator), 1.0))
+    border = column(torch.where(chance(n, 0.5, generator), uniform(n, 0.55, 0.8, generator), 1.0))
     inner = shape < border**power
     outer = downsample((shape < 1).float()).unsqueeze(1)
     fill = hsv_to_rgb(torch.rand(n, generator=generator), torch.rand(n, generator=generator),
-                       _uniform(n, 0.3, 1.0, generator))
-    fill = torch.where(_chance(n, 0.3, generator).view(-1, 1), torch.ones(n, 3), fill)
+                       uniform(n, 0.3, 1.0, generator))
+    fill = torch.where(chance(n, 0.3, generator).view(-1, 1), torch.ones(n, 3), fill)
     contrast = (fill.mean(1, keepdim=True) < 0.5).float().expand(n, 3)  # black on light, white on dark
     row = torch.randint(len(watermark_atlas()[1]), (n,), generator=generator)
     text = _sample_atlas(row, (u / half_w * 0.9 + 1) / 2 * column(watermark_atlas()[1][row]),
-                         (v / half_h + 1) / 2 * MASK_HEIGHT)[:, 0] * column(_chance(n, 0.6, generator).float())
+                         (v / half_h + 1) / 2 * MASK_HEIGHT)[:, 0] * column(chance(n, 0.6, generator).float())
     out = paint(images, contrast, outer)
     out = paint(out, fill, downsample(inner.float()).unsqueeze(1))
     return paint(out, contrast, downsample(text * inner).unsqueeze(1))
@@ -218,9 +218,9 @@ def graffiti(images: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
     sprayed edges and overspray; turned, scaled and placed per image."""
     n, _, h, w = images.shape
     pick = torch.randint(SCRIBBLES, (n,), generator=generator)
-    angle = _uniform(n, 0, 2 * math.pi, generator)
-    size = _uniform(n, 0.9, 1.8, generator)  # the scribble's side, in picture units (the picture is 2)
-    centre = _uniform(2 * n, -0.4, 0.4, generator).view(2, n)
+    angle = uniform(n, 0, 2 * math.pi, generator)
+    size = uniform(n, 0.9, 1.8, generator)  # the scribble's side, in picture units (the picture is 2)
+    centre = uniform(2 * n, -0.4, 0.4, generator).view(2, n)
     x, y = pixel_centres(h, w, SUPERSAMPLE)
     cos, sin = column(torch.cos(angle)), column(torch.sin(angle))
     u = (cos * (x - column(centre[0])) + sin * (y - column(centre[1]))) / column(size) + 0.5
@@ -230,9 +230,9 @@ def graffiti(images: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
     grid = torch.stack([u * 2 - 1, rows], dim=-1).view(1, n * x.shape[1], x.shape[2], 2)
     strokes = F.grid_sample(scribble_atlas(), grid, mode="bilinear", padding_mode="zeros", align_corners=False)
     cover = downsample(strokes.view(n, *x.shape[1:]) * inside).unsqueeze(1)
-    colour = hsv_to_rgb(torch.rand(n, generator=generator), _uniform(n, 0.75, 1.0, generator),
-                         _uniform(n, 0.55, 1.0, generator))
+    colour = hsv_to_rgb(torch.rand(n, generator=generator), uniform(n, 0.75, 1.0, generator),
+                         uniform(n, 0.55, 1.0, generator))
     kind = torch.rand(n, generator=generator)
     colour = torch.where((kind < 0.2).view(-1, 1), torch.full((n, 3), 0.06), colour)
     colour = torch.where((kind > 0.9).view(-1, 1), torch.full((n, 3), 0.8), colour)
-    return paint(images, colour, cover * _per_image(_uniform(n, 0.75, 1.0, generator)))
+    return paint(images, colour, cover * per_image(uniform(n, 0.75, 1.0, generator)))

@@ -28,8 +28,8 @@ from collections.abc import Callable
 import torch
 import torch.nn.functional as F
 
-from traffic_signs.data.augment import _blur_all, _chance, _per_image, _uniform, jpeg_compress
 from traffic_signs.data.augment_config import WEB_EFFECTS, AugmentConfig
+from traffic_signs.data.batch_ops import blur_all, chance, jpeg_compress, per_image, uniform
 from traffic_signs.data.clip_art import clipart
 from traffic_signs.data.raster import brightness, column, paint, percentile, pixel_centres, smooth_noise
 from traffic_signs.data.web_overlays import graffiti, sticker, watermark
@@ -50,7 +50,7 @@ def web_effects(images: torch.Tensor, cfg: AugmentConfig, generator: torch.Gener
         raise ValueError(f"web_effects {','.join(cfg.web_effects) or '(none)'}: choose among {', '.join(WEB_EFFECTS)}")
     n = images.shape[0]
     effect = torch.randint(len(cfg.web_effects), (n,), generator=generator)
-    chosen = _chance(n, cfg.web_prob, generator)
+    chosen = chance(n, cfg.web_prob, generator)
     out = images
     for k, name in enumerate(cfg.web_effects):
         picked = torch.nonzero(chosen & (effect == k)).flatten()
@@ -66,11 +66,11 @@ def web_effects(images: torch.Tensor, cfg: AugmentConfig, generator: torch.Gener
 def _snow_cap(n: int, x: torch.Tensor, y: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
     """N x H x W: snow lying on the sign's upper rim (an arc round the middle, where GTSRB crops and
     most photos have the sign), piled a little above it, its lower edge wavy."""
-    radius = column(_uniform(n, 0.65, 0.9, generator))
-    rim = -radius * torch.sqrt((1 - (x / radius) ** 2).clamp(min=0)) - column(_uniform(n, 0.0, 0.12, generator))
-    depth = column(_uniform(n, 0.15, 0.6, generator))
-    wave = column(_uniform(n, 0.03, 0.12, generator)) * torch.sin(
-        column(_uniform(n, 3, 9, generator)) * x + column(_uniform(n, 0, 2 * math.pi, generator)))
+    radius = column(uniform(n, 0.65, 0.9, generator))
+    rim = -radius * torch.sqrt((1 - (x / radius) ** 2).clamp(min=0)) - column(uniform(n, 0.0, 0.12, generator))
+    depth = column(uniform(n, 0.15, 0.6, generator))
+    wave = column(uniform(n, 0.03, 0.12, generator)) * torch.sin(
+        column(uniform(n, 3, 9, generator)) * x + column(uniform(n, 0, 2 * math.pi, generator)))
     over_sign = torch.sigmoid((radius - x.abs()) / 0.05)
     return torch.sigmoid((y - rim) / 0.05) * torch.sigmoid((-radius + depth + wave - y) / 0.05) * over_sign
 
@@ -87,16 +87,16 @@ def snow(images: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
     more towards the top and the windward side; white to bluish grey, soft edges, a faint texture."""
     n, _, h, w = images.shape
     x, y = pixel_centres(h, w)
-    cap = _snow_cap(n, x, y, generator) * column(_chance(n, 0.7, generator).float())
-    wind = column(_uniform(n, -1.0, 1.0, generator))
+    cap = _snow_cap(n, x, y, generator) * column(chance(n, 0.7, generator).float())
+    wind = column(uniform(n, -1.0, 1.0, generator))
     lumps = smooth_noise(n, h, w, (5, 5), generator)[:, 0] - 0.8 * y + wind * x
-    threshold = column(_uniform(n, 0.6, 1.8, generator))
+    threshold = column(uniform(n, 0.6, 1.8, generator))
     cover = torch.maximum(cap, torch.sigmoid((lumps - threshold) / 0.2)).unsqueeze(1)
-    texture = 0.92 + 0.08 * _blur_all(torch.rand(n, 3, h, w, generator=generator), 0.6)[:, :1]
-    white = _uniform(n, 0.85, 1.0, generator).view(-1, 1, 1, 1) * torch.tensor([0.96, 0.98, 1.0]).view(1, 3, 1, 1)
+    texture = 0.92 + 0.08 * blur_all(torch.rand(n, 3, h, w, generator=generator), 0.6)[:, :1]
+    white = uniform(n, 0.85, 1.0, generator).view(-1, 1, 1, 1) * torch.tensor([0.96, 0.98, 1.0]).view(1, 3, 1, 1)
     white = white * _white_level(images)
     shade = 1 - 0.1 * (y.unsqueeze(1) + 1) / 2  # lit from above
-    opacity = _per_image(_uniform(n, 0.85, 1.0, generator))
+    opacity = per_image(uniform(n, 0.85, 1.0, generator))
     return paint(images, (white * texture * shade).clamp(max=1.0), cover * opacity)
 
 
@@ -105,11 +105,11 @@ def frost(images: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
     n, _, h, w = images.shape
     x, y = pixel_centres(h, w)
     grey = brightness(images).mean(dim=(2, 3), keepdim=True)
-    flat = torch.lerp(grey, images, _per_image(_uniform(n, 0.45, 0.8, generator)))
-    grains = _blur_all(torch.randn(n, 3, h, w, generator=generator), 0.7)[:, :1] * 2.5  # clumps, sd about 1
-    crystals = 1 + _per_image(_uniform(n, 0.05, 0.2, generator)) * grains
+    flat = torch.lerp(grey, images, per_image(uniform(n, 0.45, 0.8, generator)))
+    grains = blur_all(torch.randn(n, 3, h, w, generator=generator), 0.7)[:, :1] * 2.5  # clumps, sd about 1
+    crystals = 1 + per_image(uniform(n, 0.05, 0.2, generator)) * grains
     patches = torch.sigmoid(0.5 * smooth_noise(n, h, w, (4, 4), generator) + torch.maximum(x.abs(), y.abs()))
-    amount = _per_image(_uniform(n, 0.3, 0.7, generator))
+    amount = per_image(uniform(n, 0.3, 0.7, generator))
     white = torch.tensor([0.9, 0.93, 0.97]).view(1, 3, 1, 1) * _white_level(images)
     return paint(flat, white, (amount * patches * crystals).clamp(0, 1))
 
@@ -120,14 +120,14 @@ def dirt(images: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
     n, _, h, w = images.shape
     blotches = smooth_noise(n, h, w, (4, 4), generator)
     drips = smooth_noise(n, h, w, (3, 9), generator)
-    field = torch.where(_chance(n, 0.35, generator).view(-1, 1, 1, 1), drips, blotches)
-    stain = torch.sigmoid((field - _per_image(_uniform(n, -0.6, 0.6, generator))) / 0.35)
-    grain = 0.8 + 0.4 * _blur_all(torch.rand(n, 3, h, w, generator=generator), 0.7)[:, :1]
-    darkening = _uniform(n, 0.35, 0.7, generator)
-    warmth = _uniform(n, 0.0, 1.0, generator)
+    field = torch.where(chance(n, 0.35, generator).view(-1, 1, 1, 1), drips, blotches)
+    stain = torch.sigmoid((field - per_image(uniform(n, -0.6, 0.6, generator))) / 0.35)
+    grain = 0.8 + 0.4 * blur_all(torch.rand(n, 3, h, w, generator=generator), 0.7)[:, :1]
+    darkening = uniform(n, 0.35, 0.7, generator)
+    warmth = uniform(n, 0.0, 1.0, generator)
     brown = darkening.view(-1, 1) * torch.stack([1 + 0.25 * warmth, torch.ones(n), 1 - 0.35 * warmth], 1)
     grimy = images * brown.clamp(max=1).view(n, 3, 1, 1)  # a multiplied layer: darker and browner, never lighter
-    return torch.lerp(images, grimy, (stain * grain * _per_image(_uniform(n, 0.6, 1.0, generator))).clamp(0, 1))
+    return torch.lerp(images, grimy, (stain * grain * per_image(uniform(n, 0.6, 1.0, generator))).clamp(0, 1))
 
 
 def fade(images: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
@@ -136,14 +136,14 @@ def fade(images: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
     r, g, b = images.unbind(1)
     red = (r - torch.maximum(g, b)).clamp(min=0).unsqueeze(1)
     blue = (b - torch.maximum(r, g)).clamp(min=0).unsqueeze(1)
-    pink = _chance(n, 0.5, generator).float()
-    shift = _uniform(n, 0.3, 0.7, generator)
+    pink = chance(n, 0.5, generator).float()
+    shift = uniform(n, 0.3, 0.7, generator)
     red_to = torch.stack([torch.zeros(n), shift * (1 - 0.6 * pink), shift * pink], 1).view(n, 3, 1, 1)
-    blue_to = _uniform(n, 0.3, 0.7, generator).view(-1, 1, 1, 1) * torch.tensor([1.0, 0.9, 0.3]).view(1, 3, 1, 1)
+    blue_to = uniform(n, 0.3, 0.7, generator).view(-1, 1, 1, 1) * torch.tensor([1.0, 0.9, 0.3]).view(1, 3, 1, 1)
     faded = images + red * red_to + blue * blue_to
-    faded = torch.lerp(brightness(faded), faded, _per_image(_uniform(n, 0.3, 0.75, generator)))
-    lift = _per_image(_uniform(n, 0.1, 0.35, generator))
-    return (lift + (1 - lift) * faded.clamp(0, 1)) ** _per_image(_uniform(n, 0.7, 1.0, generator))
+    faded = torch.lerp(brightness(faded), faded, per_image(uniform(n, 0.3, 0.75, generator)))
+    lift = per_image(uniform(n, 0.1, 0.35, generator))
+    return (lift + (1 - lift) * faded.clamp(0, 1)) ** per_image(uniform(n, 0.7, 1.0, generator))
 
 
 # ----------------------------------------------------------------------------- compression, scaling
@@ -153,7 +153,7 @@ def heavy_jpeg(images: torch.Tensor, generator: torch.Generator) -> torch.Tensor
     """JPEG as an encoder makes it: at quality 6-25, or for half the images at quality 3-12 at twice the
     size before the picture was shrunk to this one (blocks and ringing of a larger photo, softened)."""
     n, _, h, w = images.shape
-    larger = _chance(n, 0.5, generator)
+    larger = chance(n, 0.5, generator)
     out = images.clone()
     out[~larger] = jpeg_compress(images[~larger], WEB_JPEG, generator)
     big = F.interpolate(images[larger], scale_factor=2, mode="bilinear", align_corners=False)
@@ -192,7 +192,7 @@ def thumbnail(images: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
 
 def _unsharp(images: torch.Tensor, amount: torch.Tensor) -> torch.Tensor:
     """An unsharp mask (radius 0.8 px) of per-image strength: the halos of a phone's or an editor's sharpening."""
-    return images + _per_image(amount) * (images - _blur_all(images, 0.8))
+    return images + per_image(amount) * (images - blur_all(images, 0.8))
 
 
 def downscale(images: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
@@ -203,7 +203,7 @@ def downscale(images: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
     how = torch.randint(3, (n,), generator=generator)  # 0: aliased, 1: over-sharpened, 2: both
     aliased = _aliased(images, generator)
     out = torch.where((how != 1).view(-1, 1, 1, 1), aliased, images)
-    halos = _unsharp(out, _uniform(n, 0.5, 1.8, generator)).clamp_(0, 1)
+    halos = _unsharp(out, uniform(n, 0.5, 1.8, generator)).clamp_(0, 1)
     return torch.where((how != 0).view(-1, 1, 1, 1), halos, out)
 
 
@@ -212,9 +212,9 @@ def _aliased(images: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
     on a grid a little shifted and scaled per image (so the dropped rows and columns differ)."""
     n, _, h, w = images.shape
     factor = column(torch.randint(2, 5, (n,), generator=generator).float())
-    zoom = column(_uniform(n, 0.94, 1.06, generator))
-    phase = _uniform(2 * n, -1, 1, generator).view(2, n)
-    crisp = _per_image(_uniform(n, 0.8, 2.0, generator))
+    zoom = column(uniform(n, 0.94, 1.06, generator))
+    phase = uniform(2 * n, -1, 1, generator).view(2, n)
+    crisp = per_image(uniform(n, 0.8, 2.0, generator))
     x, y = pixel_centres(h, w)
 
     def nearest_large_pixel(coordinate: torch.Tensor, side: int) -> torch.Tensor:
@@ -227,7 +227,7 @@ def _aliased(images: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
     # enlargement and its blurred copy at those pixels and sharpening there is the same, at 1/factor^2
     # of the cost; the clamp then cuts the overshoot as it would have at the large size.
     sharp = F.grid_sample(images, grid, mode="bicubic", padding_mode="reflection", align_corners=False)
-    soft = F.grid_sample(_blur_all(images, 0.6), grid, mode="bilinear", padding_mode="reflection",
+    soft = F.grid_sample(blur_all(images, 0.6), grid, mode="bilinear", padding_mode="reflection",
                          align_corners=False)
     return (sharp + crisp * (sharp - soft)).clamp_(0, 1)
 
