@@ -10,6 +10,7 @@ Runtime until a classifier is actually used).
 
 from __future__ import annotations
 
+from importlib import import_module
 from typing import TYPE_CHECKING, Any
 
 __version__ = "0.1.0"
@@ -24,7 +25,5 @@ _HOMES = {"Classifier": "reader", "Result": "results", "Sign": "results"}
 
 def __getattr__(name: str) -> Any:
     if name in _HOMES:
-        from importlib import import_module
-
         return getattr(import_module(f"traffic_signs.prediction.{_HOMES[name]}"), name)
     raise AttributeError(f"module 'traffic_signs' has no attribute {name!r}")

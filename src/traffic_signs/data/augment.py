@@ -141,7 +141,8 @@ def corrupt(images: torch.Tensor, cfg: AugmentConfig, generator: torch.Generator
     if cfg.streak_prob > 0:
         images = add_streaks(images, cfg, generator)
     if cfg.web_prob > 0:
-        from traffic_signs.data.web_photos import web_effects  # built on this module's transforms
+        # here, not at the top: web_photos is built on this module's transforms (an import cycle)
+        from traffic_signs.data.web_photos import web_effects
 
         images = web_effects(images, cfg, generator)
     if cfg.jpeg_prob > 0:

@@ -16,6 +16,7 @@ from pathlib import Path
 
 import numpy as np
 import platformdirs
+from tqdm import tqdm
 
 from traffic_signs.data.gtsrb import find_layout, resolve_data_dir
 from traffic_signs.errors import DataError, ImageError, StorageError
@@ -97,8 +98,6 @@ def _decode(records: list, size: int, checksum: str, progress: bool) -> ImageSet
     images = np.empty((len(records), size, size, 3), dtype=np.uint8)
     iterator = records
     if progress:
-        from tqdm import tqdm
-
         iterator = tqdm(records, desc=f"decoding {len(records)} images", unit="img", leave=False)
     for i, record in enumerate(iterator):
         try:

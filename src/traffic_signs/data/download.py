@@ -15,6 +15,8 @@ from collections.abc import Callable
 from pathlib import Path
 from urllib.parse import unquote, urlparse
 
+from tqdm import tqdm
+
 from traffic_signs.data.gtsrb import ARCHIVES_BY_NAME, OFFICIAL_BASE_URL, ArchiveFile
 from traffic_signs.errors import ChecksumError, DataError
 from traffic_signs.files import file_digest
@@ -144,8 +146,6 @@ class _progress_bar:
     """tqdm progress callable (a no-op when disabled)."""
 
     def __init__(self, name: str, enabled: bool):
-        from tqdm import tqdm
-
         self.bar = tqdm(desc=name, unit="B", unit_scale=True, disable=not enabled, leave=False)
 
     def __call__(self, done: int, total: int) -> None:

@@ -12,12 +12,11 @@ from __future__ import annotations
 
 import argparse
 
+from traffic_signs.data.gtsrb import OFFICIAL_BASE_URL, resolve_data_dir
 from traffic_signs.data.options import add_data_arguments
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    from traffic_signs.data.gtsrb import OFFICIAL_BASE_URL
-
     parser.formatter_class = argparse.RawDescriptionHelpFormatter
     add_data_arguments(parser, cache=False)
     parser.add_argument("--source", default=OFFICIAL_BASE_URL, metavar="DIR_OR_URL",
@@ -27,8 +26,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    # here, not at the top: --help stays fast without urllib.request, ssl and tqdm
     from traffic_signs.data.download import download
-    from traffic_signs.data.gtsrb import resolve_data_dir
 
     data_dir = resolve_data_dir(args.data_dir)
     for path in download(data_dir, args.source, args.force, not args.no_progress):

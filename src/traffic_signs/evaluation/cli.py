@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from traffic_signs.data.options import add_data_arguments
+from traffic_signs.models.resolve import DEFAULT_RUNS_DIR, is_shipped, resolve_model_path
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -36,8 +37,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    # here, not at the top: --help stays fast without torch
     from traffic_signs.evaluation.evaluate import evaluate_model
-    from traffic_signs.models.resolve import resolve_model_path
 
     model_path = resolve_model_path(args.model)
     out_dir = args.out or default_out_dir(model_path, args.split)
@@ -56,8 +57,6 @@ def default_out_dir(model_path: Path, split: str) -> Path:
     A shipped model lives inside the installed package, which is no place for output, so
     its evaluation goes to ``runs/<name>/eval-<split>`` instead.
     """
-    from traffic_signs.models.resolve import DEFAULT_RUNS_DIR, is_shipped
-
     if is_shipped(model_path):
         return DEFAULT_RUNS_DIR / model_path.stem / f"eval-{split}"
     prefix = "eval" if model_path.stem == "best" else f"eval-{model_path.stem}"

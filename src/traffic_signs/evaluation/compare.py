@@ -19,14 +19,20 @@ Examples:
 from __future__ import annotations
 
 import argparse
+import datetime
 import json
+import os
+import platform
 import shlex
 import sys
+import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from traffic_signs.data.options import add_data_arguments
-from traffic_signs.training.recipe import default
+from traffic_signs.data.split import DEFAULT_SPLIT_SEED, DEFAULT_VAL_FRACTION, SplitSpec
+from traffic_signs.errors import TrafficSignsError
+from traffic_signs.training.recipe import TrainConfig, default
 
 if TYPE_CHECKING:
     from traffic_signs.training.checkpoint import Progress
@@ -59,9 +65,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    # here, not at the top: --help stays fast without torch
     import torch
 
-    from traffic_signs.errors import TrafficSignsError
     from traffic_signs.models.catalog import get_entry, list_models
 
     names = [n.strip() for n in args.models.split(",") if n.strip()] if args.models else list_models()
@@ -96,14 +102,13 @@ def measure_model(name: str, args: argparse.Namespace) -> dict[str, Any]:
 
 def train_config(name: str, args: argparse.Namespace):
     """The same TrainConfig for every model but the architecture: same data, split, seed."""
-    from traffic_signs.training.recipe import TrainConfig
-
     return TrainConfig(model=name, epochs=args.epochs, time_budget=args.time_budget, seed=args.seed,
                        data_dir=args.data_dir, cache_dir=args.cache_dir, limit_train=args.limit_train)
 
 
 def ensure_trained(name: str, args: argparse.Namespace) -> Progress:
     """Train ``name`` into its run folder, or reuse/resume the run there; returns its progress (state.json)."""
+    # here, not at the top: --help stays fast without torch
     from traffic_signs.training.checkpoint import load_progress
     from traffic_signs.training.loop import train
 
@@ -121,9 +126,6 @@ def ensure_trained(name: str, args: argparse.Namespace) -> Progress:
 
 def _check_same_split(run_dir: Path, old: dict[str, Any], new: dict[str, Any]) -> None:
     """Refuse to reuse a run trained on other images or another split: the table would lie."""
-    from traffic_signs.data.split import SplitSpec
-    from traffic_signs.errors import TrafficSignsError
-
     was, now = SplitSpec.of(old), SplitSpec.of(new)
     different = [(k, getattr(was, k), getattr(now, k)) for k in was.differing(now)]
     if old.get("model") not in (None, new["model"]):
@@ -137,6 +139,7 @@ def _check_same_split(run_dir: Path, old: dict[str, Any], new: dict[str, Any]) -
 def measure(name: str, run_dir: Path, progress: Progress, data_dir: str | None,
             cache_dir: str | None) -> dict[str, Any]:
     """One table row: size, cost, training time, val and test metrics, inference speed."""
+    # here, not at the top: --help stays fast without torch
     from traffic_signs.evaluation.evaluate import evaluate_model
     from traffic_signs.models.catalog import get_entry
     from traffic_signs.models.complexity import count_macs, count_parameters
@@ -176,8 +179,8 @@ def inference_throughput(model, input_size: int, batch: int = BATCH, warmup: int
     the odd slow pass when other processes share the CPU; the numbers are still only
     comparable within one compare run on one machine.
     """
+    # here, not at the top: --help stays fast without torch and statistics (which loads decimal, fractions)
     import statistics
-    import time
 
     import torch
 
@@ -214,8 +217,6 @@ def command_line(args: argparse.Namespace, names: list[str]) -> str:
 
 
 def _settings(args: argparse.Namespace) -> dict[str, Any]:
-    from traffic_signs.data.split import DEFAULT_SPLIT_SEED, DEFAULT_VAL_FRACTION
-
     return {"epochs": None if args.time_budget is not None else args.epochs, "time_budget": args.time_budget,
             "limit_train": args.limit_train, "seed": args.seed, "val_fraction": DEFAULT_VAL_FRACTION,
             "split_seed": DEFAULT_SPLIT_SEED, "reuse": args.reuse, "runs_dir": str(args.runs_dir),
@@ -223,10 +224,7 @@ def _settings(args: argparse.Namespace) -> dict[str, Any]:
 
 
 def _environment() -> dict[str, Any]:
-    import datetime
-    import os
-    import platform
-
+    # here, not at the top: --help stays fast without torch
     import torch
 
     return {"date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),

@@ -141,6 +141,7 @@ def _downsample(curve: dict[str, np.ndarray], points: int = 200) -> dict[str, li
 
 def _plots(out_dir: Path, metrics: dict[str, Any], curve: dict[str, np.ndarray], mistake_images: np.ndarray,
            class_names: list[str]) -> None:
+    # here, not at the top: matplotlib (train extra, a slow import) loads only to draw, after choosing Agg
     import matplotlib
 
     matplotlib.use("Agg")
@@ -245,6 +246,7 @@ def _confusions(metrics: dict[str, Any], class_names: list[str], limit: int = 10
 
 def plot_confusion(matrix: np.ndarray, path: Path, title: str) -> None:
     """Row-normalised confusion matrix; a square-root colour scale keeps 1% errors visible."""
+    # here, not at the top: matplotlib loads only to draw (see _plots)
     import matplotlib.pyplot as plt
     from matplotlib.colors import PowerNorm
 
@@ -265,6 +267,7 @@ def plot_confusion(matrix: np.ndarray, path: Path, title: str) -> None:
 def plot_worst_mistakes(images: np.ndarray, mistakes: list[dict], class_names: list[str], path: Path,
                         title: str, columns: int = 6) -> None:
     """The most confident wrong predictions: the failures a reject threshold cannot catch."""
+    # here, not at the top: matplotlib loads only to draw (see _plots)
     import matplotlib.pyplot as plt
 
     if not mistakes:
@@ -289,6 +292,7 @@ def plot_worst_mistakes(images: np.ndarray, mistakes: list[dict], class_names: l
 
 def plot_reliability(metrics: dict[str, Any], path: Path, title: str) -> None:
     """Accuracy against confidence per bin; on the diagonal is perfectly calibrated."""
+    # here, not at the top: matplotlib loads only to draw (see _plots)
     import matplotlib.pyplot as plt
 
     fig, (ax, ax_count) = plt.subplots(1, 2, figsize=(11, 4.5))
@@ -321,6 +325,7 @@ def plot_reliability(metrics: dict[str, Any], path: Path, title: str) -> None:
 
 def plot_risk_coverage(curve: dict[str, np.ndarray], metrics: dict[str, Any], path: Path, title: str) -> None:
     """Error among accepted images as fewer are accepted; the lower and flatter, the better."""
+    # here, not at the top: matplotlib loads only to draw (see _plots)
     import matplotlib.pyplot as plt
 
     fig, ax = plt.subplots(figsize=(7, 4.5))
@@ -342,6 +347,7 @@ def plot_risk_coverage(curve: dict[str, np.ndarray], metrics: dict[str, Any], pa
 
 
 def _save(fig, path: Path) -> None:
+    # here, not at the top: matplotlib loads only to draw (see _plots)
     import matplotlib.pyplot as plt
 
     fig.tight_layout()

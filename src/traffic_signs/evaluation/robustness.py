@@ -198,6 +198,7 @@ def markdown(table: dict, n: int) -> str:
 
 
 def plot(table: dict, path: Path) -> None:
+    # here, not at the top: matplotlib (train extra) loads only to draw; `ship` uses the table alone
     import matplotlib
 
     matplotlib.use("Agg")

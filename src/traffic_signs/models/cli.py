@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import json
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -10,8 +11,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    import json
-
+    # here, not at the top: --help stays fast without torch
     from traffic_signs.models.catalog import create, get_entry, list_models
     from traffic_signs.models.complexity import count_macs, count_parameters
 

@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING
 from traffic_signs.data.options import add_data_arguments
 from traffic_signs.errors import ModelFileError
 from traffic_signs.models.model_file import COMMITTEE, Member, ModelFile, read_model_file
+from traffic_signs.models.resolve import resolve_model_path
 
 if TYPE_CHECKING:
     from traffic_signs.models.committee import Committee
@@ -35,8 +36,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from traffic_signs.models.resolve import resolve_model_path
-
     paths = [resolve_model_path(member) for member in args.members]
     summary = build_committee(paths, Path(args.out), args.data_dir, args.cache_dir)
     print(json.dumps(summary, indent=2))
@@ -46,6 +45,7 @@ def run(args: argparse.Namespace) -> int:
 def build_committee(paths: list[Path], out: Path, data_dir: str | None = None,
                     cache_dir: str | None = None) -> dict:
     """Assemble, score on the shared validation tracks, and save; returns what was measured."""
+    # here, not at the top: --help stays fast without torch
     from traffic_signs.models.inference import validation_accuracy
     from traffic_signs.models.io import save_model
 
@@ -69,6 +69,7 @@ def refuse_to_overwrite_a_run(out: Path, kind: str, is_kind: Callable[[ModelFile
 
 def assemble(paths: list[Path]) -> tuple[Committee, ModelFile]:
     """Load verified member files and return the committee with its model file."""
+    # here, not at the top: --help stays fast without torch
     from traffic_signs.models.committee import check_compatible, committee_of
     from traffic_signs.models.io import load_model
 

@@ -24,6 +24,7 @@ from torch import nn
 
 from traffic_signs.errors import ModelFileError
 from traffic_signs.files import file_digest, staged
+from traffic_signs.models.io import _write_tensors
 from traffic_signs.models.model_file import DetectorFile, read_detector_file
 
 STRIDE = 4  # the heat map has one cell per 4 x 4 input pixels
@@ -77,8 +78,6 @@ def save_detector(stem: Path, model: SignFinder, epoch: int, history: list[dict[
                   config: dict[str, Any]) -> Path:
     """Write ``stem.safetensors`` and ``stem.json`` (the record, naming and checksumming the weights)
     together: both land in full or neither does, as for the classifier's model files."""
-    from traffic_signs.models.io import _write_tensors
-
     weights, json_path = Path(stem).with_suffix(".safetensors"), Path(stem).with_suffix(".json")
     with staged(json_path) as json_tmp, staged(weights) as weights_tmp:
         digest = _write_tensors(weights_tmp, model.state_dict())

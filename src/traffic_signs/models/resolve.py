@@ -78,6 +78,7 @@ def find_exported_json(spec: str | Path, checkpoint: str, suffixes: tuple[str, .
 
 
 def _by_name(name: str, runs_dir: Path) -> Path:
+    # here, not at the top: the catalog imports torch, and prediction and serving run without it
     from traffic_signs.models.catalog import list_models
 
     trained, shipped = runs_dir / name / "best.json", shipped_dir() / f"{name}.json"

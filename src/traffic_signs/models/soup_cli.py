@@ -28,7 +28,9 @@ from typing import TYPE_CHECKING
 
 from traffic_signs.data.options import add_data_arguments
 from traffic_signs.errors import ModelFileError
+from traffic_signs.models.committee_cli import refuse_to_overwrite_a_run
 from traffic_signs.models.model_file import ModelFile
+from traffic_signs.models.resolve import resolve_model_path
 
 if TYPE_CHECKING:
     import torch
@@ -53,8 +55,6 @@ def _share(value: str) -> float:
 
 
 def run(args: argparse.Namespace) -> int:
-    from traffic_signs.models.resolve import resolve_model_path
-
     paths = [resolve_model_path(spec) for spec in args.ingredients]
     print(json.dumps(make_soup(paths, Path(args.out), args.data_dir, args.cache_dir, args.init_share), indent=2))
     return 0
@@ -64,7 +64,7 @@ def make_soup(paths: list[Path], out: Path, data_dir: str | None = None, cache_d
               init_share: float = 0.0) -> dict:
     """Average the ingredients' weights (with ``init_share`` of their ``--init`` weights), score the
     soup on their validation tracks, save it."""
-    from traffic_signs.models.committee_cli import refuse_to_overwrite_a_run
+    # here, not at the top: --help stays fast without torch
     from traffic_signs.models.inference import validation_accuracy
     from traffic_signs.models.io import load_model, save_model
 
@@ -91,6 +91,7 @@ def make_soup(paths: list[Path], out: Path, data_dir: str | None = None, cache_d
 
 def _blend(tensors: list[torch.Tensor], start: torch.Tensor | None, init_share: float) -> torch.Tensor:
     """The mean of ``tensors``, moved ``init_share`` of the way to ``start`` (when there is one)."""
+    # here, not at the top: --help stays fast without torch
     import torch
 
     mean = torch.stack([t.float() for t in tensors]).mean(0)
@@ -99,6 +100,7 @@ def _blend(tensors: list[torch.Tensor], start: torch.Tensor | None, init_share: 
 
 def _init_weights(model_file: ModelFile) -> dict[str, torch.Tensor]:
     """The ``--init`` weights the ingredients share, checked as training checked them."""
+    # here, not at the top: --help stays fast without torch
     from traffic_signs.models.io import initial_weights
 
     return initial_weights(model_file.train_config["init"], model_file.architecture, model_file.split,
@@ -109,6 +111,7 @@ def check_ingredients(paths: list[Path], model_files: list[ModelFile], init_shar
     """Refuse what has no meaningful mean, naming the odd one out: besides what a committee's
     members must share (``committee.check_compatible``), one architecture and one start. One
     ingredient is a soup only with its start weighed in (``init_share``: WiSE-FT of one run)."""
+    # here, not at the top: --help stays fast without torch
     from traffic_signs.models.committee import check_compatible
 
     if len(model_files) < (1 if init_share else 2):

@@ -18,6 +18,8 @@ import json
 import sys
 from typing import TYPE_CHECKING, Any
 
+from traffic_signs.inputs import expand_paths
+
 if TYPE_CHECKING:
     from traffic_signs.prediction.results import FileErrorJSON, Result
 
@@ -40,8 +42,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    # Imported here, not at the top: `traffic-signs --help` stays fast without numpy, Pillow and ONNX Runtime.
-    from traffic_signs.inputs import expand_paths
+    # here, not at the top: --help stays fast without ONNX Runtime and the prediction modules
     from traffic_signs.prediction.reader import Classifier
 
     classifier = Classifier.load(args.model, threshold=args.threshold, int8=args.int8, detector=args.detector)

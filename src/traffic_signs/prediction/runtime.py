@@ -8,6 +8,7 @@ import os
 from pathlib import Path
 
 import numpy as np
+import onnxruntime as ort
 
 from traffic_signs.errors import ModelFileError
 from traffic_signs.prediction.onnx_data import uses_external_data
@@ -34,8 +35,6 @@ def verified_onnx(onnx_path: Path, digest: str | None, metadata_name: str) -> by
 
 
 def onnx_session(model_bytes: bytes, onnx_path: Path):
-    import onnxruntime as ort
-
     options = ort.SessionOptions()
     options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
     options.intra_op_num_threads = get_settings().threads or min(4, os.cpu_count() or 1)

@@ -18,6 +18,8 @@ import argparse
 import json
 
 from traffic_signs.data.options import add_data_arguments
+from traffic_signs.models.resolve import resolve_model_path
+from traffic_signs.training.recipe import training_command
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -38,10 +40,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from traffic_signs.models.resolve import resolve_model_path
+    # here, not at the top: --help stays fast without torch
     from traffic_signs.release.export import export
     from traffic_signs.release.ship import ship
-    from traffic_signs.training.recipe import training_command
 
     json_path = resolve_model_path(args.model)
     model_file = export(json_path, args.data_dir, args.cache_dir, int8=args.int8, threshold=args.threshold,

@@ -16,12 +16,16 @@ from pathlib import Path
 
 import numpy as np
 import torch
+from PIL import Image
 
+from traffic_signs.data.cache import load_split
+from traffic_signs.data.scenes import SceneMaker, find_background_photos, load_photos
 from traffic_signs.errors import ModelFileError
 from traffic_signs.files import file_digest, staged
 from traffic_signs.models.detector import STRIDE, SignFinder
 from traffic_signs.models.model_file import DetectorFile, read_detector_file
 from traffic_signs.models.resolve import shipped_dir
+from traffic_signs.prediction.detect import SignDetector, box_iou
 
 CARD = "DETECTOR_CARD.md"
 
@@ -47,12 +51,6 @@ def export_detector(model: SignFinder, json_path: Path) -> Path:
 def score_on_test_scenes(json_path: Path, count: int = 500, seed: int = 1234, data_dir: str | None = None,
                          cache_dir: str | None = None) -> dict[str, float]:
     """Recall and precision of the exported detector (IoU >= 0.5) on scenes made from official test signs."""
-    from PIL import Image
-
-    from traffic_signs.data.cache import load_split
-    from traffic_signs.data.scenes import SceneMaker, find_background_photos, load_photos
-    from traffic_signs.prediction.detect import SignDetector, box_iou
-
     detector = SignDetector(json_path)
     test = load_split("test", data_dir, 32, cache_dir)
     maker = SceneMaker(load_photos(find_background_photos()), test.images, test.labels, 256, seed)

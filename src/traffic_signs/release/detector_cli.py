@@ -22,6 +22,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    # here, not at the top: --help stays fast without torch
     from traffic_signs.models.detector import load_detector
     from traffic_signs.release.detector import export_detector, score_on_test_scenes, ship_detector
 

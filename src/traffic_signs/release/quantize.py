@@ -22,6 +22,7 @@ CALIBRATION_IMAGES = 1024
 
 def quantize_int8(onnx_path: Path, out_path: Path, calibration: np.ndarray, batch: int = 64) -> Path:
     """Write an int8 copy of ``onnx_path`` calibrated on uint8 N x H x W x 3 ``calibration``."""
+    # here, not at the top: the quantiser loads onnx (train extra; the serving image leaves both out)
     from onnxruntime.quantization import CalibrationDataReader, QuantFormat, QuantType, quantize_static
 
     class Batches(CalibrationDataReader):

@@ -26,6 +26,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    # here, not at the top: --help stays fast without ONNX Runtime and the data and prediction modules
     from traffic_signs.evaluation.robustness import markdown, plot, robustness_on_test_set
     from traffic_signs.prediction.reader import Classifier
 

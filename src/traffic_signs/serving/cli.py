@@ -51,6 +51,7 @@ def run(args: argparse.Namespace) -> int:
     export_settings(settings)
     port = settings.port or DEFAULT_PORTS[args.what]
     if args.what == "api":
+        # here, not at the top: --help stays fast without uvicorn, FastAPI and Streamlit (serve extra)
         import uvicorn
 
         from traffic_signs.serving.api import create_app

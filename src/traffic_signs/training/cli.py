@@ -10,11 +10,12 @@ from __future__ import annotations
 
 import argparse
 import json
+import time
 from pathlib import Path
 
-from traffic_signs.data.augment_config import DRAWN_DESIGNS, OUTLIER_KINDS, WEB_EFFECTS
+from traffic_signs.data.augment_config import DRAWN_DESIGNS, HARSH, OUTLIER_KINDS, WEB_EFFECTS
 from traffic_signs.data.options import add_data_arguments
-from traffic_signs.training.recipe import PRECISIONS, default
+from traffic_signs.training.recipe import PRECISIONS, TrainConfig, augment_config, default
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -99,14 +100,11 @@ def _outlier_kinds(value: str) -> tuple[str, ...]:
 
 
 def run(args: argparse.Namespace) -> int:
-    import time
-
+    # here, not at the top: --help stays fast without torch
     import torch
 
-    from traffic_signs.data.augment_config import HARSH
     from traffic_signs.models.catalog import get_entry
     from traffic_signs.training.loop import train
-    from traffic_signs.training.recipe import TrainConfig, augment_config
 
     get_entry(args.model)  # fail fast on an unknown name
     if args.threads:

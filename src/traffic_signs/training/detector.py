@@ -22,7 +22,11 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from traffic_signs.data.cache import load_split
+from traffic_signs.data.drawn_signs import draw_signs
+from traffic_signs.data.scenes import SceneMaker, background_photos, make_scenes
 from traffic_signs.models.detector import STRIDE, SignFinder, load_detector, save_detector
+from traffic_signs.training.checkpoint import Progress, load_optimizer, load_progress, save_optimizer, save_progress
 from traffic_signs.training.detector_config import DetectorConfig
 
 SIZE_WEIGHT = 0.1
@@ -84,10 +88,6 @@ def augment_batch(images: torch.Tensor, boxes: list[np.ndarray], generator: torc
 def scenes_for(config: DetectorConfig, data_dir: str | None, cache_dir: str | None,
                background_folders: list[str]) -> tuple[np.ndarray, list[np.ndarray]]:
     """Make the training scenes: GTSRB training signs on sign-free photographs."""
-    from traffic_signs.data.cache import load_split
-    from traffic_signs.data.drawn_signs import draw_signs
-    from traffic_signs.data.scenes import SceneMaker, background_photos, make_scenes
-
     photos = background_photos(background_folders)
     train = load_split("train", data_dir, 32, cache_dir)
     drawings = None
@@ -115,8 +115,6 @@ def train_detector(config: DetectorConfig, out: Path, images: np.ndarray, boxes:
 def _train(config: DetectorConfig, out: Path, images: np.ndarray, boxes: list[np.ndarray], resume: bool,
            stop_after: int | None) -> SignFinder:
     """The training loop, top to bottom: batches, loss, AdamW with a cosine decay, a checkpoint per epoch."""
-    from traffic_signs.training.checkpoint import load_optimizer, load_progress
-
     torch.manual_seed(config.seed)
     model = SignFinder().to(memory_format=torch.channels_last)
     optimizer = torch.optim.AdamW(model.parameters(), lr=config.lr, weight_decay=config.weight_decay)
@@ -171,8 +169,6 @@ def save_checkpoint(out: Path, model: SignFinder, optimizer: torch.optim.Optimiz
                     history: list[dict]) -> None:
     """Weights, then optimizer, then the progress file that names the epoch: a run killed while
     writing resumes from the previous complete epoch."""
-    from traffic_signs.training.checkpoint import Progress, save_optimizer, save_progress
-
     out.mkdir(parents=True, exist_ok=True)
     save_detector(out / "last", model, len(history), history, asdict(config))
     save_optimizer(out, optimizer)

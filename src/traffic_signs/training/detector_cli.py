@@ -12,11 +12,10 @@ import argparse
 from pathlib import Path
 
 from traffic_signs.data.options import add_data_arguments
+from traffic_signs.training.detector_config import DetectorConfig
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    from traffic_signs.training.detector_config import DetectorConfig
-
     defaults = DetectorConfig()
     parser.add_argument("--out", type=Path, default=Path("runs/signfinder"))
     parser.add_argument("--scenes", type=int, default=defaults.scenes)
@@ -41,8 +40,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    # here, not at the top: --help stays fast without torch
     from traffic_signs.training.detector import scenes_for, train_detector
-    from traffic_signs.training.detector_config import DetectorConfig
 
     config = DetectorConfig(scenes=args.scenes, epochs=args.epochs, batch_size=args.batch_size, lr=args.lr,
                             seed=args.seed, threads=args.threads, drawn_share=args.drawn_share,

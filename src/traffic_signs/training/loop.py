@@ -22,6 +22,7 @@ from pathlib import Path
 import torch
 import torch.distributed as dist
 from torch import nn
+from tqdm import tqdm
 
 from traffic_signs.classes import CLASS_NAMES, NUM_CLASSES
 from traffic_signs.data.cache import ImageSet, load_split
@@ -263,6 +264,4 @@ def validate_and_checkpoint(run: Run, progress: Progress, meter: EpochMeter) -> 
 def _progress(ddp: Distributed, enabled: bool, total: int, desc: str):
     if not (enabled and ddp.main):
         return None
-    from tqdm import tqdm
-
     return tqdm(total=total, desc=desc, unit="step", leave=False, file=sys.stderr)

@@ -7,6 +7,7 @@ from pathlib import Path
 
 def plot_history(history: list[dict], path: Path, title: str) -> None:
     """Loss and accuracy per epoch (train and validation) as a two-panel PNG."""
+    # here, not at the top: matplotlib (train extra, a slow import) loads only to draw, after choosing Agg
     import matplotlib
 
     matplotlib.use("Agg")
