@@ -15,6 +15,7 @@ import torch.nn.functional as F
 
 from traffic_signs.data.augment_config import AugmentConfig
 from traffic_signs.data.batch_ops import blur_all, chance, jpeg_compress, per_image, uniform
+from traffic_signs.data.web_photos import web_effects
 
 
 def random_homographies(n: int, cfg: AugmentConfig, generator: torch.Generator) -> torch.Tensor:
@@ -141,9 +142,6 @@ def corrupt(images: torch.Tensor, cfg: AugmentConfig, generator: torch.Generator
     if cfg.streak_prob > 0:
         images = add_streaks(images, cfg, generator)
     if cfg.web_prob > 0:
-        # here, not at the top: web_photos is built on this module's transforms (an import cycle)
-        from traffic_signs.data.web_photos import web_effects
-
         images = web_effects(images, cfg, generator)
     if cfg.jpeg_prob > 0:
         images = jpeg_compress(images, cfg, generator)
