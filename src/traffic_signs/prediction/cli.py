@@ -24,6 +24,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from traffic_signs.prediction.video_cli import add_video_arguments, is_video_run, run_video
+
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".ppm", ".pgm", ".pbm", ".bmp", ".gif", ".tif", ".tiff", ".webp"}
 
 
@@ -40,6 +42,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="classify the whole image as one crop (do not look for the signs in it)")
     parser.add_argument("--detector", default=None,
                         help="sign detector: shipped name, run folder or .json (default: the shipped one)")
+    add_video_arguments(parser)
 
 
 Entry = tuple[str, str | None]  # a file to classify, or a path and why it cannot be
@@ -141,6 +144,8 @@ def classify_files(classifier, entries: list[Entry], top_k: int, search: bool | 
 
 
 def run(args: argparse.Namespace) -> int:
+    if is_video_run(args):
+        return run_video(args)
     from traffic_signs.prediction.classifier import Classifier
 
     classifier = Classifier.load(args.model, threshold=args.threshold, int8=args.int8, detector=args.detector)
