@@ -81,7 +81,7 @@ def write_clip(path: Path, frames: Iterator[tuple[np.ndarray, int]], crf: int = 
     with av.open(str(tmp), "w", format="mp4") as out:
         stream = out.add_stream("libx264", rate=FPS)
         stream.width, stream.height, stream.pix_fmt = WIDTH, HEIGHT, "yuv420p"
-        stream.options = {"preset": "veryfast", "crf": str(crf)}
+        stream.options = {"preset": "ultrafast", "crf": str(crf)}
         stream.codec_context.time_base = Fraction(1, FPS)
         for pixels, number in frames:
             frame = av.VideoFrame.from_ndarray(pixels, format="rgb24")
@@ -437,7 +437,7 @@ def main() -> None:
         return
     options: dict[str, Any] = {"stride": args.stride, "realtime": args.realtime}
     if args.tracker == "bytetrack":
-        options["tracker"] = bytetrack_factory()
+        options["tracker"] = ByteTrackAdapter
     results = []
     for n, drive in enumerate(drives):
         result = run_drive(classifier, drive, clips, options)
@@ -457,9 +457,55 @@ def main() -> None:
     print(json.dumps(summary, indent=1))
 
 
-def bytetrack_factory():
-    """A ByteTrack port (``pip install cjm-byte-track``) behind the tracker's interface, for comparison."""
-    raise SystemExit("--tracker bytetrack: not available yet")
+class ByteTrackAdapter:
+    """A ByteTrack port (``pip install cjm-byte-track``: numpy + scipy) behind the tracker's
+    interface, so the same drives score both. ByteTrack's Kalman-smoothed boxes are mapped back
+    to the detections they matched (IoU >= 0.5); a track ends after the same MAX_GAP_S unseen."""
+
+    def __init__(self):
+        from cjm_byte_track.core import BYTETracker
+
+        from traffic_signs.prediction.tracking import MAX_GAP_S
+
+        self.tracker = BYTETracker(track_thresh=0.25, track_buffer=round(MAX_GAP_S * FPS), match_thresh=0.8,
+                                   frame_rate=FPS)
+        self.max_gap_s = MAX_GAP_S
+        self.tracks: dict[int, Any] = {}
+        self.ended: list = []
+        self._next_id = 1
+
+    def update(self, detections: list, frame: int, time_s: float) -> list:
+        from traffic_signs.prediction.tracking import LiveTrack
+
+        dets = np.array([[*d.box, d.score] for d in detections], float).reshape(-1, 5)
+        active = self.tracker.update(dets, (HEIGHT, WIDTH), (HEIGHT, WIDTH))
+        pairs, used = [], set()
+        for st in active:
+            if st.frame_id != self.tracker.frame_id or not detections:
+                continue
+            k = max(range(len(detections)), key=lambda i: box_iou(st.tlbr, detections[i].box))
+            if k in used or box_iou(st.tlbr, detections[k].box) < 0.5:
+                continue
+            used.add(k)
+            live = self.tracks.get(st.track_id)
+            if live is None:
+                live = self.tracks[st.track_id] = LiveTrack(detections[k].box, time_s, frame, time_s, frame,
+                                                            detections[k].score, track_id=self._next_id)
+                self._next_id += 1
+            else:
+                live.follow(detections[k], frame, time_s)
+            pairs.append((live, detections[k]))
+        stale = [key for key, live in self.tracks.items() if time_s - live.time_s > self.max_gap_s]
+        self.ended += [self.tracks.pop(key) for key in stale]
+        return pairs
+
+    def finish(self) -> None:
+        self.ended += list(self.tracks.values())
+        self.tracks = {}
+
+    def take_ended(self) -> list:
+        ended, self.ended = self.ended, []
+        return sorted(ended, key=lambda t: t.track_id)
 
 
 if __name__ == "__main__":

@@ -294,3 +294,15 @@ def test_a_clip_path_that_fails_is_an_error_row_and_exit_code_1(tmp_path, capsys
     code = main(["predict", str(tmp_path / "broken.mp4"), str(clip), "--format", "json"])
     rows = json.loads(capsys.readouterr().out)
     assert code == 1 and "error" in rows[0] and rows[1]["tracks"]
+
+
+def test_leaving_a_clip_early_stops_its_decoding_thread(classifier, clip):
+    import threading
+
+    def stop_at_frame_5(record) -> None:
+        if record.frame == 5:
+            raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        list(track(classifier, clip, on_frame=stop_at_frame_5))
+    assert not [t for t in threading.enumerate() if t.name == "clip-decoder"]

@@ -28,10 +28,12 @@ import contextlib
 import os
 import re
 import stat
-from collections.abc import Iterator
+import threading
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from fractions import Fraction
 from pathlib import Path
+from queue import Empty, Full, Queue
 
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont
@@ -88,14 +90,19 @@ class ClipFrame:
         self._source = source  # an av.VideoFrame or a PIL image
         self._rotation = rotation  # quarter turns counter-clockwise to stand the picture upright
         self._picture: Image.Image | None = None
+        self._small: dict[int, Image.Image] = {}
 
     def small(self, long_side: int) -> Image.Image:
         """The frame shrunk so its long side is ``long_side`` (antialiased), for the detector."""
-        scale = long_side / max(self.size)
-        width, height = max(1, round(self.size[0] * scale)), max(1, round(self.size[1] * scale))
-        if self._picture is not None or isinstance(self._source, Image.Image):
-            return self.picture().resize((width, height), Image.Resampling.BILINEAR, reducing_gap=3.0)
-        return self._convert(width, height)
+        if long_side not in self._small:
+            scale = long_side / max(self.size)
+            width, height = max(1, round(self.size[0] * scale)), max(1, round(self.size[1] * scale))
+            if self._picture is not None or isinstance(self._source, Image.Image):
+                small = self.picture().resize((width, height), Image.Resampling.BILINEAR, reducing_gap=3.0)
+            else:
+                small = self._convert(width, height)
+            self._small[long_side] = small
+        return self._small[long_side]
 
     def picture(self) -> Image.Image:
         """The whole frame at its decoded size, RGB."""
@@ -143,6 +150,53 @@ class Clip:
 
     def __exit__(self, *exc) -> None:
         self.close()
+
+
+def prefetched(frames: Iterator[ClipFrame], prepare: Callable[[ClipFrame], object] | None = None,
+               depth: int = 4) -> Iterator[ClipFrame]:
+    """``frames`` decoded (and ``prepare``-d) on a second thread, at most ``depth`` ahead.
+
+    FFmpeg's decoder and swscale run without Python's lock, so decoding the next frames and
+    converting them for the detector overlaps with the models reading this one. Errors are
+    raised here, in the caller's thread, in order; leaving the loop early stops the thread.
+    """
+    queue: Queue = Queue(maxsize=depth)
+    stop = threading.Event()
+    done = object()
+
+    def produce() -> None:
+        try:
+            for frame in frames:
+                if prepare is not None:
+                    prepare(frame)
+                while not stop.is_set():
+                    try:
+                        queue.put((frame, None), timeout=0.1)
+                        break
+                    except Full:
+                        continue
+                if stop.is_set():
+                    return
+            queue.put((done, None))
+        except BaseException as exc:  # handed to the caller's thread, which raises it
+            queue.put((done, exc))
+
+    worker = threading.Thread(target=produce, name="clip-decoder", daemon=True)
+    worker.start()
+    try:
+        while True:
+            item, error = queue.get()
+            if error is not None:
+                raise error
+            if item is done:
+                return
+            yield item
+    finally:
+        stop.set()
+        while worker.is_alive():
+            with contextlib.suppress(Empty):
+                queue.get(timeout=0.05)
+        worker.join()
 
 
 def is_video_path(path: str | Path) -> bool:

@@ -42,6 +42,7 @@ from traffic_signs.prediction.video import (
     ClipFrame,
     ClipInfo,
     open_clip,
+    prefetched,
 )
 
 GROWTH = 1.15  # a new crop when the sign's side has grown this much since the last one...
@@ -115,6 +116,7 @@ class ClipTracks:
     max_frames: int | None = None
     on_frame: Callable[[FrameRecord], None] | None = None
     progress: bool = False
+    prefetch: bool = True  # decode on a second thread (see video.prefetched)
     tracker: Callable[[], SignTracker] = SignTracker
     info: ClipInfo | None = None
     stats: RunStats = field(default_factory=RunStats)
@@ -130,22 +132,30 @@ class ClipTracks:
         with open_clip(self.source, sequence=self.sequence, max_seconds=self.max_seconds, max_frames=self.max_frames,
                        fps=self.fps) as clip:
             self.info = clip.info
-            for frame in self._paced(self._with_progress(clip.frames(), clip.info), started):
-                self.stats.processed_frames += 1
-                followed = read_frame(reader, tracker, frame)
-                if self.on_frame is not None:
-                    self.on_frame(self._record(frame, followed))
-                yield from self._reported(tracker.take_ended())
+            frames = self._strided(self._with_progress(clip.frames(), clip.info))
+            if self.prefetch:  # in realtime, frames that will be dropped are not converted ahead
+                frames = prefetched(frames, None if self.realtime else lambda frame: frame.small(LONG_SIDE))
+            try:
+                for frame in self._paced(frames, started):
+                    self.stats.processed_frames += 1
+                    followed = read_frame(reader, tracker, frame)
+                    if self.on_frame is not None:
+                        self.on_frame(self._record(frame, followed))
+                    yield from self._reported(tracker.take_ended())
+            finally:
+                frames.close()  # the decoding thread stops before the clip is closed
             tracker.finish()
             yield from self._reported(tracker.take_ended())
         self.stats.seconds = time.perf_counter() - started
 
+    def _strided(self, frames: Iterator[ClipFrame]) -> Iterator[ClipFrame]:
+        return (frame for frame in frames if frame.index % self.stride == 0)
+
     def _paced(self, frames: Iterator[ClipFrame], started: float) -> Iterator[ClipFrame]:
-        """Every ``stride``-th frame; with ``realtime``, frames at the clip's pace, late ones dropped."""
+        """With ``realtime``, frames at the clip's pace, those that arrive while busy dropped."""
         for frame in frames:
             if not self.realtime:
-                if frame.index % self.stride == 0:
-                    yield frame
+                yield frame
                 continue
             clock = time.perf_counter() - started
             if clock > frame.time_s + 1.0 / self.info.fps:  # the next frame has arrived: this one is gone
