@@ -136,7 +136,7 @@ class ClipTracks:
             if self.prefetch:  # in realtime, frames that will be dropped are not converted ahead
                 frames = prefetched(frames, None if self.realtime else lambda frame: frame.small(LONG_SIDE))
             try:
-                for frame in self._paced(frames, started):
+                for frame in self._paced(frames):
                     self.stats.processed_frames += 1
                     followed = read_frame(reader, tracker, frame)
                     if self.on_frame is not None:
@@ -151,13 +151,17 @@ class ClipTracks:
     def _strided(self, frames: Iterator[ClipFrame]) -> Iterator[ClipFrame]:
         return (frame for frame in frames if frame.index % self.stride == 0)
 
-    def _paced(self, frames: Iterator[ClipFrame], started: float) -> Iterator[ClipFrame]:
-        """With ``realtime``, frames at the clip's pace, those that arrive while busy dropped."""
+    def _paced(self, frames: Iterator[ClipFrame]) -> Iterator[ClipFrame]:
+        """With ``realtime``, frames at the clip's pace from the first one on, those that arrive
+        while the previous one is being read dropped."""
+        origin = None
         for frame in frames:
             if not self.realtime:
                 yield frame
                 continue
-            clock = time.perf_counter() - started
+            if origin is None:
+                origin = time.perf_counter() - frame.time_s
+            clock = time.perf_counter() - origin
             if clock > frame.time_s + 1.0 / self.info.fps:  # the next frame has arrived: this one is gone
                 self.stats.dropped_frames += 1
                 continue
