@@ -114,7 +114,7 @@ def test_one_sign_approaching_is_one_track_named_once(classifier, clip, sign):
 
 
 @pytest.mark.parametrize("codec, container, suffix", [("libvpx-vp9", "webm", "webm"), ("mjpeg", "avi", "avi"),
-                                                      ("libx264", "matroska", "mkv")])
+                                                      ("libx264", "matroska", "mkv"), ("libsvtav1", "mp4", "mov")])
 def test_other_containers_and_codecs_read_the_same(classifier, tmp_path, sign, codec, container, suffix):
     path = write_clip(tmp_path / f"approach.{suffix}", approach(*sign, frames=30), codec, container=container)
     tracks = list(track(classifier, path))

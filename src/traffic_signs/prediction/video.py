@@ -289,8 +289,9 @@ def _video_stream(container, label: str):
         raise ImageFormatError(f"{label}: no video stream in the file")
     stream = container.streams.video[0]
     codec = stream.codec_context
-    if codec.name not in CODECS:
-        raise ImageFormatError(f"{label}: video codec {codec.name!r} is not one this tool reads ({', '.join(CODECS)})")
+    name = codec.codec.canonical_name  # the format's name (av1), not the decoder's (libdav1d)
+    if name not in CODECS:
+        raise ImageFormatError(f"{label}: video codec {name!r} is not one this tool reads ({', '.join(CODECS)})")
     _check_size(codec.width, codec.height, label)
     stream.thread_type = "AUTO"
     codec.thread_count = DECODER_THREADS
@@ -299,7 +300,7 @@ def _video_stream(container, label: str):
     declared_seconds = float(stream.duration * stream.time_base) if stream.duration and stream.time_base else None
     width, height = fit_720p(codec.width, codec.height)
     info = ClipInfo(label, width, height, fps, (codec.width, codec.height), stream.frames or None, declared_seconds,
-                    codec.name)
+                    name)
     return info, stream
 
 
