@@ -360,8 +360,11 @@ def score(drive: Drive, tracks: list[dict], records: list) -> dict[str, Any]:
         outcome = "right" if main["class_id"] == drive.class_id else "unknown"
     appear = min((f for f in drive.boxes), default=0) / FPS
     right_times = [first_right[t["track_id"]] for t in ours if t["track_id"] in first_right]
+    named_right = bool(right_times) and outcome == "right"
     return {"outcome": outcome, "sign_tracks": len(ours), "false_tracks": false_tracks,
-            "time_to_right_s": round(min(right_times) - appear, 3) if right_times and outcome == "right" else None}
+            "time_to_right_s": round(min(right_times) - appear, 3) if named_right else None,
+            "found_to_right_s": round(min(right_times) - min(t["first_time_s"] for t in ours), 3) if named_right
+            else None}
 
 
 def photo_answer(classifier: Classifier, folder: Path, photo: str, class_id: int) -> str:
@@ -388,10 +391,11 @@ def summarise(results: list[dict[str, Any]]) -> dict[str, Any]:
         found = [r for r in rows if r["sign_tracks"]]
         group["tracks_per_sign"] = round(sum(r["sign_tracks"] for r in found) / max(1, len(found)), 4)
         group["false_tracks_per_clip"] = round(sum(r["false_tracks"] for r in rows) / len(rows), 4)
-        times = [r["time_to_right_s"] for r in rows if r["time_to_right_s"] is not None]
-        if times:
-            group["time_to_right_s"] = {"p50": round(statistics.median(times), 3),
-                                        "p90": round(float(np.percentile(times, 90)), 3)}
+        for key in ("time_to_right_s", "found_to_right_s"):  # from the sign's first frame / its first detection
+            times = [r[key] for r in rows if r.get(key) is not None]
+            if times:
+                group[key] = {"p50": round(statistics.median(times), 3),
+                              "p90": round(float(np.percentile(times, 90)), 3)}
         if kind == "photo" and all("photo_outcome" in r for r in known):
             group["photo_answer_same_signs"] = {o: _share(sum(r["photo_outcome"] == o for r in known), len(known))
                                                 for o in ("right", "wrong", "unknown")}
