@@ -327,6 +327,12 @@ def run_drive(classifier: Classifier, drive: Drive, clips: Path, options: dict) 
     tracks = [t.to_dict() for t in run]
     json.dumps(tracks)
     seconds = time.perf_counter() - started
+    scores: dict[int, list[float]] = {}
+    for record in names.records:
+        for sign in record.signs:
+            scores.setdefault(sign["track_id"], []).append(sign["score"])
+    for t in tracks:  # the detector's mean score on each track (what reports an unknown one)
+        t["mean_score"] = round(float(np.mean(scores.get(t["track_id"], [0.0]))), 4)
     return {"name": drive.name, "kind": drive.kind, "class_id": drive.class_id, "photo": drive.photo,
             "frames": run.info.decoded_frames, "processed": run.stats.processed_frames,
             "dropped": run.stats.dropped_frames, "seconds": round(seconds, 4), "tracks": tracks,
@@ -426,6 +432,8 @@ def main() -> None:
     parser.add_argument("--stride", type=int, default=1)
     parser.add_argument("--realtime", action="store_true")
     parser.add_argument("--tracker", choices=["sign", "bytetrack"], default="sign")
+    parser.add_argument("--unknown-min-score", type=float, default=None,
+                        help="report unknown tracks from this mean detector score (default: the product's)")
     parser.add_argument("--photos", type=Path, default=Path(os.environ.get("TRAFFIC_SIGNS_REAL_PHOTOS",
                                                                           DEFAULT_PHOTOS)))
     parser.add_argument("--clips", type=Path, default=None, help="cache folder for the made clips")
@@ -440,6 +448,8 @@ def main() -> None:
     if args.make_only:
         return
     options: dict[str, Any] = {"stride": args.stride, "realtime": args.realtime}
+    if args.unknown_min_score is not None:
+        options["unknown_min_score"] = args.unknown_min_score
     if args.tracker == "bytetrack":
         options["tracker"] = ByteTrackAdapter
     results = []
@@ -454,7 +464,7 @@ def main() -> None:
     report = {"model": classifier.name, "threshold": classifier.threshold, "cpu": cpu_name(),
               "threads": os.environ.get("TRAFFIC_SIGNS_THREADS", "default"),
               "options": {"stride": args.stride, "realtime": args.realtime, "tracker": args.tracker,
-                          "limit": args.limit},
+                          "limit": args.limit, "unknown_min_score": args.unknown_min_score},
               "summary": summary, "drives": results}
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(report, indent=1) + "\n")

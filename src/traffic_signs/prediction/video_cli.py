@@ -48,8 +48,10 @@ def is_video_run(args: argparse.Namespace) -> bool:
 def run_video(args: argparse.Namespace) -> int:
     from traffic_signs.errors import TrafficSignsError
     from traffic_signs.prediction.classifier import Classifier
+    from traffic_signs.prediction.video import pyav
 
     _check_options(args)
+    pyav()  # one clear error when PyAV is not installed, not one per clip
     classifier = Classifier.load(args.model, threshold=args.threshold, int8=args.int8, detector=args.detector)
     results = []
     jsonl = _open_jsonl(args.frames_jsonl)

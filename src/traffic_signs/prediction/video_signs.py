@@ -117,6 +117,7 @@ class ClipTracks:
     on_frame: Callable[[FrameRecord], None] | None = None
     progress: bool = False
     prefetch: bool = True  # decode on a second thread (see video.prefetched)
+    unknown_min_score: float = UNKNOWN_MIN_SCORE
     tracker: Callable[[], SignTracker] = SignTracker
     info: ClipInfo | None = None
     stats: RunStats = field(default_factory=RunStats)
@@ -195,7 +196,7 @@ class ClipTracks:
         with the detector's confidence (a faint, unnamed track is more often no sign at all)."""
         for live in ended:
             named = self._named(live)
-            if live.vote.crops and (not named.unknown or live.mean_score >= UNKNOWN_MIN_SCORE):
+            if live.vote.crops and (not named.unknown or live.mean_score >= self.unknown_min_score):
                 yield named
 
     def _named(self, live: LiveTrack) -> Track:
