@@ -461,6 +461,12 @@ def main() -> None:
         if (n + 1) % 25 == 0:
             print(f"{n + 1}/{len(drives)} drives", file=sys.stderr, flush=True)
     summary = summarise(results)
+    signs = [clips / f"{d.name}.mp4" for d in drives if d.kind == "gtsrb"][:10]
+    empty = [clips / f"{d.name}.mp4" for d in drives if d.kind == "empty"][:10]
+    summary["speed_stages"] = {"clips_with_a_sign": speed_breakdown(classifier, signs),
+                               "clips_without_signs": speed_breakdown(classifier, empty)}
+    print(f"load average while measuring: {os.getloadavg()}", file=sys.stderr)
+    summary["load_average_1_5_15"] = [round(v, 2) for v in os.getloadavg()]
     report = {"model": classifier.name, "threshold": classifier.threshold, "cpu": cpu_name(),
               "threads": os.environ.get("TRAFFIC_SIGNS_THREADS", "default"),
               "options": {"stride": args.stride, "realtime": args.realtime, "tracker": args.tracker,
@@ -469,6 +475,45 @@ def main() -> None:
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(report, indent=1) + "\n")
     print(json.dumps(summary, indent=1))
+
+
+def speed_breakdown(classifier: Classifier, paths: list[Path], repeats: int = 3) -> dict[str, float]:
+    """Frames/s of each stage on the same clips, median of ``repeats``: decode and shrink for the
+    detector, plus the detector, plus everything (tracking, crops, classifier, JSON)."""
+    from traffic_signs.prediction.detect import LONG_SIDE
+    from traffic_signs.prediction.video import open_clip
+    from traffic_signs.prediction.video_signs import SignReader
+
+    reader = SignReader(classifier)
+
+    def decode(path: Path) -> int:
+        with open_clip(path) as clip:
+            return sum(1 for frame in clip.frames() if frame.small(LONG_SIDE))
+
+    def detect(path: Path) -> int:
+        with open_clip(path) as clip:
+            return sum(1 for frame in clip.frames() if reader.find(frame) is not None)
+
+    def everything(path: Path) -> int:
+        run = track(classifier, path)
+        json.dumps([t.to_dict() for t in run])
+        return run.info.decoded_frames
+
+    def serial(path: Path) -> int:
+        run = track(classifier, path, prefetch=False)
+        json.dumps([t.to_dict() for t in run])
+        return run.info.decoded_frames
+
+    out = {}
+    for name, stage in (("decode_and_shrink", decode), ("plus_detector", detect), ("end_to_end", everything),
+                        ("end_to_end_one_thread_decoding", serial)):
+        rates = []
+        for _ in range(repeats):
+            started = time.perf_counter()
+            frames = sum(stage(path) for path in paths)
+            rates.append(frames / (time.perf_counter() - started))
+        out[name] = round(statistics.median(rates), 1)
+    return out
 
 
 class ByteTrackAdapter:

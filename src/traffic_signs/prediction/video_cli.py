@@ -8,7 +8,9 @@
 A path ending in .mp4 .m4v .mov .mkv .webm or .avi (or any path with --video) is read as a clip.
 JSON gives per clip ``{"file", "clip", "stats", "tracks"}`` with one Track per physical sign
 (see :class:`traffic_signs.prediction.tracking.Track`), or ``{"file", "error"}``.
-``--frames-jsonl`` writes one line per processed frame: its boxes, track ids and running names.
+``--frames-jsonl`` writes one line per processed frame: its boxes, track ids and running names
+(as they were known then: a track that is not reported in the end, an unknown one the detector
+was unsure of, still has its boxes there).
 ``--annotate`` writes the clip again (H.264 MP4, at most 720p) with each track's box and final name.
 """
 
