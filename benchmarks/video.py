@@ -363,6 +363,8 @@ def score(drive: Drive, tracks: list[dict], records: list) -> dict[str, Any]:
             if sign.get("class_id") == truth_label and sign["track_id"] not in first_right:
                 first_right[sign["track_id"]] = record.time_s
     ours = [t for t in tracks if np.mean(overlaps.get(t["track_id"], [False])) >= 0.5]
+    for t in tracks:
+        t["on_sign"] = any(t is o for o in ours)
     false_tracks = len(tracks) - len(ours)
     if not ours:
         return {"outcome": "missed", "sign_tracks": 0, "false_tracks": false_tracks}

@@ -155,11 +155,13 @@ class LiveTrack:
     def side(self) -> float:
         return math.sqrt(max(1.0, (self.box[2] - self.box[0]) * (self.box[3] - self.box[1])))
 
-    def add_crop(self, probs: np.ndarray, crop: np.ndarray) -> None:
-        weight = crop_weight(crop, self.side)
+    def add_crop(self, probs: np.ndarray, crop: np.ndarray, box: Box) -> None:
+        """One classified crop of the sign, cut at ``box`` (its side sets the crop's weight)."""
+        side = math.sqrt(max(1, (box[2] - box[0]) * (box[3] - box[1])))
+        weight = crop_weight(crop, side)
         self.vote.add(probs, weight)
         if weight > self.best_weight:
-            self.best_weight, self.best_box = weight, tuple(int(v) for v in self.box)
+            self.best_weight, self.best_box = weight, tuple(int(v) for v in box)
 
 
 def _to_state(box) -> np.ndarray:

@@ -23,6 +23,7 @@ would drop it. Without it every ``stride``-th frame is read, however long that t
 
 from __future__ import annotations
 
+import math
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -34,7 +35,7 @@ import numpy as np
 from traffic_signs.prediction.classifier import UNKNOWN_LABEL
 from traffic_signs.prediction.detect import LONG_SIDE, Detection
 from traffic_signs.prediction.signs import FRAMINGS, sign_crop
-from traffic_signs.prediction.tracking import LiveTrack, SignTracker, Track
+from traffic_signs.prediction.tracking import Box, LiveTrack, SignTracker, Track
 from traffic_signs.prediction.video import (
     DEFAULT_MAX_SECONDS,
     SEQUENCE_FPS,
@@ -48,6 +49,8 @@ from traffic_signs.prediction.video import (
 GROWTH = 1.15  # a new crop when the sign's side has grown this much since the last one...
 REFRESH_S = 0.2  # ...or this long after it (a sign the camera holds still, a blurred spell)
 UNKNOWN_MIN_SCORE = 0.5  # an unknown track is reported when the detector's mean score on it is at least this
+REFINE_WINDOW = 1.6  # a crop's box is found again in a window this many times its side...
+REFINE_MIN = 96  # ...of at least this many pixels (see SignReader.refine)
 EDGE = 2  # a box this close to the frame's edge is cut by it: not classified
 
 
@@ -70,12 +73,35 @@ class SignReader:
         return [Detection((round(d.box[0] * scale_x), round(d.box[1] * scale_y), round(d.box[2] * scale_x),
                            round(d.box[3] * scale_y)), d.score) for d in self.classifier.detector.detect(small)]
 
-    def classify(self, frame: ClipFrame, boxes: list[tuple[int, int, int, int]],
-                 framings: list[float]) -> tuple[np.ndarray, np.ndarray]:
-        """Model-sized crops of ``boxes`` (each at its framing) and their class probabilities, in one call."""
+    def refine(self, frame: ClipFrame, box: Box) -> Box:
+        """The sign's box found again in a window around ``box`` seen at up to the frame's full
+        resolution. In the detector's 256-px view a sign of a few pixels gets a box several times
+        too big (a 20-px sign boxed at 90 px), whose crop is mostly background and read as another
+        sign; in a window ~1.6 times the box the sign is large enough to be boxed right. The
+        detection nearest the window's centre is taken; none found keeps ``box``."""
+        x0, y0, x1, y1 = box
+        width, height = frame.size
+        side = min(width, height, max(REFINE_MIN, round(REFINE_WINDOW * max(x1 - x0, y1 - y0))))
+        left = min(max(0, round((x0 + x1 - side) / 2)), width - side)
+        top = min(max(0, round((y0 + y1 - side) / 2)), height - side)
+        window = frame.picture().crop((left, top, left + side, top + side))
+        centre = ((x0 + x1) / 2 - left, (y0 + y1) / 2 - top)
+        found = self.classifier.detector.detect(window)
+        if not found:
+            return box
+        near = min(found, key=lambda d: math.hypot((d.box[0] + d.box[2]) / 2 - centre[0],
+                                                   (d.box[1] + d.box[3]) / 2 - centre[1]))
+        return (near.box[0] + left, near.box[1] + top, near.box[2] + left, near.box[3] + top)
+
+    def classify(self, frame: ClipFrame, boxes: list[Box],
+                 framings: list[float]) -> tuple[list[Box], np.ndarray, np.ndarray]:
+        """Each box refined (see ``refine``), its model-sized crop at its framing, and the crops'
+        class probabilities in one call."""
         picture, size = frame.picture(), self.classifier.input_size
-        crops = np.stack([sign_crop(picture, box, framing, size) for box, framing in zip(boxes, framings, strict=True)])
-        return crops, self.classifier.probabilities(crops)
+        refined = [self.refine(frame, box) for box in boxes]
+        crops = np.stack([sign_crop(picture, box, framing, size) for box, framing in zip(refined, framings,
+                                                                                           strict=True)])
+        return refined, crops, self.classifier.probabilities(crops)
 
 
 @dataclass
@@ -222,9 +248,9 @@ def read_frame(reader: SignReader, tracker: SignTracker, frame: ClipFrame) -> li
     chosen = [live for live, _ in followed if wants_crop(live, frame.size, frame.time_s)]
     if chosen:
         framings = [FRAMINGS[live.crops_taken % len(FRAMINGS)] for live in chosen]
-        crops, probs = reader.classify(frame, [live.box for live in chosen], framings)
-        for live, crop, p in zip(chosen, crops, probs, strict=True):
-            live.add_crop(p, crop)
+        boxes, crops, probs = reader.classify(frame, [live.box for live in chosen], framings)
+        for live, box, crop, p in zip(chosen, boxes, crops, probs, strict=True):
+            live.add_crop(p, crop, box)
             live.classified_side, live.classified_time_s = live.side, frame.time_s
             live.crops_taken += 1
     return followed
