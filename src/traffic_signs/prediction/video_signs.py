@@ -50,7 +50,9 @@ GROWTH = 1.15  # a new crop when the sign's side has grown this much since the l
 REFRESH_S = 0.2  # ...or this long after it (a sign the camera holds still, a blurred spell)
 UNKNOWN_MIN_SCORE = 0.5  # an unknown track is reported when the detector's mean score on it is at least this
 REFINE_WINDOW = 1.6  # a crop's box is found again in a window this many times its side...
-REFINE_MIN = 96  # ...of at least this many pixels (see SignReader.refine)
+REFINE_MIN = 96  # ...of at least this many pixels (see SignReader.refine)...
+REFINE_BELOW = 32  # ...when the box is under this many pixels in the detector's 256-px view
+MIN_READ_SIDE = 20  # a sign smaller than this (px) is not read: GTSRB's smallest crops hold ~12-px signs
 EDGE = 2  # a box this close to the frame's edge is cut by it: not classified
 
 
@@ -78,9 +80,13 @@ class SignReader:
         resolution. In the detector's 256-px view a sign of a few pixels gets a box several times
         too big (a 20-px sign boxed at 90 px), whose crop is mostly background and read as another
         sign; in a window ~1.6 times the box the sign is large enough to be boxed right. The
-        detection nearest the window's centre is taken; none found keeps ``box``."""
+        detection nearest the window's centre is taken; none found keeps ``box``. Boxes of
+        ``REFINE_BELOW`` px or more in the detector's view are kept as they are: they are right,
+        and a window on a large sign can box a part of it (the bar of a No entry sign)."""
         x0, y0, x1, y1 = box
         width, height = frame.size
+        if max(x1 - x0, y1 - y0) * LONG_SIDE / max(width, height) >= REFINE_BELOW:
+            return box  # large enough in the detector's view to be boxed right there
         side = min(width, height, max(REFINE_MIN, round(REFINE_WINDOW * max(x1 - x0, y1 - y0))))
         left = min(max(0, round((x0 + x1 - side) / 2)), width - side)
         top = min(max(0, round((y0 + y1 - side) / 2)), height - side)
@@ -93,15 +99,11 @@ class SignReader:
                                                    (d.box[1] + d.box[3]) / 2 - centre[1]))
         return (near.box[0] + left, near.box[1] + top, near.box[2] + left, near.box[3] + top)
 
-    def classify(self, frame: ClipFrame, boxes: list[Box],
-                 framings: list[float]) -> tuple[list[Box], np.ndarray, np.ndarray]:
-        """Each box refined (see ``refine``), its model-sized crop at its framing, and the crops'
-        class probabilities in one call."""
+    def classify(self, frame: ClipFrame, boxes: list[Box], framings: list[float]) -> tuple[np.ndarray, np.ndarray]:
+        """Model-sized crops of ``boxes`` (each at its framing) and their class probabilities, in one call."""
         picture, size = frame.picture(), self.classifier.input_size
-        refined = [self.refine(frame, box) for box in boxes]
-        crops = np.stack([sign_crop(picture, box, framing, size) for box, framing in zip(refined, framings,
-                                                                                           strict=True)])
-        return refined, crops, self.classifier.probabilities(crops)
+        crops = np.stack([sign_crop(picture, box, framing, size) for box, framing in zip(boxes, framings, strict=True)])
+        return crops, self.classifier.probabilities(crops)
 
 
 @dataclass
@@ -243,12 +245,16 @@ def wants_crop(track: LiveTrack, frame_size: tuple[int, int], time_s: float) -> 
 
 
 def read_frame(reader: SignReader, tracker: SignTracker, frame: ClipFrame) -> list[tuple[LiveTrack, Detection]]:
-    """One frame: its boxes, the tracks they continue, a crop for each track that wants one."""
+    """One frame: its boxes, the tracks they continue, a crop for each track that wants one (its
+    box refined; a sign still under ``MIN_READ_SIDE`` px is not read yet)."""
     followed = tracker.update(reader.find(frame), frame.index, frame.time_s)
     chosen = [live for live, _ in followed if wants_crop(live, frame.size, frame.time_s)]
+    boxes = [reader.refine(frame, live.box) for live in chosen]
+    readable = [k for k, box in enumerate(boxes) if max(box[2] - box[0], box[3] - box[1]) >= MIN_READ_SIDE]
+    chosen, boxes = [chosen[k] for k in readable], [boxes[k] for k in readable]
     if chosen:
         framings = [FRAMINGS[live.crops_taken % len(FRAMINGS)] for live in chosen]
-        boxes, crops, probs = reader.classify(frame, [live.box for live in chosen], framings)
+        crops, probs = reader.classify(frame, boxes, framings)
         for live, box, crop, p in zip(chosen, boxes, crops, probs, strict=True):
             live.add_crop(p, crop, box)
             live.classified_side, live.classified_time_s = live.side, frame.time_s
