@@ -38,11 +38,11 @@ def classifier() -> Classifier:
     return Classifier.load()
 
 
-def street(rng: np.random.Generator) -> np.ndarray:
+def street(rng: np.random.Generator, width: int = WIDTH, height: int = HEIGHT) -> np.ndarray:
     """Sky over trees over a road, with noise: no sign in it."""
-    rows = np.linspace(0, 1, HEIGHT)[:, None, None]
+    rows = np.linspace(0, 1, height)[:, None, None]
     pixels = np.where(rows < 0.45, np.array([120, 165, 225]), np.array([70, 110, 60]))
-    pixels = pixels + rng.normal(0, 8, (HEIGHT, WIDTH, 3))
+    pixels = pixels + rng.normal(0, 8, (height, width, 3))
     return np.clip(pixels, 0, 255).astype(np.uint8)
 
 
@@ -147,6 +147,20 @@ def test_a_one_frame_detection_is_no_track():
         tracker.update([], frame, frame / FPS)
     tracker.finish()
     assert tracker.take_ended() == []
+
+
+def test_a_small_signs_box_is_found_again_at_full_resolution(classifier, sign):
+    """A 28-px sign in a 720p frame, given the kind of box the detector's 256-px view draws on it
+    (100 px), is boxed again tightly before it is cut out."""
+    from traffic_signs.prediction.detect import box_iou
+    from traffic_signs.prediction.video import ClipFrame
+    from traffic_signs.prediction.video_signs import SignReader
+
+    canvas = street(np.random.default_rng(3), 1280, 720)
+    paste(canvas, *sign, 28, 700, 300)
+    frame = ClipFrame(0, 0.0, (1280, 720), Image.fromarray(canvas))
+    refined = SignReader(classifier).refine(frame, (664, 264, 764, 364))
+    assert box_iou(refined, (700, 300, 728, 328)) >= 0.5, refined
 
 
 def test_the_vote_beats_a_single_frame_when_the_first_frames_are_blurred(classifier, test_set):
