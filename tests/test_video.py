@@ -198,6 +198,11 @@ def test_stride_reads_every_kth_frame(classifier, clip, sign):
     assert run.stats.processed_frames == 15 and [t.class_id for t in tracks] == [sign[1]]
 
 
+def test_decoding_on_a_second_thread_gives_the_same_tracks(classifier, clip):
+    alone, prefetched = list(track(classifier, clip)), list(track(classifier, clip, prefetch=True))
+    assert [t.to_dict() for t in alone] == [t.to_dict() for t in prefetched]
+
+
 def test_realtime_reads_or_drops_every_frame_at_the_clips_pace(classifier, clip):
     run = track(classifier, clip, realtime=True)
     list(run)
@@ -318,5 +323,5 @@ def test_leaving_a_clip_early_stops_its_decoding_thread(classifier, clip):
             raise KeyboardInterrupt
 
     with pytest.raises(KeyboardInterrupt):
-        list(track(classifier, clip, on_frame=stop_at_frame_5))
+        list(track(classifier, clip, on_frame=stop_at_frame_5, prefetch=True))
     assert not [t for t in threading.enumerate() if t.name == "clip-decoder"]

@@ -141,6 +141,11 @@ class LiveTrack:
         state = _to_state(self.box) + self.velocity * (time_s - self.time_s)
         return _from_state(state)
 
+    def match(self, box: Box, time_s: float) -> float:
+        """How well ``box`` continues this track: against where its sign should be now, or (a
+        zoom that stopped, a prediction that overshot) where it was last seen."""
+        return max(match_score(self.predicted(time_s), box), match_score(self.box, box))
+
     def follow(self, detection: Detection, frame: int, time_s: float) -> None:
         step = time_s - self.time_s
         if step > 0:
@@ -202,7 +207,7 @@ class SignTracker:
 
     def update(self, detections: list[Detection], frame: int, time_s: float) -> list[tuple[LiveTrack, Detection]]:
         """Match this frame's detections to the live tracks; start tracks for the rest."""
-        pairs = sorted(((track.track_id is not None, match_score(track.predicted(time_s), d.box), t, k)
+        pairs = sorted(((track.track_id is not None, track.match(d.box, time_s), t, k)
                         for t, track in enumerate(self.live) for k, d in enumerate(detections)), reverse=True)
         taken_tracks, taken_detections, matched = set(), set(), []
         for _, score, t, k in pairs:  # confirmed tracks choose first: a new track cannot take their sign
