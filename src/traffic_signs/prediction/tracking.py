@@ -9,6 +9,8 @@ dropped frames), where plain IoU with the last box is zero, so a pair also match
 detection's centre lies within the predicted box's size of the predicted centre at a similar
 scale. A track becomes public (gets an id) after ``MIN_HITS`` detections, which keeps a
 detector's one-frame mistake out of the answer, and ends after ``MAX_GAP_S`` seconds unseen.
+A detection left over that holds, or lies inside, a followed sign's box (the sign with its
+plate, its symbol alone) starts no track: it is the same sign boxed twice.
 
 Why not an off-the-shelf tracker: ``norfair`` requires numpy < 2 (the project is on 2.x);
 ``supervision`` dropped its ByteTrack for the ``trackers`` package, which pulls OpenCV's GUI
@@ -37,7 +39,7 @@ from typing import Any
 
 import numpy as np
 
-from traffic_signs.prediction.detect import Detection, box_iou
+from traffic_signs.prediction.detect import Detection, box_iou, same_sign
 
 Box = tuple[int, int, int, int]
 MIN_HITS = 3  # detections before a track is a sign (a one- or two-frame detection is noise)
@@ -217,8 +219,10 @@ class SignTracker:
             taken_detections.add(k)
             self.live[t].follow(detections[k], frame, time_s)
             matched.append((self.live[t], detections[k]))
+        confirmed = [track.box for track in self.live if track.track_id is not None]
         for k, detection in enumerate(detections):
-            if k not in taken_detections:
+            if k not in taken_detections and not any(same_sign(detection.box, box) or same_sign(box, detection.box)
+                                                     for box in confirmed):
                 self.live.append(LiveTrack(detection.box, time_s, frame, time_s, frame, detection.score))
         for track in self.live:
             if track.track_id is None and track.hits >= self.min_hits:
