@@ -19,6 +19,7 @@ import sys
 from typing import TYPE_CHECKING, Any
 
 from traffic_signs.inputs import expand_paths
+from traffic_signs.prediction.video_cli import add_video_arguments, is_video_run, run_video
 
 if TYPE_CHECKING:
     from traffic_signs.prediction.results import FileErrorJSON, Result
@@ -39,9 +40,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="classify the whole image as one crop (do not look for the signs in it)")
     parser.add_argument("--detector", default=None,
                         help="sign detector: shipped name, run folder or .json (default: the shipped one)")
+    add_video_arguments(parser)
 
 
 def run(args: argparse.Namespace) -> int:
+    if is_video_run(args):
+        return run_video(args)
     # here, not at the top: --help stays fast without ONNX Runtime and the prediction modules
     from traffic_signs.prediction.reader import Classifier
 

@@ -33,6 +33,7 @@ from traffic_signs.prediction.results import FileErrorJSON, Result
 
 if TYPE_CHECKING:
     from traffic_signs.prediction.detect import Detection
+    from traffic_signs.prediction.video_signs import ClipTracks
 
 Source = str | Path | bytes | Image.Image
 # A picture whose short side is at most this many model inputs holds one sign at most (a crop):
@@ -98,6 +99,14 @@ class Classifier:
             return Evidence(whole, [])
         probs = self.model.probabilities(crops.of_boxes).reshape(len(crops.boxes), len(FRAMINGS), -1).mean(axis=1)
         return Evidence(whole, [Candidate(box, p) for box, p in zip(crops.boxes, probs, strict=True)])
+
+    def track(self, source: str | Path, **options) -> ClipTracks:
+        """Every sign in a clip, tracked and named once: an iterable of ``Track`` (see
+        :mod:`traffic_signs.prediction.video_signs`; needs PyAV, the ``video`` extra)."""
+        # here, not at the top: pictures never need the clip reader (nor PyAV)
+        from traffic_signs.prediction.video_signs import track
+
+        return track(self, source, **options)
 
     def predict_or_error(self, image: Source, name: str | None, **options) -> Result | FileErrorJSON:
         """``predict``, or the reason the image cannot be read, so a run over many keeps going."""
