@@ -10,6 +10,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
+import numpy as np
 import pytest
 
 from loopback import serving
@@ -153,3 +154,48 @@ def test_a_model_that_fails_to_load_leaves_health_checks_answering(tmp_path):
         ready = httpx.get(f"{url}/readyz")
         assert ready.status_code == 503 and "model not loaded" in ready.json()["error"]
         assert httpx.get(f"{url}/v1/classes").status_code == 503
+
+
+def _clip(path: Path, sign: np.ndarray, label: int) -> bytes:
+    """A real H.264 clip of one GTSRB sign approaching (tests/test_video.py draws it)."""
+    from test_video import approach, write_clip
+
+    return write_clip(path, approach(sign, label, frames=40)).read_bytes()
+
+
+@pytest.fixture(scope="module")
+def priority_road(classifier, test_set) -> tuple[np.ndarray, int]:
+    for index in np.flatnonzero(test_set.labels == 12)[:20]:
+        if int(classifier.probabilities(test_set.images[index][None]).argmax()) == 12:
+            return test_set.images[index], 12
+    raise AssertionError("no priority-road sign the classifier names alone")
+
+
+def test_a_clip_comes_back_as_one_named_track(base_url, tmp_path, priority_road):
+    pytest.importorskip("av")
+    data = _clip(tmp_path / "drive.mp4", *priority_road)
+    answer = httpx.post(f"{base_url}/v1/track", files={"file": ("drive.mp4", data)}, timeout=120)
+    assert answer.status_code == 200, answer.text
+    result = answer.json()
+    assert [t["class_id"] for t in result["tracks"]] == [12] and result["clip"]["decoded_frames"] == 40
+    spec = httpx.get(f"{base_url}/openapi.json").json()["components"]["schemas"]
+    assert set(result["tracks"][0]) == set(spec["TrackJSON"]["properties"]) and "ClipJSON" in spec
+
+
+def test_a_clip_is_read_only_up_to_the_clip_limit(classifier, tmp_path, priority_road):
+    pytest.importorskip("av")
+    data = _clip(tmp_path / "drive.mp4", *priority_road)
+    with _serving(create_app(classifier, limits=Limits(clip_seconds=0.5))) as url:
+        result = httpx.post(f"{url}/v1/track", files={"file": ("drive.mp4", data)}, timeout=120).json()
+    assert result["clip"]["stopped_at_limit"] and result["clip"]["decoded_frames"] <= 16
+
+
+@pytest.mark.parametrize(("name", "data", "status"), [
+    ("notes.mp4", b"not a video at all, only words", 415), ("empty.mp4", b"", 415),
+    ("cut.mp4", b"\x00\x00\x00\x20ftypisom\x00\x00\x02\x00isomiso2avc1mp41" + b"\x00" * 64, 422),
+])
+def test_a_file_that_is_no_readable_clip_gets_a_clean_json_error(base_url, name, data, status):
+    pytest.importorskip("av")
+    answer = httpx.post(f"{base_url}/v1/track", files={"file": (name, data)}, timeout=60)
+    assert answer.status_code == status and set(answer.json()) >= {"error", "status"}, answer.text
+    assert httpx.post(f"{base_url}/v1/track", params={"stride": 0}, files={"file": (name, data)}).status_code == 422

@@ -158,6 +158,12 @@ class Settings:
         "10,485,760 (10 MiB)")
     max_files: int = setting(
         "TRAFFIC_SIGNS_MAX_FILES", COUNT, 32, "files per request; more: 413", API)
+    clip_seconds: float = setting(
+        "TRAFFIC_SIGNS_CLIP_SECONDS", SECONDS, 60.0, "the most of a clip `POST /v1/track` reads, counted in "
+        "frames decoded; the rest is left unread and the answer says so", API)
+    clip_slots: int = setting(
+        "TRAFFIC_SIGNS_CLIP_SLOTS", COUNT, 1, "clips tracked at once, apart from the image slots; more wait "
+        "as images do (503 past the queue)", API)
     max_connections: int = setting(
         "TRAFFIC_SIGNS_MAX_CONNECTIONS", COUNT, 2048, "open connections and requests (uvicorn's "
         "`limit_concurrency`); more: uvicorn's plain-text 503", API)

@@ -36,9 +36,9 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from typing import Any
 
 import numpy as np
+from typing_extensions import TypedDict
 
 from traffic_signs.prediction.detect import Detection, box_iou, same_sign
 
@@ -51,6 +51,29 @@ SCALE_RATIO = 1.8  # ...at a size within this factor
 VELOCITY_MEMORY = 0.5  # weight of the newest step in the smoothed velocity
 SHARP_PIXELS = 64  # a crop's side counts up to this (two 32-px model inputs)
 LOG_FLOOR = 1e-6  # a crop's probability below this counts as this (one crop cannot veto a class)
+
+
+class TrackJSON(TypedDict):
+    """One physical sign in a clip, named once."""
+
+    track_id: int
+    class_id: int | None
+    """null when the answer is 'unknown sign'"""
+    label: str
+    confidence: float
+    """the vote's calibrated confidence"""
+    unknown: bool
+    first_frame: int
+    last_frame: int
+    first_time_s: float
+    last_time_s: float
+    best_box: list[int]
+    """x0, y0, x1, y1 in the clip's pixels, where the sign was read best"""
+    frames: int
+    """frames the sign was followed in"""
+
+
+TrackJSON.__pydantic_config__ = {"extra": "forbid", "use_attribute_docstrings": True}  # type: ignore[attr-defined]
 
 
 @dataclass
@@ -69,7 +92,7 @@ class Track:
     best_box: Box  # the box of the crop that weighed most in the vote (the sign seen best)
     frames: int  # frames processed in which the sign was detected
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self) -> TrackJSON:
         return {"track_id": self.track_id, "class_id": self.class_id, "label": self.label,
                 "confidence": round(self.confidence, 6), "unknown": self.unknown, "first_frame": self.first_frame,
                 "last_frame": self.last_frame, "first_time_s": round(self.first_time_s, 3),

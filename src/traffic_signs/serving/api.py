@@ -17,15 +17,19 @@ in the thread pool behind a fixed number of slots, so the event loop, and with i
 
 from __future__ import annotations
 
+import shutil
+import tempfile
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Annotated
 
 from fastapi import FastAPI, File, Request, UploadFile
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
 
+from traffic_signs.errors import ImageError, ImageFormatError, TrafficSignsError
 from traffic_signs.prediction.reader import Classifier
 from traffic_signs.prediction.results import FileErrorJSON, ResultJSON
 from traffic_signs.serving.guards import (
@@ -35,7 +39,7 @@ from traffic_signs.serving.guards import (
     error_response,
     install_error_handlers,
 )
-from traffic_signs.serving.schemas import ErrorResponse, Health, ModelInfo, Readiness, SignClass
+from traffic_signs.serving.schemas import ClipJSON, ErrorResponse, Health, ModelInfo, Readiness, SignClass
 from traffic_signs.settings import Settings, default_inference_slots, get_settings
 
 ERRORS = {status: {"model": ErrorResponse} for status in (413, 415, 422, 503)}
@@ -49,13 +53,16 @@ class Limits:
     inference_slots: int = default_inference_slots()
     queue_seconds: float = 2.0  # the longest a request waits for a slot before a 503
     queue_length: int = 64  # requests waiting for a slot at most
+    clip_seconds: float = 60.0  # the most of a clip /v1/track reads
+    clip_slots: int = 1  # clips tracked at once, beside (not out of) the image slots
 
     @classmethod
     def from_environment(cls, settings: Settings | None = None) -> Limits:
         """The limits ``settings`` set (default: this process's, see docs/configuration.md)."""
         settings = settings or get_settings()
         return cls(settings.max_request_bytes, settings.max_files, settings.max_file_bytes,
-                   settings.inference_slots, settings.queue_seconds, settings.queue_length)
+                   settings.inference_slots, settings.queue_seconds, settings.queue_length, settings.clip_seconds,
+                   settings.clip_slots)
 
 
 class ModelNotLoaded(Exception):
@@ -85,6 +92,7 @@ def create_app(classifier: Classifier | None = None, model: str | None = None, l
     install_error_handlers(app)
     app.add_middleware(BodyLimit, max_bytes=limits.max_request_bytes)
     gate = InferenceGate(limits.inference_slots, limits.queue_seconds, limits.queue_length)
+    clip_gate = InferenceGate(limits.clip_slots, limits.queue_seconds, limits.queue_length)  # clips never starve images
     trimmer = MemoryTrimmer()
 
     def loaded() -> Classifier:
@@ -136,7 +144,39 @@ def create_app(classifier: Classifier | None = None, model: str | None = None, l
             return error_response(status, "no readable image", results=results)
         return results
 
+    @app.post("/v1/track", response_model=ClipJSON, responses=ERRORS | {501: {"model": ErrorResponse}})
+    async def track(file: Annotated[UploadFile, File()], stride: int = 1):
+        """One clip: every sign in it, tracked and named once (at most ``clip_seconds`` of it is read)."""
+        if file.size is not None and file.size > limits.max_file_bytes:
+            return _error(413, f"{file.filename}: {file.size:,} bytes exceed the {limits.max_file_bytes:,}-byte "
+                               "limit per file")
+        if not 1 <= stride <= 30:
+            return _error(422, "stride must be between 1 and 30")
+        clf = loaded()
+        try:
+            async with clip_gate.slot():
+                return await run_in_threadpool(_track_upload, clf, file, stride, limits.clip_seconds)
+        except TrafficSignsError as exc:
+            status = 415 if isinstance(exc, ImageFormatError) else 422 if isinstance(exc, ImageError) else 501
+            return _error(status, str(exc))
+        finally:
+            trimmer.request_done()
+
     return app
+
+
+def _track_upload(clf: Classifier, upload: UploadFile, stride: int, clip_seconds: float) -> ClipJSON:
+    """The upload copied to a named file (the decoder opens clips by path, by their first bytes,
+    never by what the client calls them) and tracked; the file is gone when this returns."""
+    suffix = Path(upload.filename or "").suffix.lower()
+    with tempfile.NamedTemporaryFile(suffix=suffix if suffix.isascii() and len(suffix) <= 8 else "") as copy:
+        upload.file.seek(0)
+        shutil.copyfileobj(upload.file, copy)
+        copy.flush()
+        run = clf.track(copy.name, stride=stride, max_seconds=clip_seconds)
+        tracks = sorted(run, key=lambda t: t.track_id)
+        return {"file": upload.filename, "clip": run.info.to_dict(), "stats": run.stats.to_dict(),
+                "tracks": [t.to_dict() for t in tracks]}
 
 
 async def _predict_all(request: Request, clf: Classifier, files: list[UploadFile],

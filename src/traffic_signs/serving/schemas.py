@@ -10,8 +10,10 @@ from __future__ import annotations
 from typing import Any
 
 from pydantic import BaseModel, Field
+from typing_extensions import TypedDict
 
 from traffic_signs.prediction.results import FileErrorJSON
+from traffic_signs.prediction.tracking import TrackJSON
 
 
 class ErrorResponse(BaseModel):
@@ -40,3 +42,17 @@ class Health(BaseModel):
 class Readiness(BaseModel):
     status: str
     model: str
+
+
+class ClipJSON(TypedDict):
+    """One clip's answer: what was read of it, and one track per physical sign."""
+
+    file: str | None
+    clip: dict[str, Any]
+    """the decoded stream: width, height, fps, source_size, codec, decoded_frames, stopped_at_limit, damage"""
+    stats: dict[str, Any]
+    """processed_frames, dropped_frames, seconds"""
+    tracks: list[TrackJSON]
+
+
+ClipJSON.__pydantic_config__ = {"extra": "forbid", "use_attribute_docstrings": True}  # type: ignore[attr-defined]
