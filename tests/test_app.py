@@ -6,6 +6,7 @@ import io
 import zipfile
 from pathlib import Path
 
+import numpy as np
 import pytest
 from PIL import Image
 from streamlit.testing.v1 import AppTest
@@ -151,3 +152,36 @@ def test_the_threshold_slider_decides_every_sign_and_the_main_one_alike(many_sig
             assert at.success[0].value.startswith(f"**{expected.label}**")
         unknown_counts.append(sum(s.unknown for s in expected.signs))
     assert unknown_counts == [0, 1], "the threshold moved the less sure sign's answer"
+
+
+def test_an_uploaded_clip_plays_back_annotated_with_one_row_per_sign(classifier_and_sign_clip):
+    """A real H.264 clip of one sign approaching: the annotated clip is shown, and the sign is one row."""
+    data, label = classifier_and_sign_clip
+    at = _app()
+    at.file_uploader[0].set_value([("drive.mp4", data, "video/mp4")])
+    at.run(timeout=120)
+    assert not at.exception and not at.error
+    rows = [m.value for m in at.markdown if CLASS_NAMES[label] in m.value]
+    assert len(rows) == 1 and "frames" in rows[0], [m.value for m in at.markdown]
+    assert any(element.type == "video" for element in at.main), "the annotated clip is shown"
+
+
+def test_a_file_called_a_clip_that_is_none_gets_a_message(many_signs):
+    at = _app()
+    at.file_uploader[0].set_value([("drive.mp4", many_signs[0][0], "video/mp4")])  # a PNG, not a clip
+    at.run(timeout=60)
+    assert not at.exception and any("not a video" in e.value for e in at.error)
+
+
+@pytest.fixture(scope="module")
+def classifier_and_sign_clip(tmp_path_factory, test_set) -> tuple[bytes, int]:
+    pytest.importorskip("av")
+    from test_video import approach, write_clip
+    from traffic_signs import Classifier
+
+    classifier = Classifier.load()
+    for index in np.flatnonzero(test_set.labels == 12)[:20]:
+        if int(classifier.probabilities(test_set.images[index][None]).argmax()) == 12:
+            path = tmp_path_factory.mktemp("clip") / "drive.mp4"
+            return write_clip(path, approach(test_set.images[index], 12, frames=40)).read_bytes(), 12
+    raise AssertionError("no priority-road sign the classifier names alone")

@@ -90,3 +90,26 @@ def test_a_street_photo_shows_every_sign_by_name(app_url, tmp_path):
             page.get_by_text(name).first.wait_for(timeout=10_000)
         page.screenshot(path=str(tmp_path / "street.png"), full_page=True)
     assert (tmp_path / "street.png").stat().st_size > 10_000
+
+
+def test_an_uploaded_clip_plays_back_in_the_browser_with_its_sign_named(app_url, test_set, tmp_path):
+    """A real H.264 clip through the real app in Chromium: the sign is named once and the annotated
+    clip loads in the page's video player (its metadata read: a playable stream, 40 frames long)."""
+    pytest.importorskip("av")
+    import numpy as np
+
+    from test_video import approach, write_clip
+    from traffic_signs import Classifier
+
+    classifier = Classifier.load()
+    index = next(i for i in np.flatnonzero(test_set.labels == 12)[:20]
+                 if int(classifier.probabilities(test_set.images[i][None]).argmax()) == 12)
+    clip = write_clip(tmp_path / "drive.mp4", approach(test_set.images[index], 12, frames=40))
+    with page_with_upload(app_url, clip) as page:
+        page.get_by_text("1 sign in drive.mp4").first.wait_for(timeout=120_000)
+        page.get_by_text(CLASS_NAMES[12]).first.wait_for(timeout=10_000)
+        page.wait_for_function("() => { const v = document.querySelector('video');"
+                               " return v && v.readyState >= 1 && v.duration > 1; }", timeout=60_000)
+        duration = page.evaluate("() => document.querySelector('video').duration")
+        page.screenshot(path=str(tmp_path / "clip.png"), full_page=True)
+    assert 1.2 < duration < 1.5  # 40 frames at 30 fps

@@ -31,6 +31,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from PIL import Image
 
 from traffic_signs.prediction.detect import LONG_SIDE, Detection
 from traffic_signs.prediction.framing import FRAMINGS, sign_crop
@@ -150,6 +151,7 @@ class ClipTracks:
     # shared with other work (load ~10), where no core is idle to overlap with, so off by default.
     prefetch: bool = False
     unknown_min_score: float = UNKNOWN_MIN_SCORE
+    threshold: float | None = None  # "unknown sign" below this voted confidence (default: the classifier's)
     tracker: Callable[[], SignTracker] = SignTracker
     info: ClipInfo | None = None
     stats: RunStats = field(default_factory=RunStats)
@@ -232,7 +234,8 @@ class ClipTracks:
                 yield named
 
     def _named(self, live: LiveTrack) -> Track:
-        return name_track(live, self.classifier.threshold, self.classifier.class_names)
+        threshold = self.classifier.threshold if self.threshold is None else self.threshold
+        return name_track(live, threshold, self.classifier.class_names)
 
 
 def track(classifier, source: str | Path, **options) -> ClipTracks:
@@ -280,11 +283,14 @@ def name_track(live: LiveTrack, threshold: float, class_names: list[str]) -> Tra
 
 def annotate_clip(source: str | Path, out: str | Path, records: list[FrameRecord], tracks: list[Track], *,
                   sequence: bool = False, fps: float = SEQUENCE_FPS, max_seconds: float | None = DEFAULT_MAX_SECONDS,
-                  max_frames: int | None = None) -> None:
+                  max_frames: int | None = None) -> dict[int, Image.Image]:
     """Write ``source`` again with every reported track's box and final name drawn on it; a frame
-    that was not read (``stride``, dropped) shows the boxes of the last frame that was."""
+    that was not read (``stride``, dropped) shows the boxes of the last frame that was. Returns each
+    track's picture where its sign was largest, cut out as the clip is written (no second pass)."""
     names = {t.track_id: f"{t.label} {100 * t.confidence:.0f}%" if not t.unknown else t.label for t in tracks}
     by_frame = {r.frame: r for r in records}
+    largest = largest_boxes(records, set(names))
+    thumbnails: dict[int, Image.Image] = {}
     with open_clip(source, sequence=sequence, max_seconds=max_seconds, max_frames=max_frames, fps=fps) as clip:
         writer, shown = None, []
         try:
@@ -294,7 +300,25 @@ def annotate_clip(source: str | Path, out: str | Path, records: list[FrameRecord
                 if frame.index in by_frame:
                     shown = [(tuple(s["box"]), names[s["track_id"]]) for s in by_frame[frame.index].signs
                              if s["track_id"] in names]
+                thumbnails |= {track_id: frame.picture().crop(box) for track_id, (index, box) in largest.items()
+                               if index == frame.index}
                 writer.write(frame.picture(), frame.time_s, shown)
         finally:
             if writer is not None:
                 writer.close()
+    return thumbnails
+
+
+def largest_boxes(records: list[FrameRecord], track_ids: set[int]) -> dict[int, tuple[int, tuple[int, ...]]]:
+    """Each track's frame and box where its sign was seen largest."""
+    best: dict[int, tuple[int, tuple[int, ...]]] = {}
+    for record in records:
+        for sign in record.signs:
+            box, track_id = tuple(sign["box"]), sign["track_id"]
+            if track_id in track_ids and _area(box) > _area(best.get(track_id, (0, (0, 0, 0, 0)))[1]):
+                best[track_id] = (record.frame, box)
+    return best
+
+
+def _area(box: tuple[int, ...]) -> int:
+    return (box[2] - box[0]) * (box[3] - box[1])

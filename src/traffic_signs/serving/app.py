@@ -10,6 +10,7 @@ choose from, and the page never shows a traceback or a server path.
 from __future__ import annotations
 
 import logging
+import tempfile
 from pathlib import Path
 
 import streamlit as st
@@ -19,6 +20,8 @@ from traffic_signs.imaging import IMAGE_SUFFIXES, to_model_input
 from traffic_signs.models.resolve import shipped_dir
 from traffic_signs.prediction.crops import find_model_json
 from traffic_signs.prediction.reader import Classifier
+from traffic_signs.prediction.video import VIDEO_SUFFIXES, is_video_path
+from traffic_signs.prediction.video_signs import annotate_clip
 from traffic_signs.serving.saliency import heat_map, overlay
 from traffic_signs.settings import get_settings
 
@@ -122,15 +125,54 @@ def classify_page() -> None:
         log.exception("loading the model failed")
         st.error("The model is not available.")
         return
-    uploads = st.file_uploader("Images", accept_multiple_files=True,
-                               type=sorted(suffix[1:] for suffix in IMAGE_SUFFIXES))
+    uploads = st.file_uploader("Images or clips", accept_multiple_files=True,
+                               type=sorted(suffix[1:] for suffix in (*IMAGE_SUFFIXES, *VIDEO_SUFFIXES)))
     photo = st.camera_input("...or take a photo") if st.toggle("Use the camera") else None
     items = [(u.name, u.getvalue()) for u in uploads or []]
     if photo is not None:
         items.append(("camera", photo.getvalue()))
     for name, data in items:
         st.divider()
-        show_prediction(classifier, threshold, name, data)
+        if is_video_path(name):
+            show_clip(classifier, threshold, name, data)
+        else:
+            show_prediction(classifier, threshold, name, data)
+
+
+def show_clip(classifier: Classifier, threshold: float, name: str, data: bytes) -> None:
+    """One uploaded clip: played back with every sign boxed and named, and one row per sign."""
+    try:
+        with st.spinner(f"Following the signs in {name}..."):
+            tracks, annotated, thumbnails = read_clip(classifier, threshold, name, data)
+    except TrafficSignsError as exc:  # not a clip this app reads, or clips are not installed
+        st.error(str(exc))
+        return
+    except Exception:
+        log.exception("tracking %r failed", name)
+        st.error(f"{name}: this clip could not be read.")
+        return
+    st.video(annotated, format="video/mp4")
+    st.caption(f"{len(tracks)} sign{'s' if len(tracks) != 1 else ''} in {name}, in the order they appeared:")
+    for track in tracks:
+        left, right = st.columns([1, 6])
+        if track.track_id in thumbnails:
+            left.image(thumbnails[track.track_id], width=64)
+        verdict = f"{track.label} ({track.confidence:.1%})"  # the label says "unknown sign" when it is one
+        right.write(f"**{verdict}**, {track.first_time_s:.1f}-{track.last_time_s:.1f} s, seen in {track.frames} frames")
+
+
+def read_clip(classifier: Classifier, threshold: float, name: str, data: bytes):
+    """Track the clip at the slider's threshold, then write it again annotated (H.264), within the
+    API's clip limit (``clip_seconds``); the uploaded and annotated files are gone afterwards."""
+    limit = get_settings().clip_seconds
+    with tempfile.TemporaryDirectory() as folder:
+        source, out = Path(folder) / f"upload{Path(name).suffix.lower()}", Path(folder) / "annotated.mp4"
+        source.write_bytes(data)
+        records = []
+        run = classifier.track(source, threshold=threshold, max_seconds=limit, on_frame=records.append)
+        tracks = sorted(run, key=lambda t: t.first_frame)
+        thumbnails = annotate_clip(source, out, records, tracks, max_seconds=limit)
+        return tracks, out.read_bytes(), thumbnails
 
 
 def model_page() -> None:
