@@ -113,3 +113,44 @@ def test_an_uploaded_clip_plays_back_in_the_browser_with_its_sign_named(app_url,
         duration = page.evaluate("() => document.querySelector('video').duration")
         page.screenshot(path=str(tmp_path / "clip.png"), full_page=True)
     assert 1.2 < duration < 1.5  # 40 frames at 30 fps
+
+
+def test_the_live_camera_names_a_sign_from_a_fake_camera(app_url, test_set, tmp_path):
+    """Chromium's fake camera plays a real clip of a sign approaching, looped; the app's live camera
+    streams it to the server over WebRTC and names the sign while it is in view."""
+    av = pytest.importorskip("av")
+    pytest.importorskip("streamlit_webrtc")
+    import numpy as np
+    from playwright.sync_api import sync_playwright
+
+    from test_video import approach
+    from traffic_signs import Classifier
+
+    classifier = Classifier.load()
+    index = next(i for i in np.flatnonzero(test_set.labels == 12)[:20]
+                 if int(classifier.probabilities(test_set.images[i][None]).argmax()) == 12)
+    camera = tmp_path / "camera.y4m"
+    with av.open(str(camera), "w", format="yuv4mpegpipe") as out:  # the format Chromium's fake camera plays
+        stream = out.add_stream("rawvideo", rate=30)
+        stream.width, stream.height, stream.pix_fmt = 640, 360, "yuv420p"
+        for pixels in approach(test_set.images[index], 12, frames=90):
+            picture = Image.fromarray(pixels).resize((640, 360))
+            out.mux(stream.encode(av.VideoFrame.from_image(picture)))
+        out.mux(stream.encode())
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=str(CHROMIUM), headless=True,
+            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--use-fake-ui-for-media-stream",
+                  "--use-fake-device-for-media-stream", f"--use-file-for-fake-video-capture={camera}"])
+        try:
+            page = browser.new_page(viewport={"width": 1280, "height": 1000})
+            page.goto(app_url)
+            page.get_by_text("Live camera: name signs as they pass").first.click(timeout=60_000)
+            start = page.frame_locator("iframe[title*='webrtc']").get_by_role("button", name="START")
+            start.click(timeout=60_000)
+            page.get_by_text("Named so far").first.wait_for(timeout=60_000)
+            page.wait_for_function("(name) => document.body.innerText.includes(name)", arg=CLASS_NAMES[12],
+                                   timeout=90_000)
+            page.screenshot(path=str(tmp_path / "live.png"), full_page=True)
+        finally:
+            browser.close()

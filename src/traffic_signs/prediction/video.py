@@ -385,6 +385,21 @@ def _open_sequence(folder: Path, label: str, fps: float, max_seconds: float | No
     return Clip(info, max_seconds, max_frames, frames())
 
 
+def draw_boxes(picture: Image.Image, boxes: list[tuple[tuple[int, int, int, int], str]],
+               font: ImageFont.ImageFont | None = None) -> Image.Image:
+    """Each (box, text) drawn on ``picture`` in place: a yellow box, its text on black above it."""
+    draw = ImageDraw.Draw(picture)
+    font = font or ImageFont.load_default(size=max(12, picture.height // 40))
+    width = max(2, picture.height // 240)
+    for box, text in boxes:
+        draw.rectangle(box, outline=(255, 215, 0), width=width)
+        left, top, right, bottom = draw.textbbox((box[0], box[1]), text, font=font)
+        y = box[1] - (bottom - top) - 2 * width if box[1] - (bottom - top) - 2 * width >= 0 else box[3] + width
+        draw.rectangle((left - 1, y - 1, right + 3, y + bottom - top + 3), fill=(0, 0, 0))
+        draw.text((box[0] + 1, y - (top - box[1])), text, fill=(255, 215, 0), font=font)
+    return picture
+
+
 class AnnotatedWriter:
     """An H.264 MP4 (libx264, yuv420p, fast start) of frames with labelled boxes drawn on them."""
 
@@ -411,14 +426,7 @@ class AnnotatedWriter:
         import av
 
         picture = picture.copy() if picture.size == self.size else picture.resize(self.size)
-        draw = ImageDraw.Draw(picture)
-        width = max(2, self.size[1] // 240)
-        for box, text in boxes:
-            draw.rectangle(box, outline=(255, 215, 0), width=width)
-            left, top, right, bottom = draw.textbbox((box[0], box[1]), text, font=self._font)
-            y = box[1] - (bottom - top) - 2 * width if box[1] - (bottom - top) - 2 * width >= 0 else box[3] + width
-            draw.rectangle((left - 1, y - 1, right + 3, y + bottom - top + 3), fill=(0, 0, 0))
-            draw.text((box[0] + 1, y - (top - box[1])), text, fill=(255, 215, 0), font=self._font)
+        draw_boxes(picture, boxes, self._font)
         frame = av.VideoFrame.from_image(picture)
         frame.pts = max(self._last_pts + 1, round(time_s * self._rate))
         self._last_pts = frame.pts

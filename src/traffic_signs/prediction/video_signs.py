@@ -216,14 +216,7 @@ class ClipTracks:
             yield from bar
 
     def _record(self, frame: ClipFrame, followed: list[tuple[LiveTrack, Detection]]) -> FrameRecord:
-        """The frame's tracked boxes, each with its track's name so far."""
-        signs = []
-        for live, detection in followed:
-            named = self._named(live)
-            signs.append({"track_id": live.track_id, "box": list(detection.box), "score": round(detection.score, 4),
-                          "class_id": named.class_id, "label": named.label,
-                          "confidence": round(named.confidence, 4)})
-        return FrameRecord(frame.index, frame.time_s, signs)
+        return frame_record(frame, followed, self._named)
 
     def _reported(self, ended: list[LiveTrack]) -> Iterator[Track]:
         """The ended tracks that are answers: read at least once, and named, or (unknown) found
@@ -236,6 +229,43 @@ class ClipTracks:
     def _named(self, live: LiveTrack) -> Track:
         threshold = self.classifier.threshold if self.threshold is None else self.threshold
         return name_track(live, threshold, self.classifier.class_names)
+
+
+class LiveTracks:
+    """Signs on a live camera: each frame is pushed as it comes and answered at once with its
+    tracked boxes and their names so far, so a page can draw them while the sign is still in view.
+    The same reader, tracker and vote as a clip's; ``named`` keeps every sign that was reported."""
+
+    def __init__(self, classifier, threshold: float | None = None):
+        self.reader, self.tracker = SignReader(classifier), SignTracker()
+        self.threshold = classifier.threshold if threshold is None else threshold
+        self.class_names = classifier.class_names
+        self.frames = 0
+        self.named: list[Track] = []
+
+    def push(self, picture: Image.Image, time_s: float) -> FrameRecord:
+        """One camera frame (RGB, any size up to 720p) at ``time_s`` seconds since the camera started."""
+        frame = ClipFrame(self.frames, time_s, picture.size, picture)
+        self.frames += 1
+        followed = read_frame(self.reader, self.tracker, frame)
+        for live in self.tracker.take_ended():
+            if live.vote.crops:
+                self.named.append(self.name(live))
+        return frame_record(frame, followed, self.name)
+
+    def name(self, live: LiveTrack) -> Track:
+        return name_track(live, self.threshold, self.class_names)
+
+
+def frame_record(frame: ClipFrame, followed: list[tuple[LiveTrack, Detection]],
+                 named: Callable[[LiveTrack], Track]) -> FrameRecord:
+    """The frame's tracked boxes, each with its track's name so far."""
+    signs = []
+    for live, detection in followed:
+        answer = named(live)
+        signs.append({"track_id": live.track_id, "box": list(detection.box), "score": round(detection.score, 4),
+                      "class_id": answer.class_id, "label": answer.label, "confidence": round(answer.confidence, 4)})
+    return FrameRecord(frame.index, frame.time_s, signs)
 
 
 def track(classifier, source: str | Path, **options) -> ClipTracks:

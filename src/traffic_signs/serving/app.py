@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 import tempfile
+import time
 from pathlib import Path
 
 import streamlit as st
@@ -128,6 +129,8 @@ def classify_page() -> None:
     uploads = st.file_uploader("Images or clips", accept_multiple_files=True,
                                type=sorted(suffix[1:] for suffix in (*IMAGE_SUFFIXES, *VIDEO_SUFFIXES)))
     photo = st.camera_input("...or take a photo") if st.toggle("Use the camera") else None
+    if st.toggle("Live camera: name signs as they pass"):
+        live_camera(classifier, threshold)
     items = [(u.name, u.getvalue()) for u in uploads or []]
     if photo is not None:
         items.append(("camera", photo.getvalue()))
@@ -137,6 +140,28 @@ def classify_page() -> None:
             show_clip(classifier, threshold, name, data)
         else:
             show_prediction(classifier, threshold, name, data)
+
+
+def live_camera(classifier: Classifier, threshold: float) -> None:
+    """The camera streamed to the server (WebRTC), every sign boxed and named as it passes; below it,
+    the signs in view and those named so far, refreshed while the camera plays."""
+    try:  # here, not at the top: the live camera needs the video extra, the rest of the app does not
+        from streamlit_webrtc import WebRtcMode, webrtc_streamer
+
+        from traffic_signs.serving.live import LiveCamera
+    except ImportError:
+        st.info("The live camera needs the video extra: pip install 'traffic-signs[video]'.")
+        return
+    context = webrtc_streamer(
+        key="live", mode=WebRtcMode.SENDRECV, video_processor_factory=lambda: LiveCamera(classifier, threshold),
+        media_stream_constraints={"video": True, "audio": False}, async_processing=True,
+        rtc_configuration={"iceServers": []})  # browser and server reach each other directly: no STUN needed
+    shown = st.empty()
+    while context.state.playing and context.video_processor is not None:
+        in_view, passed = context.video_processor.names()
+        shown.markdown(f"**In view:** {', '.join(in_view) or 'no sign'}  \n"
+                       f"**Named so far:** {', '.join(passed) or 'none yet'}")
+        time.sleep(0.5)
 
 
 def show_clip(classifier: Classifier, threshold: float, name: str, data: bytes) -> None:
