@@ -262,3 +262,12 @@ def _wait_for_answer(url: str, process: subprocess.Popen) -> httpx.Response:
         except httpx.TransportError:
             time.sleep(0.2)
     raise AssertionError(f"{url} never answered")
+
+
+def test_the_web_app_refuses_files_the_api_would_refuse():
+    from traffic_signs.serving.cli import app_upload_mib
+
+    mib = 1024 * 1024
+    assert app_upload_mib(Settings().max_file_bytes) == 10
+    assert app_upload_mib(10 * mib + 1) == 11  # rounded up: never below the API's limit
+    assert app_upload_mib(1) == 1

@@ -154,7 +154,8 @@ class Settings:
         "TRAFFIC_SIGNS_MAX_REQUEST_BYTES", COUNT, 20 * MiB, "request body, counted as it streams; larger: 413",
         API, "20,971,520 (20 MiB)")
     max_file_bytes: int = setting(
-        "TRAFFIC_SIGNS_MAX_FILE_BYTES", COUNT, 10 * MiB, "one uploaded file; larger: 413", API,
+        "TRAFFIC_SIGNS_MAX_FILE_BYTES", COUNT, 10 * MiB,
+        "one uploaded file; larger: 413 (the web app refuses it, counted in whole MiB)", SERVE,
         "10,485,760 (10 MiB)")
     max_files: int = setting(
         "TRAFFIC_SIGNS_MAX_FILES", COUNT, 32, "files per request; more: 413", API)

@@ -17,7 +17,6 @@ from pathlib import Path
 from traffic_signs.settings import Settings, export_settings, get_settings, variable_name
 
 DEFAULT_PORTS = {"app": 8501, "api": 8000}
-APP_MAX_UPLOAD_MB = 10  # per file in the web app, as the API's per-file limit
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -71,5 +70,10 @@ def run(args: argparse.Namespace) -> int:
     sys.argv = ["streamlit", "run", str(app), "--server.port", str(port), "--server.address", settings.host,
                 "--server.headless", "true", "--browser.gatherUsageStats", "false",
                 "--client.showErrorDetails", "none", "--client.toolbarMode", "viewer",
-                "--server.maxUploadSize", str(APP_MAX_UPLOAD_MB)]
+                "--server.maxUploadSize", str(app_upload_mib(settings.max_file_bytes))]
     return int(streamlit_cli.main() or 0)
+
+
+def app_upload_mib(max_file_bytes: int) -> int:
+    """Streamlit's per-file upload limit, in whole MiB: the API's per-file limit, rounded up."""
+    return max(1, -(-max_file_bytes // (1024 * 1024)))
