@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import re
 from pathlib import Path
 
@@ -40,3 +41,24 @@ def test_shipped_model_reaches_its_card_accuracy_on_the_official_test_set(test_s
     assert len(test_set) == 12630
     assert 100 * accuracy >= _card_accuracy() - TOLERANCE_POINTS
     assert np.isclose(accuracy, model_file.metrics["test_accuracy"], atol=5e-4)
+
+
+def test_shipped_model_scores_its_card_real_photo_figures_cross_validated(tmp_path):
+    """The card's real-photo table, measured again: the same folds of source projects, the same
+    choice of threshold on the other folds, the shipped model and detector, every photo decoded."""
+    import subprocess
+    import sys
+
+    root = Path(__file__).resolve().parents[1]
+    photos = Path(os.environ.get("TRAFFIC_SIGNS_REAL_PHOTOS", root.parent / "shared" / "data" / "real-photos"))
+    if not (photos / "labels.csv").is_file():
+        pytest.skip(f"real photos not found at {photos}")
+    out = tmp_path / "cv.json"
+    subprocess.run([sys.executable, str(root / "benchmarks" / "real_photos.py"), "--cross-validate", "--photos",
+                    str(photos), "--out", str(out)], check=True, capture_output=True, timeout=900)
+    measured = json.loads(out.read_text())["cross_validated"]
+    card = (SHIPPED / "MODEL_CARD.md").read_text()
+    rows = re.findall(r"\| [^|]+ \| [0-9.]+% \([0-9.-]+%\), (\d+) of (\d+) \| [0-9.]+% \|", card)
+    assert len(rows) == 6, "MODEL_CARD.md has no real-photo table"
+    keys = ("german_right", "german_wrong", "nongerman_right", "nongerman_wrong", "no_class_flagged", "top1")
+    assert [(measured[k]["count"], measured[k]["of"]) for k in keys] == [(int(c), int(n)) for c, n in rows]

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import json
+from pathlib import Path
 
 from traffic_signs.data.options import add_data_arguments
 from traffic_signs.models.resolve import resolve_model_path
@@ -34,6 +35,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                              "e.g. chosen with `python benchmarks/real_photos.py --thresholds ...`")
     parser.add_argument("--threshold-chosen-on", default=None, metavar="TEXT",
                         help="where --threshold was chosen, for the model file and card")
+    parser.add_argument("--real-photos-cv", type=Path, default=None, metavar="FILE",
+                        help="with --ship: the model's cross-validated real-photo figures for its card, the JSON "
+                             "`python benchmarks/real_photos.py --cross-validate --model RUN --out FILE` wrote")
     parser.add_argument("--int8", action="store_true",
                         help="also write an 8-bit integer copy (<stem>.int8.onnx) for throughput")
     add_data_arguments(parser)
@@ -51,6 +55,6 @@ def run(args: argparse.Namespace) -> int:
                       "temperature": model_file.temperature, "threshold": model_file.threshold}))
     if args.ship:
         command = args.command or training_command(model_file, f"runs/{args.ship}")
-        card = ship(json_path, args.ship, command, args.data_dir, args.cache_dir)
+        card = ship(json_path, args.ship, command, args.data_dir, args.cache_dir, args.real_photos_cv)
         print(f"shipped as {card.parent / args.ship}.json with {card}")
     return 0
