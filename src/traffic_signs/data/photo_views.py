@@ -2,7 +2,7 @@
 
 GTSRB crops are tight (a ~10% border), the border is GTSRB's own roadside, and every crop
 holds one of 43 German signs. The pictures people send differ in exactly those ways, and a
-classifier trained on GTSRB alone answers them badly (README, *Real photos*): loosely framed
+classifier trained on GTSRB alone answers them badly (docs/results.md, *Real photos*): loosely framed
 crops fall below the confidence threshold, and signs GTSRB has no class for are read as the
 nearest German sign at 97-100%. Two views attack this:
 

@@ -1,6 +1,6 @@
 """A committee: several independently trained models whose logits are averaged.
 
-Why: at 32x32 one model's last few errors depend on its seed (the README's *Results* give the
+Why: at 32x32 one model's last few errors depend on its seed (docs/design.md, *The shipped classifier*, gives the
 spread over seeds). Averaging a few independently seeded models removes much of that seed
 noise: the same idea as the IDSIA committee of CNNs that won GTSRB in 2011. A committee is one model file (the members'
 weights under ``members.0.``, ``members.1.``, ... in one safetensors) and exports to one ONNX

@@ -7,16 +7,16 @@ Design choices, each aimed at the small CPU this product trains and runs on:
 * Batch normalisation after every conv: trains fast with large learning rates and folds into
   the conv weights at export time, so it is free at inference.
 * Widths double as resolution halves (VGG/ResNet rule); depth is only four convs because on
-  two CPU cores per-layer overhead, not MACs, dominates small models (see the README's
-  *Models* for what deeper variants cost).
+  two CPU cores per-layer overhead, not MACs, dominates small models (see docs/design.md,
+  *SignNet*, for what deeper variants cost).
 * Global average + max pooling head: position-tolerant and robust to partial occlusion; its
   gradients have a closed form, so Grad-CAM maps are part of the exported graph.
 * ReLU, plain convs, channels-last friendly: the fastest primitives on oneDNN and ONNX Runtime.
 
 ``signnet-s`` halves every width (about a quarter of the MACs): the fast model.
 ``signnet-l`` doubles the two early widths instead, at 2.3x SignNet's MACs: of the wider and
-deeper variants tried, widening the early stages is the one that raised test accuracy (the
-README's *Models* has the figures).
+deeper variants tried, widening the early stages is the one that raised test accuracy (docs/design.md,
+*SignNet*, has the figures).
 ``convs_per_stage=2`` (two convs at 32, 16 and 8 pixels, VGG style, 2.9x the MACs) is the
 body of ``signnet-stn-deep`` (models/stn.py): behind a spatial transformer it is our most
 accurate single model.

@@ -142,7 +142,8 @@ Finds the traffic signs in a photo, class-agnostic; the classifier (`MODEL_CARD.
   ({scores['signs']} signs). `tests/test_shipped_detector.py` re-checks these figures on 150 such
   scenes; `tests/test_signs.py` checks the whole pipeline on official test signs pasted into a
   street and on drawn street scenes.
-- **Real photos**: see the README's *Real photos* table (`python benchmarks/real_photos.py`).
+- **Real photos**: see docs/results.md, *Real photos*, in the repository
+  (`python benchmarks/real_photos.py --cross-validate`).
 - **Known limits**: it learnt signs from 32x32 GTSRB crops and simple drawings, so a large sign
   with fine detail (the letters of a STOP sign) sometimes comes back as a box on a part of it, and
   the 30 km/h disc of a Zone 30 plate is boxed rather than the plate; signs photographed at night

@@ -4,7 +4,7 @@ Static quantisation with ONNX Runtime: weights per output channel (int8), activa
 tensor (uint8) with ranges observed on a seeded sample of training images, in QDQ format so
 ONNX Runtime fuses each quantise-conv-dequantise into one integer kernel. What that gains, and
 for which models, is measured by benchmarks/inference.py and benchmarks/int8_accuracy.py (the
-README's *Speed on 2 CPU cores*).
+docs/results.md, *Speed on 2 CPU cores*).
 """
 
 from __future__ import annotations
