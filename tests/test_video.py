@@ -140,6 +140,43 @@ def test_the_tracker_keeps_one_id_when_a_fast_sign_skips_frames():
     assert len(tracker.take_ended()) == 2
 
 
+def test_a_sign_boxed_twice_from_its_first_frame_is_one_track():
+    """Two boxes on one sign from the first frame on (the sign, and the sign with its plate below),
+    neither yet confirmed when the other appears: one track; a sign beside it keeps its own."""
+    tracker = SignTracker()
+    ids = set()
+    for frame in range(12):
+        x = 300 + 4 * frame
+        sign = Detection((x, 100, x + 40, 140), 0.8)
+        with_plate = Detection((x - 2, 98, x + 42, 175), 0.5)
+        beside = Detection((x + 120, 100, x + 160, 140), 0.7)
+        ids |= {live.track_id for live, _ in tracker.update([sign, with_plate, beside], frame, frame / FPS)}
+    tracker.finish()
+    assert len(ids) == 2
+    assert len(tracker.take_ended()) == 2
+
+
+def test_a_faint_small_named_track_is_no_answer_but_a_sure_or_large_one_is():
+    """Named tracks the detector never scored above 0.5 count as signs only when large: on
+    sign-free drives such tracks were patterns of the background the classifier was sure of."""
+    from traffic_signs.prediction.tracking import LiveTrack
+    from traffic_signs.prediction.video_signs import is_answer, name_track
+
+    def ended(box, scores):
+        live = LiveTrack(box, 0.0, 0, 0.0, 0, scores[0], track_id=1)
+        for k, score in enumerate(scores[1:], 1):
+            live.follow(Detection(box, score), k, k / FPS)
+        probs = np.full(43, 0.01 / 42)
+        probs[14] = 0.99
+        live.add_crop(probs, np.zeros((32, 32, 3), np.uint8), box)
+        return live, name_track(live, 0.95, [str(c) for c in range(43)])
+
+    small, large = (10, 10, 60, 60), (10, 10, 260, 260)
+    assert not is_answer(*ended(small, [0.35, 0.4, 0.45]))
+    assert is_answer(*ended(small, [0.35, 0.6, 0.45]))
+    assert is_answer(*ended(large, [0.35, 0.4, 0.45]))
+
+
 def test_a_one_frame_detection_is_no_track():
     tracker = SignTracker()
     tracker.update([Detection((10, 10, 40, 40), 0.9)], 0, 0.0)

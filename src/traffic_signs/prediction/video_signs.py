@@ -52,6 +52,13 @@ REFRESH_S = 0.2  # ...or this long after it (a sign the camera holds still, a bl
 # An unknown track is reported when the detector's mean score on it is at least this (chosen on the
 # synthetic GTSRB and sign-free drives; no real sign's track was lost by it there).
 UNKNOWN_MIN_SCORE = 0.6
+# A named track is reported when the detector was sure of it at least once (its peak score), or
+# its sign was large: on the synthetic sign-free drives every false track peaked below 0.47 and
+# was at most 77 px, and of the GTSRB drives' signs one peaked below 0.54 (see docs/video.md);
+# the detector is least sure of signs that fill much of the picture, which a wallpaper's
+# pattern never does.
+NAMED_MIN_PEAK = 0.5
+LARGE_SIDE = 200  # px in the decoded frame (at most 720p)
 REFINE_WINDOW = 1.6  # a crop's box is found again in a window this many times its side...
 REFINE_MIN = 96  # ...of at least this many pixels (see SignReader.refine)...
 REFINE_BELOW = 32  # ...when the box is under this many pixels in the detector's 256-px view
@@ -151,6 +158,7 @@ class ClipTracks:
     # shared with other work (load ~10), where no core is idle to overlap with, so off by default.
     prefetch: bool = False
     unknown_min_score: float = UNKNOWN_MIN_SCORE
+    named_min_peak: float = NAMED_MIN_PEAK
     threshold: float | None = None  # "unknown sign" below this voted confidence (default: the classifier's)
     tracker: Callable[[], SignTracker] = SignTracker
     info: ClipInfo | None = None
@@ -219,11 +227,9 @@ class ClipTracks:
         return frame_record(frame, followed, self._named)
 
     def _reported(self, ended: list[LiveTrack]) -> Iterator[Track]:
-        """The ended tracks that are answers: read at least once, and named, or (unknown) found
-        with the detector's confidence (a faint, unnamed track is more often no sign at all)."""
         for live in ended:
             named = self._named(live)
-            if live.vote.crops and (not named.unknown or live.mean_score >= self.unknown_min_score):
+            if is_answer(live, named, self.unknown_min_score, self.named_min_peak):
                 yield named
 
     def _named(self, live: LiveTrack) -> Track:
@@ -249,8 +255,9 @@ class LiveTracks:
         self.frames += 1
         followed = read_frame(self.reader, self.tracker, frame)
         for live in self.tracker.take_ended():
-            if live.vote.crops:
-                self.named.append(self.name(live))
+            named = self.name(live)
+            if is_answer(live, named):
+                self.named.append(named)
         return frame_record(frame, followed, self.name)
 
     def name(self, live: LiveTrack) -> Track:
@@ -297,6 +304,20 @@ def read_frame(reader: SignReader, tracker: SignTracker, frame: ClipFrame) -> li
             live.classified_side, live.classified_time_s = live.side, frame.time_s
             live.crops_taken += 1
     return followed
+
+
+def is_answer(live: LiveTrack, named: Track, unknown_min_score: float = UNKNOWN_MIN_SCORE,
+              named_min_peak: float = NAMED_MIN_PEAK) -> bool:
+    """Whether an ended track is one of the clip's signs: read at least once, and, unknown, found
+    with the detector's confidence on average (a faint, unnamed track is more often no sign at
+    all), or, named, found sure once or large (a faint, small track named by a classifier that is
+    sure of a patch of wallpaper is a pattern that looks like a sign)."""
+    if not live.vote.crops:
+        return False
+    if named.unknown:
+        return live.mean_score >= unknown_min_score
+    x0, y0, x1, y1 = named.best_box
+    return live.peak_score >= named_min_peak or max(x1 - x0, y1 - y0) >= LARGE_SIDE
 
 
 def name_track(live: LiveTrack, threshold: float, class_names: list[str]) -> Track:
