@@ -332,8 +332,8 @@ def run_drive(classifier: Classifier, drive: Drive, clips: Path, options: dict) 
         for sign in record.signs:
             scores.setdefault(sign["track_id"], []).append(sign["score"])
     for t in tracks:  # the detector's mean score on each track (what reports an unknown one), and its peak
-        t["mean_score"] = round(float(np.mean(scores.get(t["track_id"], [0.0]))), 4)
-        t["max_score"] = round(float(np.max(scores.get(t["track_id"], [0.0]))), 4)
+        track_scores = scores.get(t["track_id"], [0.0])
+        t["mean_score"], t["max_score"] = round(float(np.mean(track_scores)), 4), round(float(max(track_scores)), 4)
     return {"name": drive.name, "kind": drive.kind, "class_id": drive.class_id, "photo": drive.photo,
             "frames": run.info.decoded_frames, "processed": run.stats.processed_frames,
             "dropped": run.stats.dropped_frames, "seconds": round(seconds, 4), "tracks": tracks,

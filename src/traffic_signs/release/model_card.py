@@ -147,6 +147,8 @@ def real_photos_lines(cv: dict[str, Any]) -> list[str]:
              "", "| figure | cross-validated (95% interval) | in-sample |", "|---|---:|---:|"]
     for key, text in REAL_PHOTO_FIGURES:
         held, fitted = cv["cross_validated"][key], cv["in_sample"][key]
+        if held["share"] is None:  # no such photos in the folder
+            continue
         low, high = held["ci95"]
         lines.append(f"| {text} | {100 * held['share']:.1f}% ({100 * low:.1f}-{100 * high:.1f}%), "
                      f"{held['count']} of {held['of']} | {100 * fitted['share']:.1f}% |")

@@ -14,7 +14,7 @@ import sys
 from dataclasses import replace
 from pathlib import Path
 
-from traffic_signs.settings import Settings, export_settings, get_settings, variable_name
+from traffic_signs.settings import MiB, Settings, export_settings, get_settings, variable_name
 
 DEFAULT_PORTS = {"app": 8501, "api": 8000}
 
@@ -76,4 +76,4 @@ def run(args: argparse.Namespace) -> int:
 
 def app_upload_mib(max_file_bytes: int) -> int:
     """Streamlit's per-file upload limit, in whole MiB: the API's per-file limit, rounded up."""
-    return max(1, -(-max_file_bytes // (1024 * 1024)))
+    return max(1, -(-max_file_bytes // MiB))
