@@ -5,6 +5,12 @@ real-photo folder, and a 12-megapixel JPEG. ONNX Runtime is timed twice: the flo
 its 8-bit integer copy (export --int8).
 
     python benchmarks/inference.py [--threads 2] [--batch 256] [--repeats 7] [--photos-only]
+    python benchmarks/inference.py --against OTHER.onnx [--repeats 21]   # shipped graph vs another
+
+``--against`` times the shipped ONNX graph and another graph of the same input (an earlier
+export of it, say: ``git show REV:src/traffic_signs/shipped/NAME.onnx > old.onnx``) batch by
+batch in turn, so both see the same load, and writes the medians and their ratio to
+benchmarks/results/inference_against.json.
 
 Throughput is the median of ``--repeats`` timed batches after warm-up (speed does not depend
 on the weights, so untrained models are timed; the shipped model is timed as shipped).
@@ -138,6 +144,34 @@ def photo_figures(classifier: Classifier, count: int) -> dict:
     return out
 
 
+def interleaved(graphs: dict[str, Path], batch: np.ndarray, repeats: int) -> dict[str, float]:
+    """Images per second of each ONNX graph, their batches run in turn (median of ``repeats``)."""
+    from traffic_signs.prediction.runtime import model_input, onnx_session
+
+    sessions = {name: onnx_session(path.read_bytes(), path) for name, path in graphs.items()}
+    inputs = model_input(batch)
+    times: dict[str, list[float]] = {name: [] for name in sessions}
+    for round_ in range(repeats + 2):
+        for name, session in sessions.items():
+            start = time.perf_counter()
+            session.run(["logits"], {session.get_inputs()[0].name: inputs})
+            if round_ >= 2:  # two warm-up rounds
+                times[name].append(time.perf_counter() - start)
+    return {name: len(batch) / statistics.median(t) for name, t in times.items()}
+
+
+def against(other: Path, batch: np.ndarray, repeats: int, threads: int, out: Path) -> None:
+    shipped = Classifier.load()
+    graph = shipped.model.onnx_path
+    speeds = interleaved({"shipped": graph, "other": other}, batch, repeats)
+    ratio = speeds["shipped"] / speeds["other"]
+    print(f"shipped {graph.name}: {speeds['shipped']:.0f} img/s; {other}: {speeds['other']:.0f} img/s; "
+          f"ratio {ratio:.2f}")
+    write(out, {"threads": threads, "cpu": cpu_name(), "batch": len(batch), "repeats": repeats,
+                "shipped": {"graph": graph.name, "images_per_s": speeds["shipped"]},
+                "other": {"graph": str(other), "images_per_s": speeds["other"]}, "ratio": ratio})
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--threads", type=int, default=2)
@@ -146,12 +180,19 @@ def main() -> None:
     parser.add_argument("--latency-count", type=int, default=500)
     parser.add_argument("--photos-only", action="store_true",
                         help="time whole photos only (not every model); written to inference_photos.json")
+    parser.add_argument("--against", type=Path, default=None, metavar="OTHER.onnx",
+                        help="time the shipped graph against another ONNX graph, batches in turn")
     parser.add_argument("--out", type=Path, default=None)
     args = parser.parse_args()
+    if args.against:
+        args.out = args.out or RESULTS / "inference_against.json"
     args.out = args.out or RESULTS / ("inference_photos.json" if args.photos_only else "inference.json")
     torch.set_num_threads(args.threads)
     use_settings(replace(get_settings(), threads=args.threads))
     batch = np.random.default_rng(0).integers(0, 256, (args.batch, 32, 32, 3), dtype=np.uint8)
+    if args.against:
+        against(args.against, batch, args.repeats, args.threads, args.out)
+        return
     rows = []
     shipped = Classifier.load()
     photos = photo_figures(shipped, 11)

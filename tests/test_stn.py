@@ -6,7 +6,7 @@ import torch
 import torch.nn.functional as F
 
 from traffic_signs.models.catalog import create
-from traffic_signs.models.stn import affine_sample, inverse_affine, to_input_frame
+from traffic_signs.models.stn import affine_sample, gather_sample_border, inverse_affine, to_input_frame
 
 
 def _random_affines(n: int, seed: int = 0) -> torch.Tensor:
@@ -20,6 +20,40 @@ def test_affine_sample_matches_torch_affine_grid():
     expected = F.grid_sample(images, F.affine_grid(theta, list(images.shape), align_corners=False),
                              padding_mode="border", align_corners=False)
     torch.testing.assert_close(affine_sample(images, theta, 32, padding="border"), expected, atol=1e-5, rtol=0)
+
+
+def test_gathered_resample_equals_grid_sample():
+    """The exported graph's resampler reads the same numbers as ``F.grid_sample``'s, also where the
+    map looks far outside the crop (edges repeated) and onto a grid of another size."""
+    images = torch.rand(6, 3, 32, 32, generator=torch.Generator().manual_seed(3))
+    theta = torch.cat([_random_affines(4, seed=4), torch.tensor([[[2.5, 0.3, 1.2], [-0.4, 1.8, -1.5]],
+                                                                  [[0.5, 0.0, 0.0], [0.0, 0.5, 0.0]]])])
+    for size in (32, 20):
+        grid = F.affine_grid(theta, [6, 3, size, size], align_corners=False)
+        expected = F.grid_sample(images, grid, mode="bilinear", padding_mode="border", align_corners=False)
+        torch.testing.assert_close(gather_sample_border(images, grid), expected, atol=1e-5, rtol=0)
+
+
+def test_exported_transformer_resamples_without_grid_sample(tmp_path):
+    """The ONNX graph re-frames crops with gathers and gives torch's logits."""
+    import numpy as np
+    import onnx
+    import onnxruntime as ort
+
+    from traffic_signs.release.export import export_onnx
+
+    model = create("signnet-stn").eval()
+    with torch.no_grad():  # a transformer that moves, so the resampling is not the identity
+        model.transform.localise[-1].bias.copy_(torch.tensor([0.9, 0.2, 0.1, -0.1, 1.1, -0.2]))
+    path = tmp_path / "stn.onnx"
+    export_onnx(model, path, 32)
+    resamplers = [node for node in onnx.load(str(path)).graph.node if node.op_type == "GridSample"]
+    assert all(dict((a.name, a.s) for a in node.attribute)["padding_mode"] == b"zeros" for node in resamplers)
+    images = torch.rand(5, 3, 32, 32, generator=torch.Generator().manual_seed(5))
+    session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+    logits = session.run(["logits"], {"images": images.numpy()})[0]
+    with torch.no_grad():
+        np.testing.assert_allclose(logits, model(images).numpy(), atol=1e-4, rtol=0)
 
 
 def test_inverse_affine_undoes_the_map():

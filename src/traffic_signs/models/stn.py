@@ -10,7 +10,8 @@ GTSRB (Arcos-García et al., 2018: 99.71% at 48x48).
 
 Cost: the localisation network works at 16, 8 and 4 pixels and adds about 3% to SignNet's
 MACs and 22 k parameters. The resampling grid is built from elementwise ops (not
-``affine_grid``) so it exports to ONNX opset 17 as plain arithmetic plus ``GridSample``.
+``affine_grid``) so it exports to ONNX opset 17 as plain arithmetic, and the resampling itself
+as gathers (see ``affine_sample``).
 Grad-CAM maps are computed in the re-framed crop, then resampled back into the input crop's
 frame, so they sit over the pixels that drove the answer.
 """
@@ -38,13 +39,41 @@ def _pixel_centres(size: int) -> tuple[torch.Tensor, torch.Tensor]:
 def affine_sample(images: torch.Tensor, theta: torch.Tensor, size: int, padding: str) -> torch.Tensor:
     """Resample ``images`` on a size x size grid: output point p reads input point theta @ (p, 1).
 
-    Elementwise arithmetic, so bfloat16 autocast leaves the coordinates in float32.
+    Elementwise arithmetic, so bfloat16 autocast leaves the coordinates in float32. In an ONNX
+    export the edge-repeating resample is written as four gathers (``gather_sample_border``)
+    instead of ``GridSample``, which ONNX Runtime runs as a per-pixel loop: the same numbers, at
+    about half the resampling's cost (docs/results.md, *Speed on 2 CPU cores*).
     """
     xs, ys = (c.to(images.device) for c in _pixel_centres(size))
     t = theta.float().view(-1, 6, 1, 1)
     grid = torch.stack([t[:, 0] * xs + t[:, 1] * ys + t[:, 2],
                         t[:, 3] * xs + t[:, 4] * ys + t[:, 5]], dim=-1)
+    if padding == "border" and torch.onnx.is_in_onnx_export():
+        return gather_sample_border(images.float(), grid)
     return F.grid_sample(images.float(), grid, mode="bilinear", padding_mode=padding, align_corners=False)
+
+
+def gather_sample_border(images: torch.Tensor, grid: torch.Tensor) -> torch.Tensor:
+    """``F.grid_sample(images, grid, "bilinear", padding_mode="border", align_corners=False)``
+    written as arithmetic and four ``torch.gather`` calls on the flattened pixels, which export to
+    ONNX ``GatherElements``: each output pixel is the weighted sum of the four input pixels around
+    the point it reads, the point first clamped into the picture (what "border" means)."""
+    n, c, h, w = images.shape
+    out_h, out_w = grid.shape[1], grid.shape[2]
+    x = (((grid[..., 0] + 1) * w - 1) / 2).clamp(0, w - 1).reshape(n, 1, -1)
+    y = (((grid[..., 1] + 1) * h - 1) / 2).clamp(0, h - 1).reshape(n, 1, -1)
+    x0, y0 = x.floor(), y.floor()
+    wx, wy = x - x0, y - y0
+    x0, y0 = x0.long(), y0.long()
+    x1, y1 = (x0 + 1).clamp(max=w - 1), (y0 + 1).clamp(max=h - 1)
+    pixels = images.reshape(n, c, h * w)
+
+    def at(row: torch.Tensor, col: torch.Tensor) -> torch.Tensor:
+        return torch.gather(pixels, 2, (row * w + col).expand(n, c, out_h * out_w))
+
+    top = at(y0, x0) * (1 - wx) + at(y0, x1) * wx
+    bottom = at(y1, x0) * (1 - wx) + at(y1, x1) * wx
+    return (top * (1 - wy) + bottom * wy).reshape(n, c, out_h, out_w)
 
 
 def inverse_affine(theta: torch.Tensor) -> torch.Tensor:
