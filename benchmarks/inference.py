@@ -184,9 +184,8 @@ def main() -> None:
                         help="time the shipped graph against another ONNX graph, batches in turn")
     parser.add_argument("--out", type=Path, default=None)
     args = parser.parse_args()
-    if args.against:
-        args.out = args.out or RESULTS / "inference_against.json"
-    args.out = args.out or RESULTS / ("inference_photos.json" if args.photos_only else "inference.json")
+    args.out = args.out or RESULTS / ("inference_against.json" if args.against else
+                                      "inference_photos.json" if args.photos_only else "inference.json")
     torch.set_num_threads(args.threads)
     use_settings(replace(get_settings(), threads=args.threads))
     batch = np.random.default_rng(0).integers(0, 256, (args.batch, 32, 32, 3), dtype=np.uint8)
