@@ -33,7 +33,7 @@ import torch
 from PIL import Image
 
 from traffic_signs import Classifier
-from traffic_signs.benchmarking import cpu_name
+from traffic_signs.benchmarking import cpu_name, real_photo_folder
 from traffic_signs.models.catalog import create, list_models
 from traffic_signs.prediction.crops import CropClassifier
 from traffic_signs.release.export import export_onnx
@@ -125,7 +125,7 @@ def twelve_megapixel_jpeg() -> bytes:
 def photo_figures(classifier: Classifier, count: int) -> dict:
     """Real-photo folder and 12-megapixel JPEG latencies (skipped when the folder is absent)."""
     out: dict = {}
-    folder = Path(__file__).resolve().parents[2] / "shared" / "data" / "real-photos" / "images"
+    folder = real_photo_folder() / "images"
     if folder.is_dir():
         out["real_photos"] = photo_latency(classifier, sorted(folder.iterdir()))
         print(f"real photos ({out['real_photos']['photos']}): p50 {out['real_photos']['p50_ms']:.1f} ms, "

@@ -39,7 +39,6 @@ from __future__ import annotations
 import argparse
 import csv
 import json
-import os
 import statistics
 import time
 from collections import defaultdict
@@ -49,7 +48,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from traffic_signs import Classifier
-from traffic_signs.benchmarking import cpu_name
+from traffic_signs.benchmarking import cpu_name, real_photo_folder
 from traffic_signs.errors import ImageError
 from traffic_signs.evaluation import crossval
 from traffic_signs.evaluation.metrics import wilson_interval
@@ -59,7 +58,6 @@ if TYPE_CHECKING:
     from traffic_signs.prediction.results import Result
 
 RESULTS = Path(__file__).parent / "results"
-DEFAULT_PHOTOS = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "real-photos"
 FRAMINGS = ("crop", "medium", "scene")
 # 0.5 to 0.995, finer where the shipped threshold and the trade it makes lie
 CV_THRESHOLDS = (0.5, 0.6, 0.7, 0.75, 0.8, 0.85, 0.88, 0.9, 0.91, 0.92, 0.93, 0.94, 0.95, 0.96, 0.97, 0.98, 0.99,
@@ -67,7 +65,7 @@ CV_THRESHOLDS = (0.5, 0.6, 0.7, 0.75, 0.8, 0.85, 0.88, 0.9, 0.91, 0.92, 0.93, 0.
 
 
 def photo_folder(given: Path | None) -> Path:
-    folder = given or Path(os.environ.get("TRAFFIC_SIGNS_REAL_PHOTOS", DEFAULT_PHOTOS))
+    folder = given or real_photo_folder()
     if not (folder / "labels.csv").is_file():
         raise SystemExit(f"{folder}: no labels.csv (pass --photos DIR or set TRAFFIC_SIGNS_REAL_PHOTOS)")
     return folder

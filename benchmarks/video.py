@@ -46,13 +46,12 @@ import numpy as np
 from PIL import Image, ImageFilter
 
 from traffic_signs import Classifier
-from traffic_signs.benchmarking import cpu_name
+from traffic_signs.benchmarking import cpu_name, real_photo_folder
 from traffic_signs.data.scenes import SIGN_INSET, background_photos, shape_extent, shape_mask, sign_shape
 from traffic_signs.prediction.detect import box_iou
 from traffic_signs.prediction.video_signs import track
 
 RESULTS = Path(__file__).parent / "results"
-DEFAULT_PHOTOS = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "real-photos"
 WIDTH, HEIGHT, FPS = 1280, 720, 30
 SEED = 2024
 DRIVE_FORMAT = 3  # bump when the drives change: cached clips of another format are remade
@@ -448,8 +447,7 @@ def main() -> None:
     parser.add_argument("--tracker", choices=["sign", "bytetrack"], default="sign")
     parser.add_argument("--unknown-min-score", type=float, default=None,
                         help="report unknown tracks from this mean detector score (default: the product's)")
-    parser.add_argument("--photos", type=Path, default=Path(os.environ.get("TRAFFIC_SIGNS_REAL_PHOTOS",
-                                                                          DEFAULT_PHOTOS)))
+    parser.add_argument("--photos", type=Path, default=real_photo_folder())
     parser.add_argument("--clips", type=Path, default=None, help="cache folder for the made clips")
     parser.add_argument("--out", type=Path, default=RESULTS / "video.json")
     parser.add_argument("--make-only", action="store_true", help="make (or check) the clips, score nothing")

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import re
 from pathlib import Path
 
@@ -11,6 +10,7 @@ import numpy as np
 import pytest
 
 import traffic_signs
+from traffic_signs.benchmarking import real_photo_folder
 from traffic_signs.models.inference import torch_logits
 from traffic_signs.models.io import load_model
 from traffic_signs.prediction.crops import DEFAULT_MODEL
@@ -51,7 +51,7 @@ def test_shipped_model_scores_its_card_real_photo_figures_cross_validated(tmp_pa
     import sys
 
     root = Path(__file__).resolve().parents[1]
-    photos = Path(os.environ.get("TRAFFIC_SIGNS_REAL_PHOTOS", root.parent / "shared" / "data" / "real-photos"))
+    photos = real_photo_folder()
     if not (photos / "labels.csv").is_file():
         pytest.skip(f"real photos not found at {photos}")
     out = tmp_path / "cv.json"

@@ -1,4 +1,4 @@
-"""What benchmarks print beside every speed figure: the CPU and its vector extensions.
+"""What the benchmarks share: the CPU named beside every speed figure, the real-photo folder, an API server.
 
 The same code ran 3-6x slower on AVX2-only CPUs than on ones with AVX-512/AMX, so a speed
 figure without its CPU means little.
@@ -31,6 +31,13 @@ def cpu_name() -> str:
     flags = fields.get("flags", "").split()
     vector = sorted({f for f in flags if f.startswith(VECTOR_PREFIXES) or f in VECTOR_FLAGS})
     return f"{name}, {os.cpu_count()} cores, {' '.join(vector) or 'no AVX2'}"
+
+
+def real_photo_folder() -> Path:
+    """The labelled real photos: ``$TRAFFIC_SIGNS_REAL_PHOTOS``, else ``../shared/data/real-photos`` beside
+    the project's checkout (where CI puts it). One place, so every benchmark and test reads the same folder."""
+    beside_checkout = Path(__file__).resolve().parents[3] / "shared" / "data" / "real-photos"
+    return Path(os.environ.get("TRAFFIC_SIGNS_REAL_PHOTOS", beside_checkout))
 
 
 def start_api_server(port: int, *extra_args: str, env: dict[str, str] | None = None) -> subprocess.Popen:
