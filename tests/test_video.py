@@ -177,6 +177,42 @@ def test_a_faint_small_named_track_is_no_answer_but_a_sure_or_large_one_is():
     assert is_answer(*ended(large, [0.35, 0.4, 0.45]))
 
 
+def test_a_piece_of_a_sign_boxed_before_the_whole_sign_is_not_a_sign_of_its_own():
+    """A large sign that enters cut by the frame's top edge is boxed in pieces (the letters of
+    STOP) before it is boxed whole; a piece read alone (as No entry) and lost from sight just
+    before the growing box of the sign comes to hold it is a part of that sign, not reported.
+    A sign beside it stays a sign, and so does the piece when the whole sign is never read."""
+    from traffic_signs.prediction.video_signs import name_track, reported_signs
+
+    def read_as(class_id):
+        probs = np.full(43, 0.01 / 42)
+        probs[class_id] = 0.99
+        return probs
+
+    def reported(whole_read: bool) -> list[int]:
+        tracker, ids, signs = SignTracker(), set(), []
+
+        def name(live):
+            return name_track(live, 0.95, [str(c) for c in range(43)])
+
+        for frame in range(40):
+            side = min(280, 60 * 1.15 ** max(0, frame - 14))
+            grows = Detection((440, 0, 440 + round(side), round(side)), 0.9)  # a piece, then the whole sign
+            other_piece = [Detection((560, 0, 640, 60), 0.6)] if frame < 15 else []
+            beside = Detection((900, 300, 940, 340), 0.8)
+            for live, detection in tracker.update([grows, *other_piece, beside], frame, frame / FPS):
+                if detection is beside or detection in other_piece or (whole_read and side >= 200):
+                    class_id = 33 if detection is beside else 17 if detection in other_piece else 14
+                    live.add_crop(read_as(class_id), np.zeros((32, 32, 3), np.uint8), detection.box)
+            signs += reported_signs(tracker.take_ended(), name, ids)
+        tracker.finish()
+        signs += reported_signs(tracker.take_ended(), name, ids)
+        return sorted(sign.class_id for sign in signs)
+
+    assert reported(whole_read=True) == [14, 33]
+    assert reported(whole_read=False) == [17, 33]
+
+
 def test_a_one_frame_detection_is_no_track():
     tracker = SignTracker()
     tracker.update([Detection((10, 10, 40, 40), 0.9)], 0, 0.0)

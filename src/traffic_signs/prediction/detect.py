@@ -38,10 +38,10 @@ class Detection:
 
 def same_sign(box: tuple[float, ...], stronger: tuple[float, ...]) -> bool:
     """Whether ``box`` is the sign ``stronger`` already names: a near copy of it, or a part of it."""
-    return box_iou(box, stronger) > OVERLAP or _inside(box, stronger) > INSIDE
+    return box_iou(box, stronger) > OVERLAP or share_inside(box, stronger) > INSIDE
 
 
-def _inside(box: tuple[float, ...], outer: tuple[float, ...]) -> float:
+def share_inside(box: tuple[float, ...], outer: tuple[float, ...]) -> float:
     """The share of ``box`` that lies inside ``outer``."""
     w = max(0.0, min(box[2], outer[2]) - max(box[0], outer[0]))
     h = max(0.0, min(box[3], outer[3]) - max(box[1], outer[1]))

@@ -11,6 +11,9 @@ scale. A track becomes public (gets an id) after ``MIN_HITS`` detections, which 
 detector's one-frame mistake out of the answer, and ends after ``MAX_GAP_S`` seconds unseen.
 A detection left over that holds, or lies inside, a followed sign's box (the sign with its
 plate, its symbol alone) starts no track: it is the same sign boxed twice.
+A track whose box (predicted, once unseen) comes to lie inside a sign seen with four times its
+area was a piece of that sign: a large sign that enters the picture cut by its edge is boxed in
+pieces before it is boxed whole. It waits until that sign ends and is not reported if it is.
 
 Why not an off-the-shelf tracker: ``norfair`` requires numpy < 2 (the project is on 2.x);
 ``supervision`` dropped its ByteTrack for the ``trackers`` package, which pulls OpenCV's GUI
@@ -41,7 +44,7 @@ from dataclasses import dataclass, field
 import numpy as np
 from typing_extensions import TypedDict
 
-from traffic_signs.prediction.detect import Detection, box_iou, same_sign
+from traffic_signs.prediction.detect import Detection, box_iou, same_sign, share_inside
 
 Box = tuple[int, int, int, int]
 MIN_HITS = 3  # detections before a track is a sign (a one- or two-frame detection is noise)
@@ -52,6 +55,8 @@ SCALE_RATIO = 1.8  # ...at a size within this factor
 VELOCITY_MEMORY = 0.5  # weight of the newest step in the smoothed velocity
 SHARP_PIXELS = 64  # a crop's side counts up to this (two 32-px model inputs)
 LOG_FLOOR = 1e-6  # a crop's probability below this counts as this (one crop cannot veto a class)
+PART_AREA = 4.0  # a sign seen with at least this many times a track's area...
+PART_INSIDE = 0.9  # ...around at least this share of the track's box makes the track a part of it
 
 
 class TrackJSON(TypedDict):
@@ -157,6 +162,7 @@ class LiveTrack:
     crops_taken: int = 0
     score_sum: float = 0.0  # the detector's scores over the track's detections
     peak_score: float = 0.0  # the detector's best score on the track
+    part_of: int | None = None  # the id of a larger sign this track turned out to be a piece of
 
     def __post_init__(self):
         self.score_sum = self.peak_score = self.score
@@ -201,6 +207,10 @@ class LiveTrack:
 def _boxed_twice(box: tuple[float, ...], followed: list[tuple[float, ...]]) -> bool:
     """Whether ``box`` is one of the ``followed`` signs again: a near copy, a part of it, or it with more around it."""
     return any(same_sign(box, other) or same_sign(other, box) for other in followed)
+
+
+def _area(box: tuple[float, ...]) -> float:
+    return max(0.0, box[2] - box[0]) * max(0.0, box[3] - box[1])
 
 
 def _to_state(box) -> np.ndarray:
@@ -256,6 +266,7 @@ class SignTracker:
             if k not in taken_detections and not _boxed_twice(detection.box, confirmed):
                 self.live.append(LiveTrack(detection.box, time_s, frame, time_s, frame, detection.score))
         self._confirm()
+        self._mark_parts(time_s)
         self._end_stale(time_s)
         return [(track, detection) for track, detection in matched if track.track_id is not None]
 
@@ -274,6 +285,23 @@ class SignTracker:
             else:
                 track.track_id, self._next_id = self._next_id, self._next_id + 1
 
+    def _mark_parts(self, time_s: float) -> None:
+        """A confirmed track whose box (where it is predicted, if unseen now) lies inside a sign
+        seen in this frame with ``PART_AREA`` times its area was a piece of that sign: a large sign
+        that enters the picture cut by its edge is boxed in pieces (the letters of STOP) before it
+        is boxed whole, and a piece read alone can look like another sign (No entry). Which of
+        them is reported is decided when they end (``take_ended``, ``reported_signs``)."""
+        seen = [t for t in self.live if t.track_id is not None and t.time_s == time_s]
+        for track in self.live:
+            if track.track_id is None or track.part_of is not None:
+                continue
+            box = track.box if track.time_s == time_s else track.predicted(time_s)
+            for whole in seen:
+                if whole is not track and _area(whole.box) >= PART_AREA * _area(box) \
+                        and share_inside(box, whole.box) >= PART_INSIDE:
+                    track.part_of = whole.track_id
+                    break
+
     def _end_stale(self, time_s: float) -> None:
         stale = [t for t in self.live if time_s - t.time_s > self.max_gap_s]
         self.live = [t for t in self.live if time_s - t.time_s <= self.max_gap_s]
@@ -285,5 +313,8 @@ class SignTracker:
         self.live = []
 
     def take_ended(self) -> list[LiveTrack]:
-        ended, self.ended = self.ended, []
+        """The tracks that ended, by id; a part of a sign still followed waits until that sign ends."""
+        followed = {t.track_id for t in self.live if t.track_id is not None}
+        ended = [t for t in self.ended if t.part_of is None or t.part_of not in followed]
+        self.ended = [t for t in self.ended if t.part_of is not None and t.part_of in followed]
         return sorted(ended, key=lambda t: t.track_id)

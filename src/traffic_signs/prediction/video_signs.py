@@ -171,6 +171,7 @@ class ClipTracks:
     def __iter__(self) -> Iterator[Track]:
         reader = SignReader(self.classifier)
         tracker = self.tracker()
+        reported: set[int] = set()
         started = time.perf_counter()
         with open_clip(self.source, sequence=self.sequence, max_seconds=self.max_seconds, max_frames=self.max_frames,
                        fps=self.fps) as clip:
@@ -184,11 +185,11 @@ class ClipTracks:
                     followed = read_frame(reader, tracker, frame)
                     if self.on_frame is not None:
                         self.on_frame(self._record(frame, followed))
-                    yield from self._reported(tracker.take_ended())
+                    yield from self._reported(tracker.take_ended(), reported)
             finally:
                 frames.close()  # the decoding thread stops before the clip is closed
             tracker.finish()
-            yield from self._reported(tracker.take_ended())
+            yield from self._reported(tracker.take_ended(), reported)
         self.stats.seconds = time.perf_counter() - started
 
     def _strided(self, frames: Iterator[ClipFrame]) -> Iterator[ClipFrame]:
@@ -226,11 +227,8 @@ class ClipTracks:
     def _record(self, frame: ClipFrame, followed: list[tuple[LiveTrack, Detection]]) -> FrameRecord:
         return frame_record(frame, followed, self._named)
 
-    def _reported(self, ended: list[LiveTrack]) -> Iterator[Track]:
-        for live in ended:
-            named = self._named(live)
-            if is_answer(live, named, self.unknown_min_score, self.named_min_peak):
-                yield named
+    def _reported(self, ended: list[LiveTrack], reported: set[int]) -> Iterator[Track]:
+        yield from reported_signs(ended, self._named, reported, self.unknown_min_score, self.named_min_peak)
 
     def _named(self, live: LiveTrack) -> Track:
         threshold = self.classifier.threshold if self.threshold is None else self.threshold
@@ -248,16 +246,14 @@ class LiveTracks:
         self.class_names = classifier.class_names
         self.frames = 0
         self.named: list[Track] = []
+        self._reported: set[int] = set()
 
     def push(self, picture: Image.Image, time_s: float) -> FrameRecord:
         """One camera frame (RGB, any size up to 720p) at ``time_s`` seconds since the camera started."""
         frame = ClipFrame(self.frames, time_s, picture.size, picture)
         self.frames += 1
         followed = read_frame(self.reader, self.tracker, frame)
-        for live in self.tracker.take_ended():
-            named = self.name(live)
-            if is_answer(live, named):
-                self.named.append(named)
+        self.named += reported_signs(self.tracker.take_ended(), self.name, self._reported)
         return frame_record(frame, followed, self.name)
 
     def name(self, live: LiveTrack) -> Track:
@@ -304,6 +300,20 @@ def read_frame(reader: SignReader, tracker: SignTracker, frame: ClipFrame) -> li
             live.classified_side, live.classified_time_s = live.side, frame.time_s
             live.crops_taken += 1
     return followed
+
+
+def reported_signs(ended: list[LiveTrack], name: Callable[[LiveTrack], Track], reported: set[int],
+                   unknown_min_score: float = UNKNOWN_MIN_SCORE, named_min_peak: float = NAMED_MIN_PEAK) -> list[Track]:
+    """The ended tracks that are signs of the clip, by id (``reported`` collects their ids over
+    the clip): each is an answer (``is_answer``), and a piece of a larger sign (``part_of``) is
+    not one when that sign was reported; a piece of a sign that was not stays a sign of its own."""
+    answers: list[Track] = []
+    for live in sorted(ended, key=lambda t: t.part_of is not None):  # whole signs before their pieces
+        named = name(live)
+        if is_answer(live, named, unknown_min_score, named_min_peak) and live.part_of not in reported:
+            reported.add(live.track_id)
+            answers.append(named)
+    return sorted(answers, key=lambda t: t.track_id)
 
 
 def is_answer(live: LiveTrack, named: Track, unknown_min_score: float = UNKNOWN_MIN_SCORE,
