@@ -6,11 +6,14 @@ its 8-bit integer copy (export --int8).
 
     python benchmarks/inference.py [--threads 2] [--batch 256] [--repeats 7] [--photos-only]
     python benchmarks/inference.py --against OTHER.onnx [--repeats 21]   # shipped graph vs another
+    python benchmarks/inference.py --against-no-arena [--repeats 21]     # with ONNX Runtime's memory arena or not
 
 ``--against`` times the shipped ONNX graph and another graph of the same input (an earlier
 export of it, say: ``git show REV:src/traffic_signs/shipped/NAME.onnx > old.onnx``) batch by
 batch in turn, so both see the same load, and writes the medians and their ratio to
-benchmarks/results/inference_against.json.
+benchmarks/results/inference_against.json. ``--against-no-arena`` times the shipped graph in
+turn with and without ONNX Runtime's memory arena (``prediction.runtime.onnx_session``) and
+writes benchmarks/results/inference_arena.json.
 
 Throughput is the median of ``--repeats`` timed batches after warm-up (speed does not depend
 on the weights, so untrained models are timed; the shipped model is timed as shipped).
@@ -144,11 +147,13 @@ def photo_figures(classifier: Classifier, count: int) -> dict:
     return out
 
 
-def interleaved(graphs: dict[str, Path], batch: np.ndarray, repeats: int) -> dict[str, float]:
-    """Images per second of each ONNX graph, their batches run in turn (median of ``repeats``)."""
+def interleaved(graphs: dict[str, tuple[Path, bool]], batch: np.ndarray, repeats: int) -> dict[str, float]:
+    """Images per second of each ONNX graph (path, memory arena or not), their batches run in turn
+    (median of ``repeats``)."""
     from traffic_signs.prediction.runtime import model_input, onnx_session
 
-    sessions = {name: onnx_session(path.read_bytes(), path) for name, path in graphs.items()}
+    sessions = {name: onnx_session(path.read_bytes(), path, memory_arena=arena)
+                for name, (path, arena) in graphs.items()}
     inputs = model_input(batch)
     times: dict[str, list[float]] = {name: [] for name in sessions}
     for round_ in range(repeats + 2):
@@ -163,13 +168,23 @@ def interleaved(graphs: dict[str, Path], batch: np.ndarray, repeats: int) -> dic
 def against(other: Path, batch: np.ndarray, repeats: int, threads: int, out: Path) -> None:
     shipped = Classifier.load()
     graph = shipped.model.onnx_path
-    speeds = interleaved({"shipped": graph, "other": other}, batch, repeats)
+    speeds = interleaved({"shipped": (graph, True), "other": (other, True)}, batch, repeats)
     ratio = speeds["shipped"] / speeds["other"]
     print(f"shipped {graph.name}: {speeds['shipped']:.0f} img/s; {other}: {speeds['other']:.0f} img/s; "
           f"ratio {ratio:.2f}")
     write(out, {"threads": threads, "cpu": cpu_name(), "batch": len(batch), "repeats": repeats,
                 "shipped": {"graph": graph.name, "images_per_s": speeds["shipped"]},
                 "other": {"graph": str(other), "images_per_s": speeds["other"]}, "ratio": ratio})
+
+
+def against_no_arena(batch: np.ndarray, repeats: int, threads: int, out: Path) -> None:
+    graph = Classifier.load().model.onnx_path
+    speeds = interleaved({"arena": (graph, True), "no arena": (graph, False)}, batch, repeats)
+    ratio = speeds["arena"] / speeds["no arena"]
+    print(f"shipped {graph.name}: with the memory arena {speeds['arena']:.0f} img/s, without "
+          f"{speeds['no arena']:.0f} img/s; ratio {ratio:.2f}")
+    write(out, {"threads": threads, "cpu": cpu_name(), "batch": len(batch), "repeats": repeats, "graph": graph.name,
+                "arena_images_per_s": speeds["arena"], "no_arena_images_per_s": speeds["no arena"], "ratio": ratio})
 
 
 def main() -> None:
@@ -182,15 +197,21 @@ def main() -> None:
                         help="time whole photos only (not every model); written to inference_photos.json")
     parser.add_argument("--against", type=Path, default=None, metavar="OTHER.onnx",
                         help="time the shipped graph against another ONNX graph, batches in turn")
+    parser.add_argument("--against-no-arena", action="store_true",
+                        help="time the shipped graph with and without ONNX Runtime's memory arena, in turn")
     parser.add_argument("--out", type=Path, default=None)
     args = parser.parse_args()
     args.out = args.out or RESULTS / ("inference_against.json" if args.against else
+                                      "inference_arena.json" if args.against_no_arena else
                                       "inference_photos.json" if args.photos_only else "inference.json")
     torch.set_num_threads(args.threads)
     use_settings(replace(get_settings(), threads=args.threads))
     batch = np.random.default_rng(0).integers(0, 256, (args.batch, 32, 32, 3), dtype=np.uint8)
     if args.against:
         against(args.against, batch, args.repeats, args.threads, args.out)
+        return
+    if args.against_no_arena:
+        against_no_arena(batch, args.repeats, args.threads, args.out)
         return
     rows = []
     shipped = Classifier.load()

@@ -68,7 +68,7 @@ class CropClassifier:
             raise ValueError(f"expected N x {self.input_size} x {self.input_size} x 3 images, got {images.shape}")
         return model_input(images)
 
-    def probabilities(self, images: np.ndarray, batch_size: int = 1024) -> np.ndarray:
+    def probabilities(self, images: np.ndarray, batch_size: int = 256) -> np.ndarray:
         """Calibrated (temperature-scaled) class probabilities, N x C."""
         chunks = [self.logits(images[i : i + batch_size]) for i in range(0, len(images), batch_size)]
         logits = np.concatenate(chunks) if chunks else np.zeros((0, len(self.class_names)), np.float32)

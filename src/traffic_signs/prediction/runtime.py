@@ -34,7 +34,7 @@ def verified_onnx(onnx_path: Path, digest: str | None, metadata_name: str) -> by
     return data
 
 
-def onnx_session(model_bytes: bytes, onnx_path: Path):
+def onnx_session(model_bytes: bytes, onnx_path: Path, memory_arena: bool = True):
     options = ort.SessionOptions()
     options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
     options.intra_op_num_threads = get_settings().threads or min(4, os.cpu_count() or 1)
@@ -43,10 +43,12 @@ def onnx_session(model_bytes: bytes, onnx_path: Path):
     # cost the same on a busy machine as on an idle one (spinning threads made them 3x slower
     # whenever another process held a core).
     options.add_session_config_entry("session.intra_op.allow_spinning", "0")
-    # No memory arena: it grows to the largest batches ever run at once (450 MB after four
-    # concurrent searches) and never shrinks; without it memory goes back after each request,
-    # at no measurable cost in speed here.
-    options.enable_cpu_mem_arena = False
+    # ONNX Runtime's memory arena keeps a session's largest run's memory for the next run. Without
+    # it each run maps its tensors afresh and pays the page faults: batches of 256 crops ran 15-25%
+    # slower (benchmarks/inference.py --against-no-arena). What it keeps is bounded by the largest
+    # batch: ``CropClassifier.probabilities`` feeds at most 256 crops a run (~100 MB kept), and a
+    # request's photo or video frame is a few crops and one detector pass.
+    options.enable_cpu_mem_arena = memory_arena
     try:
         return ort.InferenceSession(model_bytes, options, providers=["CPUExecutionProvider"])
     except Exception as exc:  # ONNX Runtime raises its own exception types on a broken graph
