@@ -24,7 +24,9 @@ Clips are written once (H.264, 1280x720) to a cache folder and reused. Each is r
 physical sign: named right / wrong / unknown (its longest matching track decides, and any
 matching track named wrong makes it wrong), tracks per sign (fragmentation), time from its
 first frame to the first correct running name; tracks in sign-free clips; frames per second
-end to end. Writes benchmarks/results/video.json.
+end to end. With ``--realtime`` each clip plays as a live camera and the summary adds the share of
+frames dropped and how long after its arrival each frame read was answered (the lag a live page's
+boxes and names have). Writes benchmarks/results/video.json (``--out`` for another file).
 """
 
 from __future__ import annotations
@@ -336,6 +338,7 @@ def run_drive(classifier: Classifier, drive: Drive, clips: Path, options: dict) 
     return {"name": drive.name, "kind": drive.kind, "class_id": drive.class_id, "photo": drive.photo,
             "frames": run.info.decoded_frames, "processed": run.stats.processed_frames,
             "dropped": run.stats.dropped_frames, "seconds": round(seconds, 4), "tracks": tracks,
+            **({"lags_s": [round(lag, 4) for lag in run.stats.lags_s]} if run.stats.lags_s else {}),
             **score(drive, tracks, names.records)}
 
 
@@ -432,6 +435,12 @@ def summarise(results: list[dict[str, Any]]) -> dict[str, Any]:
     summary["speed"] = {"frames": frames, "seconds": round(seconds, 2), "fps_overall": round(frames / seconds, 1),
                         "fps_per_clip_p50": round(statistics.median(per_clip), 1),
                         "fps_per_clip_p10": round(float(np.percentile(per_clip, 10)), 1)}
+    lags = [lag for r in results for lag in r.get("lags_s", [])]
+    if lags:  # --realtime: how far each frame's answer came after the frame arrived
+        summary["realtime"] = {
+            "frames_dropped": _share(sum(r["dropped"] for r in results), sum(r["frames"] for r in results)),
+            "lag_s_p50": round(float(np.median(lags)), 4), "lag_s_p99": round(float(np.percentile(lags, 99)), 4),
+            "lag_s_max": round(max(lags), 4)}
     return summary
 
 

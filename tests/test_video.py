@@ -281,6 +281,15 @@ def test_realtime_reads_or_drops_every_frame_at_the_clips_pace(classifier, clip)
     list(run)
     assert run.stats.processed_frames + run.stats.dropped_frames == 45
     assert run.stats.seconds >= 44 / FPS  # paced like a camera: never faster than the clip
+    lags = run.stats.lags_s  # each frame read is answered after it arrived, and the JSON says how late
+    assert len(lags) == run.stats.processed_frames and min(lags) >= 0
+    assert run.stats.to_dict()["lag_s_max"] == round(max(lags), 4)
+
+
+def test_a_clip_read_as_fast_as_it_decodes_reports_no_lag(classifier, clip):
+    run = track(classifier, clip)
+    list(run)
+    assert run.stats.lags_s == [] and "lag_s_max" not in run.stats.to_dict()
 
 
 def test_json_contract_frames_jsonl_and_annotated_clip(tmp_path, capsys, clip, sign):

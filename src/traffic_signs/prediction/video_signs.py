@@ -133,10 +133,15 @@ class RunStats:
     processed_frames: int = 0
     dropped_frames: int = 0  # --realtime: frames that arrived while the reader was busy
     seconds: float = 0.0  # wall time, decode to the last track
+    # --realtime: for each frame read, seconds from its arrival (its time on the live clock) to its
+    # answer; what a live page's boxes and names lag behind the camera
+    lags_s: list[float] = field(default_factory=list, repr=False)
 
     def to_dict(self) -> dict[str, Any]:
+        lags = {"lag_s_p50": round(float(np.median(self.lags_s)), 4),
+                "lag_s_max": round(max(self.lags_s), 4)} if self.lags_s else {}
         return {"processed_frames": self.processed_frames, "dropped_frames": self.dropped_frames,
-                "seconds": round(self.seconds, 3)}
+                "seconds": round(self.seconds, 3), **lags}
 
 
 @dataclass
@@ -183,6 +188,8 @@ class ClipTracks:
                 for frame in self._paced(frames):
                     self.stats.processed_frames += 1
                     followed = read_frame(reader, tracker, frame)
+                    if self.realtime:
+                        self.stats.lags_s.append(time.perf_counter() - self._origin - frame.time_s)
                     if self.on_frame is not None:
                         self.on_frame(self._record(frame, followed))
                     yield from self._reported(tracker.take_ended(), reported)
@@ -198,14 +205,14 @@ class ClipTracks:
     def _paced(self, frames: Iterator[ClipFrame]) -> Iterator[ClipFrame]:
         """With ``realtime``, frames at the clip's pace from the first one on, those that arrive
         while the previous one is being read dropped."""
-        origin = None
+        self._origin = None
         for frame in frames:
             if not self.realtime:
                 yield frame
                 continue
-            if origin is None:
-                origin = time.perf_counter() - frame.time_s
-            clock = time.perf_counter() - origin
+            if self._origin is None:  # the live clock: the first frame arrives now
+                self._origin = time.perf_counter() - frame.time_s
+            clock = time.perf_counter() - self._origin
             if clock > frame.time_s + 1.0 / self.info.fps:  # the next frame has arrived: this one is gone
                 self.stats.dropped_frames += 1
                 continue
