@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from fractions import Fraction
 from pathlib import Path
 
@@ -290,6 +291,13 @@ def test_a_clip_read_as_fast_as_it_decodes_reports_no_lag(classifier, clip):
     run = track(classifier, clip)
     list(run)
     assert run.stats.lags_s == [] and "lag_s_max" not in run.stats.to_dict()
+
+
+def test_the_table_of_a_live_run_says_what_was_dropped_and_how_late(capsys, clip, sign):
+    assert main(["predict", str(clip), "--realtime"]) == 0
+    head, row = capsys.readouterr().out.splitlines()[:2]
+    assert re.search(r"\(\d+ read, \d+ dropped; answers \d+ ms behind the camera, at most \d+ ms\)$", head)
+    assert f"{sign[1]:>3} Priority road" in row  # the sign named, as without --realtime
 
 
 def test_json_contract_frames_jsonl_and_annotated_clip(tmp_path, capsys, clip, sign):

@@ -144,9 +144,11 @@ def _print_table(results: list[dict[str, Any]]) -> None:
         if "error" in r:
             print(f"{r['file']}: ERROR {r['error']}")
             continue
-        tracks = r["tracks"]
+        tracks, stats = r["tracks"], r["stats"]
+        live = (f", {stats['dropped_frames']} dropped; answers {1000 * stats['lag_s_p50']:.0f} ms behind the "
+                f"camera, at most {1000 * stats['lag_s_max']:.0f} ms") if "lag_s_p50" in stats else ""
         print(f"{r['file']}: {len(tracks)} sign{'' if len(tracks) == 1 else 's'} in {r['clip']['decoded_frames']} "
-              f"frames ({r['stats']['processed_frames']} read)")
+              f"frames ({stats['processed_frames']} read{live})")
         for t in tracks:
             ident = "  ?" if t["unknown"] else f"{t['class_id']:>3}"
             print(f"    #{t['track_id']:<3}{ident} {t['label']} ({100 * t['confidence']:.1f}%)  "
