@@ -1,7 +1,7 @@
 """Synthetic drives made from real material, tracked and named by the product, scored.
 
     python benchmarks/video.py [--limit N] [--stride K] [--realtime] [--tracker sign|bytetrack]
-                               [--photos DIR] [--clips DIR] [--out FILE]
+                               [--detector D] [--photos DIR] [--clips DIR] [--out FILE]
 
 No labelled video of signs exists here, so this makes drives and knows what is in them:
 
@@ -457,6 +457,8 @@ def main() -> None:
     parser.add_argument("--tracker", choices=["sign", "bytetrack"], default="sign")
     parser.add_argument("--unknown-min-score", type=float, default=None,
                         help="report unknown tracks from this mean detector score (default: the product's)")
+    parser.add_argument("--detector", default=None, help="sign detector: shipped name, run folder or .json "
+                        "(default: the shipped one)")
     parser.add_argument("--photos", type=Path, default=real_photo_folder())
     parser.add_argument("--clips", type=Path, default=None, help="cache folder for the made clips")
     parser.add_argument("--out", type=Path, default=RESULTS / "video.json")
@@ -465,7 +467,7 @@ def main() -> None:
     from traffic_signs.data.cache import default_cache_dir
 
     clips = args.clips or Path(default_cache_dir()) / "video-drives"
-    classifier = Classifier.load()
+    classifier = Classifier.load(detector=args.detector)
     drives = make_drives(classifier, clips, args.photos, args.limit)
     if args.make_only:
         return
@@ -491,7 +493,8 @@ def main() -> None:
                                    "clips_without_signs": speed_breakdown(classifier, empty)}
     print(f"load average while measuring: {os.getloadavg()}", file=sys.stderr)
     summary["load_average_1_5_15"] = [round(v, 2) for v in os.getloadavg()]
-    report = {"model": classifier.name, "threshold": classifier.threshold, "cpu": cpu_name(),
+    report = {"model": classifier.name, "detector": args.detector or "shipped", "threshold": classifier.threshold,
+              "cpu": cpu_name(),
               "threads": os.environ.get("TRAFFIC_SIGNS_THREADS", "default"),
               "options": {"stride": args.stride, "realtime": args.realtime, "tracker": args.tracker,
                           "limit": args.limit, "unknown_min_score": args.unknown_min_score},
