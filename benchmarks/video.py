@@ -1,7 +1,8 @@
 """Synthetic drives made from real material, tracked and named by the product, scored.
 
     python benchmarks/video.py [--limit N] [--stride K] [--realtime] [--tracker sign|bytetrack]
-                               [--detector D] [--photos DIR] [--clips DIR] [--out FILE]
+                               [--detector D] [--detector-min-score F]
+                               [--named-min-peak F] [--photos DIR] [--clips DIR] [--out FILE]
 
 No labelled video of signs exists here, so this makes drives and knows what is in them:
 
@@ -457,6 +458,10 @@ def main() -> None:
     parser.add_argument("--tracker", choices=["sign", "bytetrack"], default="sign")
     parser.add_argument("--unknown-min-score", type=float, default=None,
                         help="report unknown tracks from this mean detector score (default: the product's)")
+    parser.add_argument("--named-min-peak", type=float, default=None,
+                        help="report named tracks from this peak detector score (default: the product's)")
+    parser.add_argument("--detector-min-score", type=float, default=None,
+                        help="the detector's box threshold (default: the product's)")
     parser.add_argument("--detector", default=None, help="sign detector: shipped name, run folder or .json "
                         "(default: the shipped one)")
     parser.add_argument("--photos", type=Path, default=real_photo_folder())
@@ -468,6 +473,8 @@ def main() -> None:
 
     clips = args.clips or Path(default_cache_dir()) / "video-drives"
     classifier = Classifier.load(detector=args.detector)
+    if args.detector_min_score is not None:
+        classifier.detector.min_score = args.detector_min_score
     drives = make_drives(classifier, clips, args.photos, args.limit)
     if args.make_only:
         return
@@ -475,6 +482,8 @@ def main() -> None:
     options: dict[str, Any] = {"stride": args.stride, "realtime": args.realtime}
     if args.unknown_min_score is not None:
         options["unknown_min_score"] = args.unknown_min_score
+    if args.named_min_peak is not None:
+        options["named_min_peak"] = args.named_min_peak
     if args.tracker == "bytetrack":
         options["tracker"] = ByteTrackAdapter
     results = []
@@ -497,7 +506,8 @@ def main() -> None:
               "cpu": cpu_name(),
               "threads": os.environ.get("TRAFFIC_SIGNS_THREADS", "default"),
               "options": {"stride": args.stride, "realtime": args.realtime, "tracker": args.tracker,
-                          "limit": args.limit, "unknown_min_score": args.unknown_min_score},
+                          "limit": args.limit, "unknown_min_score": args.unknown_min_score,
+                          "named_min_peak": args.named_min_peak, "detector_min_score": args.detector_min_score},
               "summary": summary, "drives": results}
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(report, indent=1) + "\n")
