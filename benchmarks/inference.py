@@ -7,13 +7,16 @@ its 8-bit integer copy (export --int8).
     python benchmarks/inference.py [--threads 2] [--batch 256] [--repeats 7] [--photos-only]
     python benchmarks/inference.py --against OTHER.onnx [--repeats 21]   # shipped graph vs another
     python benchmarks/inference.py --against-no-arena [--repeats 21]     # with ONNX Runtime's memory arena or not
+    python benchmarks/inference.py --chunks 32,64,128,256 [--repeats 9]  # the committee fed in runs of each size
 
 ``--against`` times the shipped ONNX graph and another graph of the same input (an earlier
 export of it, say: ``git show REV:src/traffic_signs/shipped/NAME.onnx > old.onnx``) batch by
 batch in turn, so both see the same load, and writes the medians and their ratio to
 benchmarks/results/inference_against.json. ``--against-no-arena`` times the shipped graph in
 turn with and without ONNX Runtime's memory arena (``prediction.runtime.onnx_session``) and
-writes benchmarks/results/inference_arena.json.
+writes benchmarks/results/inference_arena.json. ``--chunks`` times the shipped committee on 2,048
+crops fed to ONNX Runtime in runs of each size in turn (``CropClassifier.probabilities``) and writes
+benchmarks/results/inference_chunks.json.
 
 Throughput is the median of ``--repeats`` timed batches after warm-up (speed does not depend
 on the weights, so untrained models are timed; the shipped model is timed as shipped).
@@ -25,6 +28,7 @@ from __future__ import annotations
 import argparse
 import io
 import json
+import os
 import statistics
 import tempfile
 import time
@@ -187,6 +191,27 @@ def against_no_arena(batch: np.ndarray, repeats: int, threads: int, out: Path) -
                 "arena_images_per_s": speeds["arena"], "no_arena_images_per_s": speeds["no arena"], "ratio": ratio})
 
 
+def chunk_sizes(sizes: list[int], crops: int, repeats: int, threads: int, out: Path) -> None:
+    """The shipped committee on ``crops`` crops handed over at once, fed to ONNX Runtime in runs of
+    each size in turn (``CropClassifier.probabilities``'s ``batch_size``): the run size is the
+    product's choice, and a run's activations must fit the CPU's caches."""
+    model = Classifier.load().model
+    images = np.random.default_rng(0).integers(0, 256, (crops, 32, 32, 3), dtype=np.uint8)
+    times: dict[int, list[float]] = {size: [] for size in sizes}
+    for round_ in range(repeats + 2):
+        for size in sizes:
+            start = time.perf_counter()
+            model.probabilities(images, batch_size=size)
+            if round_ >= 2:  # two warm-up rounds
+                times[size].append(time.perf_counter() - start)
+    speeds = {size: crops / statistics.median(t) for size, t in times.items()}
+    for size, speed in speeds.items():
+        print(f"runs of {size:>4}: {speed:,.0f} img/s")
+    write(out, {"threads": threads, "cpu": cpu_name(), "crops": crops, "repeats": repeats,
+                "load_average_1_5_15": [round(v, 2) for v in os.getloadavg()],
+                "images_per_s": {str(size): round(speed) for size, speed in speeds.items()}})
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--threads", type=int, default=2)
@@ -199,10 +224,14 @@ def main() -> None:
                         help="time the shipped graph against another ONNX graph, batches in turn")
     parser.add_argument("--against-no-arena", action="store_true",
                         help="time the shipped graph with and without ONNX Runtime's memory arena, in turn")
+    parser.add_argument("--chunks", default=None, metavar="SIZES",
+                        help="time the shipped committee on 2,048 crops fed in runs of each size "
+                             "(comma-separated), in turn")
     parser.add_argument("--out", type=Path, default=None)
     args = parser.parse_args()
     args.out = args.out or RESULTS / ("inference_against.json" if args.against else
                                       "inference_arena.json" if args.against_no_arena else
+                                      "inference_chunks.json" if args.chunks else
                                       "inference_photos.json" if args.photos_only else "inference.json")
     torch.set_num_threads(args.threads)
     use_settings(replace(get_settings(), threads=args.threads))
@@ -212,6 +241,9 @@ def main() -> None:
         return
     if args.against_no_arena:
         against_no_arena(batch, args.repeats, args.threads, args.out)
+        return
+    if args.chunks:
+        chunk_sizes([int(v) for v in args.chunks.split(",")], 2048, args.repeats, args.threads, args.out)
         return
     rows = []
     shipped = Classifier.load()
