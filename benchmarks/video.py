@@ -461,7 +461,8 @@ def main() -> None:
     parser.add_argument("--named-min-peak", type=float, default=None,
                         help="report named tracks from this peak detector score (default: the product's)")
     parser.add_argument("--detector-min-score", type=float, default=None,
-                        help="the detector's box threshold (default: the product's)")
+                        help="the detector's box threshold, for the drives and the photo reader "
+                             "(default: the product's)")
     parser.add_argument("--detector", default=None, help="sign detector: shipped name, run folder or .json "
                         "(default: the shipped one)")
     parser.add_argument("--photos", type=Path, default=real_photo_folder())
