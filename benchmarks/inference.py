@@ -32,8 +32,10 @@ import os
 import statistics
 import tempfile
 import time
+from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import torch
@@ -151,6 +153,19 @@ def photo_figures(classifier: Classifier, count: int) -> dict:
     return out
 
 
+def median_seconds_in_turn(runs: dict[Any, Callable[[], object]], repeats: int) -> dict[Any, float]:
+    """Each run's median time over ``repeats`` rounds after two warm-up rounds, the runs taking
+    turns within a round so that all of them see the same load on a shared machine."""
+    times: dict[Any, list[float]] = {name: [] for name in runs}
+    for round_ in range(repeats + 2):
+        for name, run in runs.items():
+            start = time.perf_counter()
+            run()
+            if round_ >= 2:  # two warm-up rounds
+                times[name].append(time.perf_counter() - start)
+    return {name: statistics.median(t) for name, t in times.items()}
+
+
 def interleaved(graphs: dict[str, tuple[Path, bool]], batch: np.ndarray, repeats: int) -> dict[str, float]:
     """Images per second of each ONNX graph (path, memory arena or not), their batches run in turn
     (median of ``repeats``)."""
@@ -159,14 +174,9 @@ def interleaved(graphs: dict[str, tuple[Path, bool]], batch: np.ndarray, repeats
     sessions = {name: onnx_session(path.read_bytes(), path, memory_arena=arena)
                 for name, (path, arena) in graphs.items()}
     inputs = model_input(batch)
-    times: dict[str, list[float]] = {name: [] for name in sessions}
-    for round_ in range(repeats + 2):
-        for name, session in sessions.items():
-            start = time.perf_counter()
-            session.run(["logits"], {session.get_inputs()[0].name: inputs})
-            if round_ >= 2:  # two warm-up rounds
-                times[name].append(time.perf_counter() - start)
-    return {name: len(batch) / statistics.median(t) for name, t in times.items()}
+    runs = {name: (lambda s=session: s.run(["logits"], {s.get_inputs()[0].name: inputs}))
+            for name, session in sessions.items()}
+    return {name: len(batch) / seconds for name, seconds in median_seconds_in_turn(runs, repeats).items()}
 
 
 def against(other: Path, batch: np.ndarray, repeats: int, threads: int, out: Path) -> None:
@@ -197,14 +207,8 @@ def chunk_sizes(sizes: list[int], crops: int, repeats: int, threads: int, out: P
     product's choice, and a run's activations must fit the CPU's caches."""
     model = Classifier.load().model
     images = np.random.default_rng(0).integers(0, 256, (crops, 32, 32, 3), dtype=np.uint8)
-    times: dict[int, list[float]] = {size: [] for size in sizes}
-    for round_ in range(repeats + 2):
-        for size in sizes:
-            start = time.perf_counter()
-            model.probabilities(images, batch_size=size)
-            if round_ >= 2:  # two warm-up rounds
-                times[size].append(time.perf_counter() - start)
-    speeds = {size: crops / statistics.median(t) for size, t in times.items()}
+    runs = {size: (lambda b=size: model.probabilities(images, batch_size=b)) for size in sizes}
+    speeds = {size: crops / seconds for size, seconds in median_seconds_in_turn(runs, repeats).items()}
     for size, speed in speeds.items():
         print(f"runs of {size:>4}: {speed:,.0f} img/s")
     write(out, {"threads": threads, "cpu": cpu_name(), "crops": crops, "repeats": repeats,

@@ -168,6 +168,9 @@ class ClipTracks:
     tracker: Callable[[], SignTracker] = SignTracker
     info: ClipInfo | None = None
     stats: RunStats = field(default_factory=RunStats)
+    # --realtime: the live clock's zero (perf_counter at which the clip's time 0 arrived), set by
+    # ``_paced`` as the first frame arrives and read after each frame to measure its lag
+    _origin: float | None = field(default=None, init=False, repr=False)
 
     def __post_init__(self):
         if self.stride < 1:
