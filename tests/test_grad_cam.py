@@ -67,8 +67,7 @@ def test_spatial_transformer_grad_cam_matches_autograd(tmp_path, test_set):
     model = create("signnet-stn").eval()
     with torch.no_grad():  # a transformer that rotates, scales and shifts, differently per image
         model.transform.localise[-1].weight.normal_(0, 0.2)
-    export_onnx(model, tmp_path / "stn.onnx", 32)
-    session = onnxruntime.InferenceSession(str(tmp_path / "stn.onnx"))
+    session = onnxruntime.InferenceSession(str(export_onnx(model, tmp_path / "stn.onnx", 32)))
     images = test_set.images[:6]
     x = images.transpose(0, 3, 1, 2).astype(np.float32) / 255
     thetas = model.transform.theta(torch.from_numpy(x)).detach()

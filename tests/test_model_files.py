@@ -20,7 +20,8 @@ SHIPPED = Path(traffic_signs.__file__).parent / "shipped"
 @pytest.fixture
 def model_copy(tmp_path) -> Path:
     meta = json.loads((SHIPPED / f"{DEFAULT_MODEL}.json").read_text())
-    shutil.copy(SHIPPED / meta["onnx"], tmp_path / meta["onnx"])
+    for graph in (meta["onnx"], meta["onnx_cams"]):
+        shutil.copy(SHIPPED / graph, tmp_path / graph)
     path = tmp_path / "model.json"
     path.write_text(json.dumps(meta))
     return path
@@ -37,6 +38,7 @@ def _with(path: Path, **fields) -> Path:
     ("input_size", "32"), ("input_size", True), ("threshold", 1.5), ("class_names", "Stop"),
     ("class_names", [1, 2]), ("onnx", "../../etc/model.onnx"), ("onnx", "/abs/model.onnx"), ("onnx", ["x"]),
     ("onnx_sha256", 42), ("onnx_sha256", "not hex"), ("temperature", float("nan")), ("class_names", []),
+    ("onnx_cams", "../cams.onnx"), ("onnx_cams_sha256", "not hex"),
 ])
 def test_bad_fields_are_named(model_copy, field, value):
     with pytest.raises(ModelFileError, match=rf"model\.json: {field}(\[\d+\])? should be"):
@@ -54,6 +56,18 @@ def test_deep_nesting_and_non_objects_are_refused(model_copy):
 
 def test_valid_copy_still_loads(model_copy):
     assert CropClassifier(model_copy).probabilities(np.zeros((1, 32, 32, 3), np.uint8)).shape == (1, 43)
+
+
+def test_grad_cam_graph_is_checked_before_it_is_loaded(model_copy):
+    """The Grad-CAM graph is loaded on the first map asked for, and only if its checksum matches."""
+    crop = np.zeros((32, 32, 3), np.uint8)
+    assert CropClassifier(model_copy).grad_cam(crop, 14).shape == (8, 8)
+    cams = model_copy.with_name(json.loads(model_copy.read_text())["onnx_cams"])
+    cams.write_bytes(cams.read_bytes()[:-1] + b"x")
+    classifier = CropClassifier(model_copy)  # classifying needs only the logits graph
+    assert classifier.probabilities(crop[None]).shape == (1, 43)
+    with pytest.raises(ModelFileError, match="checksum differs"):
+        classifier.grad_cam(crop, 14)
 
 
 def test_onnx_external_data_is_refused(model_copy):

@@ -35,7 +35,8 @@ def test_gathered_resample_equals_grid_sample():
 
 
 def test_exported_transformer_resamples_without_grid_sample(tmp_path):
-    """The ONNX graph re-frames crops with gathers and gives torch's logits."""
+    """The ONNX graph re-frames crops with gathers and gives torch's logits; the Grad-CAM graph
+    beside it gives the same logits, and only it holds the maps' nodes."""
     import numpy as np
     import onnx
     import onnxruntime as ort
@@ -46,12 +47,21 @@ def test_exported_transformer_resamples_without_grid_sample(tmp_path):
     with torch.no_grad():  # a transformer that moves, so the resampling is not the identity
         model.transform.localise[-1].bias.copy_(torch.tensor([0.9, 0.2, 0.1, -0.1, 1.1, -0.2]))
     path = tmp_path / "stn.onnx"
-    export_onnx(model, path, 32)
-    resamplers = [node for node in onnx.load(str(path)).graph.node if node.op_type == "GridSample"]
+    cams_path = export_onnx(model, path, 32)
+    assert cams_path == tmp_path / "stn.cams.onnx"
+    graph, cams_graph = onnx.load(str(path)).graph, onnx.load(str(cams_path)).graph
+    assert [output.name for output in graph.output] == ["logits"]
+    assert [output.name for output in cams_graph.output] == ["logits", "cams"]
+    assert len(graph.node) < len(cams_graph.node)
+    assert not [node for node in graph.node if node.op_type == "GridSample"]
+    resamplers = [node for node in cams_graph.node if node.op_type == "GridSample"]  # the maps carried back
     assert all(dict((a.name, a.s) for a in node.attribute)["padding_mode"] == b"zeros" for node in resamplers)
     images = torch.rand(5, 3, 32, 32, generator=torch.Generator().manual_seed(5))
-    session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
-    logits = session.run(["logits"], {"images": images.numpy()})[0]
+    logits = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"]).run(
+        ["logits"], {"images": images.numpy()})[0]
+    cams_logits = ort.InferenceSession(str(cams_path), providers=["CPUExecutionProvider"]).run(
+        ["logits"], {"images": images.numpy()})[0]
+    np.testing.assert_array_equal(logits, cams_logits)
     with torch.no_grad():
         np.testing.assert_allclose(logits, model(images).numpy(), atol=1e-4, rtol=0)
 

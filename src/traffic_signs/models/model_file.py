@@ -102,6 +102,10 @@ class ModelFile:
     onnx_sha256: str | None = None
     onnx_int8: str | None = None
     onnx_int8_sha256: str | None = None
+    # The graph that also outputs Grad-CAM maps (models with ``class_activation_maps``): kept apart
+    # from ``onnx`` because ONNX Runtime computes every output of a graph on every run, asked for or not.
+    onnx_cams: str | None = None
+    onnx_cams_sha256: str | None = None
     name: str | None = None  # the name it ships under
     training_command: str | None = None
     checkpoint: str | None = None  # which of its run's checkpoints shipped: best or last
@@ -243,7 +247,8 @@ def _check_values(model_file: ModelFile) -> None:
     for name, value, ok, expected in checks:
         if not ok:
             raise ModelFileError(f"{model_file.source}: {name} should be {expected}, not {_shown(value)}")
-    _check_files(model_file, ("weights", "onnx", "onnx_int8"), ("sha256", "onnx_sha256", "onnx_int8_sha256"))
+    _check_files(model_file, ("weights", "onnx", "onnx_int8", "onnx_cams"),
+                 ("sha256", "onnx_sha256", "onnx_int8_sha256", "onnx_cams_sha256"))
 
 
 def _check_files(record: Any, names: tuple[str, ...], digests: tuple[str, ...]) -> None:

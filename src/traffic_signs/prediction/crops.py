@@ -48,6 +48,7 @@ class CropClassifier:
         self.threshold: float = float(self.metadata.threshold or 0.0)
         self._session = onnx_session(model_bytes, self.onnx_path)
         self._input_name = self._session.get_inputs()[0].name
+        self._cams_session = None  # the Grad-CAM graph, loaded on the first map asked for
 
     @property
     def name(self) -> str:
@@ -91,13 +92,29 @@ class CropClassifier:
 
     @property
     def has_grad_cam(self) -> bool:
-        """Whether the exported graph also outputs Grad-CAM maps (see SignNet)."""
-        return "cams" in {output.name for output in self._session.get_outputs()}
+        """Whether the export carries Grad-CAM maps (see SignNet): its own graph beside the
+        classifying one, or, exported before that, a second output of the one graph."""
+        return self.metadata.onnx_cams is not None or "cams" in _output_names(self._session)
 
     def grad_cam(self, crop: np.ndarray, class_id: int) -> np.ndarray:
         """Grad-CAM map of ``class_id`` for one uint8 S x S x 3 crop: h x w, scaled to 0..1."""
         if not self.has_grad_cam:
             raise ValueError(f"{self.onnx_path.name} has no Grad-CAM output")
-        cams = self._session.run(["cams"], {self._input_name: self._to_input(crop[None])})[0]
+        cams = self._grad_cam_session().run(["cams"], {self._input_name: self._to_input(crop[None])})[0]
         heat = np.maximum(cams[0, class_id], 0.0)
         return heat / heat.max() if heat.max() > 0 else heat
+
+    def _grad_cam_session(self):
+        """The session with the ``cams`` output, checksummed like the classifying one. Built on
+        first use: a server that never draws a map never holds it."""
+        if "cams" in _output_names(self._session):
+            return self._session
+        if self._cams_session is None:
+            path = self.json_path.with_name(self.metadata.onnx_cams)
+            self._cams_session = onnx_session(
+                verified_onnx(path, self.metadata.onnx_cams_sha256, self.json_path.name), path)
+        return self._cams_session
+
+
+def _output_names(session) -> set[str]:
+    return {output.name for output in session.get_outputs()}

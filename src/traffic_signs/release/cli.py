@@ -52,6 +52,7 @@ def run(args: argparse.Namespace) -> int:
     model_file = export(json_path, args.data_dir, args.cache_dir, int8=args.int8, threshold=args.threshold,
                         threshold_chosen_on=args.threshold_chosen_on)
     print(json.dumps({"model": str(json_path), "onnx": model_file.onnx, "onnx_int8": model_file.onnx_int8,
+                      "onnx_cams": model_file.onnx_cams,
                       "temperature": model_file.temperature, "threshold": model_file.threshold}))
     if args.ship:
         command = args.command or training_command(model_file, f"runs/{args.ship}")

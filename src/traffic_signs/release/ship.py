@@ -31,11 +31,15 @@ def ship(json_path: Path, name: str, command: str, data_dir: str | None, cache_d
     target.mkdir(parents=True, exist_ok=True)
     shutil.copyfile(json_path.with_name(model_file.weights), target / f"{name}.safetensors")
     shutil.copyfile(json_path.with_name(model_file.onnx), target / f"{name}.onnx")
+    cams = f"{name}.cams.onnx" if model_file.onnx_cams else None
+    if cams:
+        shutil.copyfile(json_path.with_name(model_file.onnx_cams), target / cams)
     evaluations = json_path.parent / f"ship-{name}"
     test = evaluate_model(json_path, "test", evaluations / "test", data_dir, cache_dir)
     val = evaluate_model(json_path, "val", evaluations / "val", data_dir, cache_dir)
     model_file = replace(
-        model_file, name=name, weights=f"{name}.safetensors", onnx=f"{name}.onnx", training_command=command,
+        model_file, name=name, weights=f"{name}.safetensors", onnx=f"{name}.onnx", onnx_cams=cams,
+        training_command=command,
         checkpoint=json_path.stem if json_path.stem in ("best", "last") else model_file.checkpoint,  # for the card
         metrics={**model_file.metrics, "test_accuracy": test["accuracy"], "test_macro_f1": test["macro_f1"],
                  "test_ece": test["ece"], "test_ece_calibrated": test.get("calibrated", {}).get("ece"),
