@@ -40,7 +40,8 @@ def build_model_card(
         "",
         f"Architecture `{model_file.architecture}` ({model_file.parameters or 0:,} parameters, "
         f"{(model_file.macs or 0) / 1e6:.1f} M multiply-accumulates per 32x32 image), "
-        "shipped as safetensors + JSON and as ONNX for the torch-free runtime.",
+        "shipped as safetensors + JSON and as ONNX for the torch-free runtime"
+        + (" (one graph classifies, the other also draws the Grad-CAM maps)." if model_file.onnx_cams else "."),
         "",
         "## Data",
         "",
