@@ -32,7 +32,7 @@ def export_onnx(model, path: Path, input_size: int) -> Path | None:
     second graph, ``<stem>.cams.onnx``, with a second output, ``cams`` (N x classes x h x w), so
     the torch-free runtime can draw it; its path is returned. ``path`` then holds that graph cut
     down to the logits: ONNX Runtime runs every node of a graph whatever outputs are asked for,
-    and the maps cost the shipped committee 5-7% of its time on every batch of crops.
+    and the maps cost the shipped committee 5-8% of its time on every batch of crops.
     """
     dummy = torch.rand(2, 3, input_size, input_size)
     model = model.eval().to(memory_format=torch.contiguous_format)
