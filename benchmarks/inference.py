@@ -206,7 +206,8 @@ def chunk_sizes(sizes: list[int], crops: int, repeats: int, threads: int, out: P
     each size in turn (``CropClassifier.probabilities``'s ``batch_size``): the run size is the
     product's choice, and a run's activations must fit the CPU's caches."""
     model = Classifier.load().model
-    images = np.random.default_rng(0).integers(0, 256, (crops, 32, 32, 3), dtype=np.uint8)
+    side = model.input_size
+    images = np.random.default_rng(0).integers(0, 256, (crops, side, side, 3), dtype=np.uint8)
     runs = {size: (lambda b=size: model.probabilities(images, batch_size=b)) for size in sizes}
     speeds = {size: crops / seconds for size, seconds in median_seconds_in_turn(runs, repeats).items()}
     for size, speed in speeds.items():

@@ -15,7 +15,7 @@ from traffic_signs.errors import ModelFileError
 from traffic_signs.models.model_file import ModelFile, read_model_file
 from traffic_signs.models.resolve import find_exported_json
 from traffic_signs.prediction.results import UNKNOWN_LABEL, Box, RankedClass, Sign
-from traffic_signs.prediction.runtime import model_input, onnx_session, verified_onnx
+from traffic_signs.prediction.runtime import model_input, verified_session
 
 DEFAULT_MODEL = "signnet-stn-x3"  # a committee of three SignNet-STNs (see models/committee.py, models/stn.py)
 
@@ -41,14 +41,15 @@ class CropClassifier:
                 f"run `traffic-signs export {self.json_path.parent}{flag}` first"
             )
         self.onnx_path = self.json_path.with_name(onnx_name)
-        model_bytes = verified_onnx(self.onnx_path, onnx_sha256, self.json_path.name)
+        self._session = verified_session(self.onnx_path, onnx_sha256, self.json_path.name)
+        self._input_name = self._session.get_inputs()[0].name
+        # the session that draws Grad-CAM maps: this one when its graph has them (an export from
+        # before the maps had a graph of their own), else ``onnx_cams``'s, built on the first map
+        self._cams_session = self._session if "cams" in {o.name for o in self._session.get_outputs()} else None
         self.class_names: list[str] = list(self.metadata.class_names)
         self.input_size: int = self.metadata.input_size
         self.temperature: float = self.metadata.temperature or 1.0
         self.threshold: float = float(self.metadata.threshold or 0.0)
-        self._session = onnx_session(model_bytes, self.onnx_path)
-        self._input_name = self._session.get_inputs()[0].name
-        self._cams_session = None  # the Grad-CAM graph, loaded on the first map asked for
 
     @property
     def name(self) -> str:
@@ -94,7 +95,7 @@ class CropClassifier:
     def has_grad_cam(self) -> bool:
         """Whether the export carries Grad-CAM maps (see SignNet): its own graph beside the
         classifying one, or, exported before that, a second output of the one graph."""
-        return self.metadata.onnx_cams is not None or "cams" in _output_names(self._session)
+        return self._cams_session is not None or self.metadata.onnx_cams is not None
 
     def grad_cam(self, crop: np.ndarray, class_id: int) -> np.ndarray:
         """Grad-CAM map of ``class_id`` for one uint8 S x S x 3 crop: h x w, scaled to 0..1."""
@@ -107,14 +108,7 @@ class CropClassifier:
     def _grad_cam_session(self):
         """The session with the ``cams`` output, checksummed like the classifying one. Built on
         first use: a server that never draws a map never holds it."""
-        if "cams" in _output_names(self._session):
-            return self._session
         if self._cams_session is None:
-            path = self.json_path.with_name(self.metadata.onnx_cams)
-            self._cams_session = onnx_session(
-                verified_onnx(path, self.metadata.onnx_cams_sha256, self.json_path.name), path)
+            self._cams_session = verified_session(self.json_path.with_name(self.metadata.onnx_cams),
+                                                  self.metadata.onnx_cams_sha256, self.json_path.name)
         return self._cams_session
-
-
-def _output_names(session) -> set[str]:
-    return {output.name for output in session.get_outputs()}

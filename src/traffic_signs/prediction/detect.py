@@ -18,7 +18,7 @@ from PIL import Image
 from traffic_signs.errors import ModelFileError
 from traffic_signs.models.model_file import read_detector_file
 from traffic_signs.models.resolve import find_exported_json
-from traffic_signs.prediction.runtime import model_input, onnx_session, verified_onnx
+from traffic_signs.prediction.runtime import model_input, verified_session
 
 DEFAULT_DETECTOR = "signfinder"
 LONG_SIDE = 256  # the photo's long side during detection
@@ -75,8 +75,7 @@ class SignDetector:
         onnx_path = self.json_path.with_name(self.metadata.onnx)
         self.stride = self.metadata.stride
         self.min_score = min_score
-        model_bytes = verified_onnx(onnx_path, self.metadata.onnx_sha256, self.json_path.name)
-        self._session = onnx_session(model_bytes, onnx_path)
+        self._session = verified_session(onnx_path, self.metadata.onnx_sha256, self.json_path.name)
 
     @classmethod
     def load(cls, model: str | Path | None = None) -> SignDetector:

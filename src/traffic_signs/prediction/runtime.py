@@ -34,6 +34,11 @@ def verified_onnx(onnx_path: Path, digest: str | None, metadata_name: str) -> by
     return data
 
 
+def verified_session(onnx_path: Path, digest: str | None, metadata_name: str):
+    """A session on the model's ONNX file, built from the very bytes whose checksum matched."""
+    return onnx_session(verified_onnx(onnx_path, digest, metadata_name), onnx_path)
+
+
 def onnx_session(model_bytes: bytes, onnx_path: Path, memory_arena: bool = True):
     options = ort.SessionOptions()
     options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
