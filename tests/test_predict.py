@@ -109,3 +109,47 @@ def test_unreadable_input_raises_a_clear_error(classifier, tmp_path):
         classifier.predict(b"definitely not an image", name="junk")
     with pytest.raises(ImageError, match="cannot read"):
         classifier.predict(tmp_path / "missing.png")
+
+
+def _street(image: Image.Image) -> Image.Image:
+    scene = Image.new("RGB", (640, 480), (70, 90, 60))
+    scene.paste(image.resize((120, 120)), (420, 260))
+    return scene
+
+
+def test_cli_draws_the_signs_it_found_on_pictures(tmp_path, capsys, samples):
+    """--annotate: one picture to the file named, several into a folder (names kept apart), and a
+    bad target or a clip-only option refused before any work, with nothing written."""
+    from traffic_signs.prediction.results import NAMED_COLOUR
+
+    (tmp_path / "a").mkdir()
+    (tmp_path / "b").mkdir()
+    for folder in ("a", "b"):
+        _street(samples[2][0]).save(tmp_path / folder / "street.png")
+    assert main(["predict", str(tmp_path / "a" / "street.png"), "--annotate", str(tmp_path / "one.png")]) == 0
+    drawn = np.asarray(Image.open(tmp_path / "one.png").convert("RGB"))
+    assert drawn.shape == (480, 640, 3)
+    assert (drawn == NAMED_COLOUR).all(axis=2).sum() > 500  # the named sign's box and label
+    assert "annotated: 1 picture" in capsys.readouterr().err
+
+    assert main(["predict", str(tmp_path / "a"), str(tmp_path / "b"), "--annotate", str(tmp_path / "out")]) == 0
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["street-2.jpg", "street.jpg"]
+
+    for bad, message in [(["--annotate", str(tmp_path / "two.png")], "go into a folder"),
+                         (["--annotate", str(tmp_path / "x.gif")], "write a picture as"),
+                         (["--stride", "2"], "only for clips"), (["--frames-jsonl", str(tmp_path / "f.jsonl")],
+                                                                 "only for clips")]:
+        assert main(["predict", str(tmp_path / "a"), str(tmp_path / "b"), *bad]) == 2
+        assert message in capsys.readouterr().err
+    assert not (tmp_path / "two.png").exists() and not (tmp_path / "f.jsonl").exists()
+
+
+def test_a_label_wider_than_the_picture_is_drawn_smaller():
+    from PIL import ImageDraw
+
+    from traffic_signs.prediction.results import _font_within
+
+    draw = ImageDraw.Draw(Image.new("RGB", (200, 100)))
+    text = "3. unknown sign (best guess Right-of-way at the next intersection, 15.7%)"
+    assert draw.textlength(text, font=_font_within(draw, text, 40, 1000)) > 200  # room: the size asked for
+    assert draw.textlength(text, font=_font_within(draw, text, 40, 200, smallest=4)) <= 200

@@ -174,13 +174,16 @@ class Result:
         shown = self._picture().copy()
         draw = ImageDraw.Draw(shown)
         line = max(2, min(shown.size) // 150)
-        font = ImageFont.load_default(size=max(12, min(shown.size) // 30))
+        size = max(12, min(shown.size) // 30)
         for number, sign in enumerate(self.signs, 1):
             colour = UNKNOWN_COLOUR if sign.unknown else NAMED_COLOUR
             box = self._to_picture(sign.box)
             draw.rectangle(box, outline=colour, width=line)
             text = f"{number}. {sign.describe()}"
-            x, y = box[0], max(0, box[1] - font.size - 2 * line)
+            font = _font_within(draw, text, size, shown.width)
+            # above the box, moved left where it would run off the picture's right edge
+            x = max(0.0, min(box[0], shown.width - draw.textlength(text, font=font)))
+            y = max(0, box[1] - font.size - 2 * line)
             draw.rectangle(draw.textbbox((x, y), text, font=font), fill=colour)
             draw.text((x, y), text, fill=(0, 0, 0), font=font)
         return shown
@@ -194,3 +197,13 @@ class Result:
         """A box in original pixels, in the decoded picture's pixels."""
         sx, sy = self.scale
         return (int(box[0] / sx), int(box[1] / sy), int(round(box[2] / sx)), int(round(box[3] / sy)))
+
+
+def _font_within(draw: ImageDraw.ImageDraw, text: str, size: int, width: int,
+                 smallest: int = 10) -> ImageFont.FreeTypeFont:
+    """The default font at ``size``, or smaller (not under ``smallest``) so that ``text`` fits ``width``."""
+    font = ImageFont.load_default(size=size)
+    wide = draw.textlength(text, font=font)
+    if wide > width and size > smallest:
+        font = ImageFont.load_default(size=max(smallest, int(size * width / wide)))
+    return font

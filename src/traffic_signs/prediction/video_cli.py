@@ -32,8 +32,6 @@ def add_video_arguments(parser: argparse.ArgumentParser) -> None:
                        help="pace frames at the clip's own rate and drop those that arrive while busy")
     group.add_argument("--frames-jsonl", type=Path, default=None, metavar="FILE",
                        help="write the boxes of every processed frame, one JSON line each")
-    group.add_argument("--annotate", type=Path, default=None, metavar="OUT",
-                       help="write the clip with boxes and names drawn (H.264 .mp4; one clip only)")
     group.add_argument("--max-seconds", type=float, default=None, metavar="S",
                        help="read at most the first S seconds of each clip (default 3600)")
     group.add_argument("--max-frames", type=int, default=None, metavar="N", help="read at most N frames of each clip")
