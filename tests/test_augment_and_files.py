@@ -16,6 +16,7 @@ from traffic_signs.data.augment import (
     blur,
     jitter_colour,
     jpeg_compress,
+    mirror,
     occlude,
     random_homographies,
     to_float,
@@ -57,6 +58,28 @@ def test_augmentation_never_mirrors_a_sign():
         out = augment(image, AugmentConfig(), torch.Generator().manual_seed(seed))
         left, right = out[..., :11].mean(dim=(1, 2, 3)), out[..., 21:].mean(dim=(1, 2, 3))
         assert (left < right - 0.2).all(), f"seed {seed}: {int((left >= right - 0.2).sum())} images mirrored"
+
+
+def test_mirror_flips_only_signs_whose_mirror_image_is_a_sign_and_gives_its_class(train_set):
+    """A curve left mirrored is a curve right, a Yield stays a Yield, a double curve stays a double
+    curve (German rules draw it both ways); a 30 or a Stop is never mirrored."""
+    from traffic_signs.classes import MIRRORED
+
+    picked = np.linspace(0, len(train_set.labels) - 1, 1000).astype(int)  # every class
+    labels = torch.from_numpy(train_set.labels[picked].astype(np.int64))
+    images = to_float(torch.from_numpy(train_set.images[picked]))
+    out, new_labels, mirrored = mirror(images, labels, 1.0, torch.Generator().manual_seed(0))
+    safe = torch.tensor([int(c) in MIRRORED for c in labels])
+    assert torch.equal(mirrored, safe) and safe.any() and (~safe).any()
+    assert torch.equal(out[mirrored], images[mirrored].flip(-1)) and torch.equal(out[~mirrored], images[~mirrored])
+    assert torch.equal(new_labels[~mirrored], labels[~mirrored])
+    pairs = {19: 20, 20: 19, 33: 34, 34: 33, 36: 37, 37: 36, 38: 39, 39: 38, 13: 13, 21: 21, 40: 40}
+    for before, after in zip(labels[mirrored].tolist(), new_labels[mirrored].tolist(), strict=True):
+        assert after == pairs.get(before, before)
+    assert not ({1, 14, 9, 32} & set(labels[mirrored].tolist()))
+    half = mirror(images, labels, 0.5, torch.Generator().manual_seed(0))[2]
+    assert 0.3 < half[safe].float().mean() < 0.7 and not half[~safe].any()
+    assert not mirror(images, labels, 0.0, torch.Generator().manual_seed(0))[2].any()
 
 
 @pytest.mark.parametrize("quality", [8, 25, 60])

@@ -354,3 +354,36 @@ def test_soup_averages_runs_fine_tuned_from_one_start_and_names_them_in_its_comm
     capsys.readouterr()
     assert main(["soup", ingredients[0], "--out", str(tmp_path / "one-plain"), *data]) != 0
     assert "or one with --init-share" in capsys.readouterr().err
+
+
+def test_a_mirrored_sign_is_shown_to_the_teacher_as_it_was_and_its_answer_mirrored(train_set):
+    """--augment mirror_prob with --distill: the --init copy may know a double curve in one handing
+    only, so it reads the sign before the flip and its answer moves to the mirrored classes (a
+    curve left's evidence becomes a curve right's); rows that were not mirrored are read as given."""
+    from types import SimpleNamespace
+
+    from traffic_signs.data.augment import MIRROR, to_float
+    from traffic_signs.models.catalog import create
+    from traffic_signs.training.batches import Batch
+    from traffic_signs.training.loop import teacher_answers
+    from traffic_signs.training.recipe import TrainConfig
+
+    torch.manual_seed(0)
+    teacher = create("lenet5").eval()
+    signs = to_float(torch.from_numpy(train_set.images[:4]))
+    mirrored = torch.tensor([True, False, True, False])
+    shown = torch.where(mirrored[:, None, None, None], signs.flip(-1), signs)  # the batch as training sees it
+    outliers = to_float(torch.from_numpy(train_set.images[4:6]))
+    batch = Batch(torch.cat([shown, outliers]), torch.zeros(4, dtype=torch.long), {"clean": 4, "outliers": 2},
+                  mirrored)
+    with torch.no_grad():
+        before = teacher(signs)
+        answers = teacher_answers(SimpleNamespace(teacher=teacher, cfg=TrainConfig(model="lenet5")), batch)
+        every_view = teacher_answers(SimpleNamespace(teacher=teacher, cfg=TrainConfig(model="lenet5",
+                                                                                     teacher="t.json")), batch)
+    assert answers.shape == (4, 43) and every_view.shape == (6, 43)
+    torch.testing.assert_close(answers[~mirrored], before[~mirrored])
+    torch.testing.assert_close(answers[mirrored][:, MIRROR], before[mirrored])
+    assert MIRROR[19] == 20 and not torch.allclose(answers[mirrored], before[mirrored])
+    torch.testing.assert_close(every_view[:4], answers)
+    torch.testing.assert_close(every_view[4:], teacher(outliers))

@@ -63,3 +63,26 @@ HALF_TURN_SYMMETRIC: tuple[int, ...] = (12, 15, 17, 32, 40)
 def turnable(labels: np.ndarray) -> np.ndarray:
     """Indices of the images whose sign is no valid sign once turned upside down."""
     return np.flatnonzero(~np.isin(labels, HALF_TURN_SYMMETRIC))
+
+
+# The class of each sign's mirror image, for the signs whose mirror image is a sign of a GTSRB class
+# with the same meaning: the mirror-symmetric designs (right-of-way, priority road, Yield, no
+# vehicles, no entry, general caution, bumpy road, traffic signals, ice/snow, ahead only); the
+# left / right pairs, each the other's mirror image (curves, turn ahead, straight or turn, keep
+# left / right); the warning signs German rules draw in both handings (double curve first left or
+# first right, pedestrians, children, cyclists and deer from either side, Zeichen 105, 133, 136,
+# 138, 142 -10 / -20); and the roundabout, whose arrows turn clockwise where traffic keeps left. Every
+# other sign mirrored is no sign (a mirrored 30, a Stop, the end-of-limit stripes the wrong way).
+MIRRORED: dict[int, int] = {
+    **{c: c for c in (11, 12, 13, 15, 17, 18, 21, 22, 26, 27, 28, 29, 30, 31, 35, 40)},
+    **{a: b for a, b in ((19, 20), (33, 34), (36, 37), (38, 39))},
+    **{b: a for a, b in ((19, 20), (33, 34), (36, 37), (38, 39))},
+}
+
+
+def mirror_permutation() -> np.ndarray:
+    """``perm[c]``: the class a sign of class ``c`` is once mirrored (``c`` itself where it is no sign)."""
+    perm = np.arange(NUM_CLASSES)
+    for before, after in MIRRORED.items():
+        perm[before] = after
+    return perm

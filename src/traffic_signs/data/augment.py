@@ -5,7 +5,8 @@ an angle, too dark or washed out, blurred by motion, partly hidden, and the phot
 send are JPEG-compressed; web photos add watermarks, snow, stickers, clip art and careless
 resizing (:mod:`traffic_signs.data.web_photos`, off by default). Each transform below
 draws its parameters per image from a seeded generator and applies them to the batch at
-once. There is deliberately no horizontal flip: "turn left" mirrored is "turn right".
+once. A horizontal flip only where the recipe asks for it (``mirror``), and then with the class
+its mirror image is: "turn left" mirrored is "turn right", a mirrored 30 is no sign at all.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
+from traffic_signs.classes import MIRRORED, mirror_permutation
 from traffic_signs.data.augment_config import AugmentConfig
 from traffic_signs.data.batch_ops import blur_all, chance, jpeg_compress, per_image, uniform
 from traffic_signs.data.web_photos import web_effects
@@ -146,6 +148,23 @@ def corrupt(images: torch.Tensor, cfg: AugmentConfig, generator: torch.Generator
     if cfg.jpeg_prob > 0:
         images = jpeg_compress(images, cfg, generator)
     return images
+
+
+MIRROR = torch.from_numpy(mirror_permutation())  # class -> its mirror image's class
+MIRRORABLE = torch.tensor(sorted(MIRRORED))
+
+
+def mirror(images: torch.Tensor, labels: torch.Tensor, prob: float,
+           generator: torch.Generator) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """Each sign whose mirror image is a sign (``classes.MIRRORED``) flipped left to right with
+    probability ``prob`` and given the class its mirror image is: GTSRB shows some signs in one
+    handing only (a double curve first left, children from the left) that photos show in both.
+    Returns the batch, its labels and which images were mirrored."""
+    mirrored = (torch.rand(len(images), generator=generator) < prob) & torch.isin(labels, MIRRORABLE)
+    images, labels = images.clone(), labels.clone()
+    images[mirrored] = images[mirrored].flip(-1)
+    labels[mirrored] = MIRROR[labels[mirrored]]
+    return images, labels, mirrored
 
 
 def augment(images: torch.Tensor, cfg: AugmentConfig, generator: torch.Generator) -> torch.Tensor:

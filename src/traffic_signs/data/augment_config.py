@@ -37,6 +37,7 @@ class AugmentConfig:
     streak_density: tuple[float, float] = (0.005, 0.05)  # fraction of pixels that start a streak
     web_prob: float = 0.0  # share of images given one of web_effects; off by default like JPEG
     web_effects: tuple[str, ...] = WEB_EFFECTS  # chosen among uniformly, per image
+    mirror_prob: float = 0.0  # share of the signs whose mirror image is a sign (classes.MIRRORED) mirrored
 
     def to_dict(self) -> dict:
         return asdict(self)

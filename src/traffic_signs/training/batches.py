@@ -20,7 +20,7 @@ import numpy as np
 import torch
 
 from traffic_signs.classes import NUM_CLASSES
-from traffic_signs.data.augment import augment, corrupt, to_float
+from traffic_signs.data.augment import augment, corrupt, mirror, to_float
 from traffic_signs.data.cache import ImageSet
 from traffic_signs.data.photo_views import PhotoViews, SignPool, turned_over
 from traffic_signs.data.scenes import background_photos
@@ -35,6 +35,7 @@ class Batch:
     inputs: torch.Tensor  # N x 3 x H x W floats, channels-last
     labels: torch.Tensor  # of the "clean" view
     views: dict[str, int]  # view name -> its images in ``inputs``, in order: clean, [outliers], [harsh]
+    mirrored: torch.Tensor | None = None  # which clean images were mirrored (``mirror_prob``), if any
 
     def split(self, logits: torch.Tensor) -> dict[str, torch.Tensor]:
         """The model's output on ``inputs``, view by view."""
@@ -68,6 +69,9 @@ class TrainingBatches:
         if cfg.photo_framing > 0:
             framed = torch.nonzero(torch.rand(len(picked), generator=generator) < cfg.photo_framing).flatten()
             images[framed], labels[framed] = self.photo_views.photo_framed(images[framed], labels[framed], generator)
+        mirrored = None
+        if cfg.augment.mirror_prob > 0:
+            images, labels, mirrored = mirror(images, labels, cfg.augment.mirror_prob, generator)
         images = augment(images, cfg.augment, generator)
         views = {"clean": images}
         if self.outliers_per_step:
@@ -77,7 +81,8 @@ class TrainingBatches:
             views["harsh"] = corrupt(images, cfg.harsh, generator)
         inputs = torch.cat([view[mine] for view in views.values()]).to(self.device)
         return Batch(inputs.contiguous(memory_format=torch.channels_last), labels[mine].to(self.device),
-                     {name: len(view[mine]) for name, view in views.items()})
+                     {name: len(view[mine]) for name, view in views.items()},
+                     mirrored[mine].to(self.device) if mirrored is not None else None)
 
     def _outliers(self, generator: torch.Generator) -> torch.Tensor:
         if self.photo_views is None:  # upside-down signs only: no photographs needed

@@ -25,6 +25,7 @@ from torch import nn
 from tqdm import tqdm
 
 from traffic_signs.classes import CLASS_NAMES, NUM_CLASSES
+from traffic_signs.data.augment import MIRROR
 from traffic_signs.data.cache import ImageSet, load_split
 from traffic_signs.data.split import split_training_data
 from traffic_signs.errors import TrafficSignsError
@@ -217,14 +218,29 @@ def train_step(run: Run, batch: Batch) -> tuple[torch.Tensor, torch.Tensor]:
         logits = batch.split(run.trainer(batch.inputs).float())
         teacher_logits = None
         if run.teacher is not None:
-            taught = batch.inputs if run.cfg.teacher else batch.inputs[: batch.views["clean"]]
             with torch.no_grad():
-                teacher_logits = run.teacher(taught).float()
+                teacher_logits = teacher_answers(run, batch)
     loss = training_loss(run.cfg, logits, batch.labels, teacher_logits)
     run.optimizer.zero_grad(set_to_none=True)
     loss.backward()
     run.optimizer.step()
     return loss, logits["clean"]
+
+
+def teacher_answers(run: Run, batch: Batch) -> torch.Tensor:
+    """The teacher's logits on every view (a ``--teacher``) or on the clean one (the ``--init``
+    copy). A mirrored sign is shown to the teacher as it was and its answer mirrored (``MIRROR``):
+    a teacher that knows a sign in one handing only would otherwise teach the wrong class."""
+    taught = batch.inputs if run.cfg.teacher else batch.inputs[: batch.views["clean"]]
+    if batch.mirrored is None or not batch.mirrored.any():
+        return run.teacher(taught).float()
+    flipped = torch.zeros(len(taught), dtype=torch.bool, device=taught.device)
+    flipped[: len(batch.mirrored)] = batch.mirrored
+    taught = torch.where(flipped[:, None, None, None], taught.flip(-1), taught)
+    logits = run.teacher(taught).float()
+    mirrored_logits = torch.empty_like(logits)
+    mirrored_logits[:, MIRROR.to(logits.device)] = logits  # class c of the sign is class MIRROR[c] mirrored
+    return torch.where(flipped[:, None], mirrored_logits, logits)
 
 
 def learning_rate(cfg: TrainConfig, step: int, total_steps: int) -> float:
