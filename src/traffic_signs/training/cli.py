@@ -80,7 +80,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="change one augmentation setting, e.g. noise_prob=0.3 or scale=0.8,1.2 "
                              "(repeatable; the keys are the fields of data.augment_config.AugmentConfig). "
                              "web_prob=P gives a share P of the images one web-photo effect each, chosen among "
-                             f"web_effects=NAME,... (default: all of {','.join(WEB_EFFECTS)})")
+                             f"web_effects=NAME,... (default: all of {','.join(WEB_EFFECTS)}); mirror_prob=P "
+                             "mirrors a share P of the signs whose mirror image is a sign, with its class "
+                             "(classes.MIRRORED)")
     add_data_arguments(parser)
     parser.add_argument("--limit-train", type=int, default=None, help=argparse.SUPPRESS)
     parser.add_argument("--threads", type=int, default=None,
