@@ -220,3 +220,17 @@ def test_model_card_names_the_views_a_recipe_used():
     assert [line.split("`")[1] for line in lines] == ["--init FILE:K", "--photo-framing F",
                                                       "--outlier-weight W --outliers background,drawn"]
     assert "upside down" not in lines[2] and "Zone plates" in lines[2]
+
+
+def test_model_card_names_mirroring_where_a_member_used_it():
+    from types import SimpleNamespace
+
+    from traffic_signs.data.augment_config import AugmentConfig
+    from traffic_signs.release.model_card import _mirror_lines
+
+    plain = TrainConfig(model="signnet-stn").to_dict()
+    assert _mirror_lines(SimpleNamespace(members=None), plain) == []
+    mirrored = TrainConfig(model="signnet-stn", augment=AugmentConfig(mirror_prob=0.5)).to_dict()
+    committee = SimpleNamespace(members=[SimpleNamespace(train_config=plain), SimpleNamespace(train_config=mirrored)])
+    (line,) = _mirror_lines(committee, plain)
+    assert line.startswith("- `--augment mirror_prob=0.5`") and "classes.MIRRORED" in line

@@ -58,8 +58,9 @@ def build_model_card(
         f"- Command: `{command}`",
         *_recipe_lines(model_file, cfg),
         "- Augmentation on whole batches: rotation, scale, shift, shear, perspective, brightness, contrast, "
-        "saturation, blur, noise, occluding patches; no flips (signs have a handedness). Settings changed "
-        "from those defaults are named in the command above.",
+        "saturation, blur, noise, occluding patches; no flips (signs have a handedness), except as below. "
+        "Settings changed from those defaults are named in the command above.",
+        *_mirror_lines(model_file, cfg),
         *_consistency_lines(model_file, cfg),
         *_photo_lines(model_file, cfg),
         "",
@@ -247,10 +248,27 @@ OUTLIER_TEXT = {
 }
 
 
+def _member_configs(model_file: ModelFile, cfg: dict[str, Any]) -> list[dict[str, Any]]:
+    """The training configs behind the model: each member's and each soup ingredient's."""
+    configs = [m.train_config for m in model_file.members or []] or [cfg]
+    return configs + [i["train_config"] for c in configs for i in c.get("soup") or []]
+
+
+def _mirror_lines(model_file: ModelFile, cfg: dict[str, Any]) -> list[str]:
+    """What ``--augment mirror_prob`` did, where any member used it."""
+    shares = sorted({(c.get("augment") or {}).get("mirror_prob") or 0 for c in _member_configs(model_file, cfg)} - {0})
+    if not shares:
+        return []
+    return [f"- `--augment mirror_prob={'/'.join(f'{p:g}' for p in shares)}`: that share of the signs whose mirror "
+            "image is a sign was mirrored, with the class the mirror image is (`classes.MIRRORED`): curve left and "
+            "right, turn, straight-or-turn and keep left and right swap; the symmetric designs, and the double "
+            "curve, pedestrians, children, cyclists and deer, which German rules draw in both handings, and the "
+            "roundabout (clockwise where traffic keeps left) keep theirs. No other sign is ever mirrored."]
+
+
 def _photo_lines(model_file: ModelFile, cfg: dict[str, Any]) -> list[str]:
     """What the real-photo views and fine-tuning did, where any member used them."""
-    configs = [m.train_config for m in model_file.members or []] or [cfg]
-    configs += [i["train_config"] for c in configs for i in c.get("soup") or []]
+    configs = _member_configs(model_file, cfg)
     lines = []
     if any(len(c.get("soup") or []) > 1 for c in configs):
         lines.append("- Soup: a member whose weights are the mean of the weights of runs fine-tuned from the same "
