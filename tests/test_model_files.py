@@ -116,3 +116,28 @@ def test_the_detector_file_reads_and_writes_back_unchanged(detector_copy):
     assert record.stride == 4 and record.test_scenes and record.onnx == "signfinder.onnx"
     assert json.dumps(record.to_json(), indent=2) + "\n" == shipped.read_text()
     assert len(SignDetector(_with(detector_copy, added_later="kept")).metadata.extra) == 1
+
+
+def test_the_default_is_the_shipped_model_even_beside_a_run_of_its_name(tmp_path, monkeypatch):
+    """The reproduce commands train runs/signnet-stn-x3 (and runs/signfinder): named, such a run is
+    what loads; left unnamed, the shipped model and detector still do."""
+    from traffic_signs.prediction.crops import find_model_json
+    from traffic_signs.prediction.detect import DEFAULT_DETECTOR, find_detector_json
+
+    model_run, detector_run = tmp_path / "runs" / DEFAULT_MODEL, tmp_path / "runs" / DEFAULT_DETECTOR
+    model_run.mkdir(parents=True)
+    detector_run.mkdir()
+    meta = json.loads((SHIPPED / f"{DEFAULT_MODEL}.json").read_text())
+    for graph in (meta["onnx"], meta["onnx_cams"]):
+        shutil.copy(SHIPPED / graph, model_run / graph)
+    (model_run / "best.json").write_text(json.dumps({**meta, "threshold": 0.5}))
+    detector = json.loads((SHIPPED / f"{DEFAULT_DETECTOR}.json").read_text())
+    shutil.copy(SHIPPED / detector["onnx"], detector_run / detector["onnx"])
+    (detector_run / "last.json").write_text(json.dumps(detector))
+    monkeypatch.chdir(tmp_path)
+    assert find_model_json(None) == SHIPPED / f"{DEFAULT_MODEL}.json"
+    assert find_detector_json(None) == SHIPPED / f"{DEFAULT_DETECTOR}.json"
+    assert find_model_json(DEFAULT_MODEL).resolve() == (model_run / "best.json").resolve()
+    assert find_detector_json(DEFAULT_DETECTOR).resolve() == (detector_run / "last.json").resolve()
+    assert CropClassifier(find_model_json(None)).threshold == meta["threshold"] != 0.5
+    assert CropClassifier(find_model_json(DEFAULT_MODEL)).threshold == 0.5

@@ -13,7 +13,7 @@ import numpy as np
 
 from traffic_signs.errors import ModelFileError
 from traffic_signs.models.model_file import ModelFile, read_model_file
-from traffic_signs.models.resolve import find_exported_json
+from traffic_signs.models.resolve import find_exported_json, shipped_dir
 from traffic_signs.prediction.results import UNKNOWN_LABEL, Box, RankedClass, Sign
 from traffic_signs.prediction.runtime import model_input, verified_session
 
@@ -21,9 +21,13 @@ DEFAULT_MODEL = "signnet-stn-x3"  # a committee of three SignNet-STNs (see model
 
 
 def find_model_json(model: str | Path | None) -> Path:
-    """The exported model's JSON for a name, run folder, model .json or .onnx (torch-free)."""
-    return find_exported_json(DEFAULT_MODEL if model is None else model, "best", (".onnx", ".safetensors"), "model",
-                              "exported model", usable=lambda candidate: bool(read_model_file(candidate).onnx))
+    """The exported model's JSON for a name, run folder, model .json or .onnx (torch-free). ``None``
+    is the shipped model itself: a run of the same name in ``runs/`` (the reproduce commands make
+    one) is used only when named."""
+    if model is None:
+        return shipped_dir() / f"{DEFAULT_MODEL}.json"
+    return find_exported_json(model, "best", (".onnx", ".safetensors"), "model", "exported model",
+                              usable=lambda candidate: bool(read_model_file(candidate).onnx))
 
 
 class CropClassifier:

@@ -17,7 +17,7 @@ from PIL import Image
 
 from traffic_signs.errors import ModelFileError
 from traffic_signs.models.model_file import read_detector_file
-from traffic_signs.models.resolve import find_exported_json
+from traffic_signs.models.resolve import find_exported_json, shipped_dir
 from traffic_signs.prediction.runtime import model_input, verified_session
 
 DEFAULT_DETECTOR = "signfinder"
@@ -59,8 +59,11 @@ def box_iou(a: tuple[float, ...], b: tuple[float, ...]) -> float:
 
 
 def find_detector_json(model: str | Path | None = None) -> Path:
-    """The detector's JSON for a name (shipped or in runs/), run folder or .json/.onnx path."""
-    return find_exported_json(model or DEFAULT_DETECTOR, "last", (".onnx",), "detector", "detector")
+    """The detector's JSON for a name (in runs/, else shipped), run folder or .json/.onnx path;
+    ``None`` is the shipped detector itself, whatever runs/ holds under its name."""
+    if model is None:
+        return shipped_dir() / f"{DEFAULT_DETECTOR}.json"
+    return find_exported_json(model, "last", (".onnx",), "detector", "detector")
 
 
 class SignDetector:
