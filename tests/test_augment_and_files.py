@@ -80,6 +80,9 @@ def test_mirror_flips_only_signs_whose_mirror_image_is_a_sign_and_gives_its_clas
     half = mirror(images, labels, 0.5, torch.Generator().manual_seed(0))[2]
     assert 0.3 < half[safe].float().mean() < 0.7 and not half[~safe].any()
     assert not mirror(images, labels, 0.0, torch.Generator().manual_seed(0))[2].any()
+    from traffic_signs.data.augment import MIRROR
+
+    assert torch.equal(MIRROR[MIRROR], torch.arange(43)), "mirrored twice, every class is back (teacher_answers)"
 
 
 @pytest.mark.parametrize("quality", [8, 25, 60])

@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING, Any
 from traffic_signs.errors import TrafficSignsError
 from traffic_signs.files import staged
 from traffic_signs.inputs import expand_paths
-from traffic_signs.prediction.video_cli import add_video_arguments, is_video_run, run_video
+from traffic_signs.prediction.video_cli import add_video_arguments, clip_options_given, is_video_run, run_video
 
 if TYPE_CHECKING:
     from traffic_signs.prediction.results import FileErrorJSON, Result
@@ -34,9 +34,6 @@ if TYPE_CHECKING:
     Answer = Result | FileErrorJSON
 
 PICTURE_FORMATS = {".jpg": "JPEG", ".jpeg": "JPEG", ".png": "PNG", ".webp": "WEBP"}
-# the clip options and their defaults: given with pictures only, they would be ignored
-CLIP_ONLY = {"stride": 1, "realtime": False, "frames_jsonl": None, "max_seconds": None, "max_frames": None,
-             "fps": None}
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -81,8 +78,7 @@ def run(args: argparse.Namespace) -> int:
 
 def _refuse_clip_options(args: argparse.Namespace) -> None:
     """Options that only clips use are an error with pictures, not silently ignored."""
-    given = [f"--{name.replace('_', '-')}" for name, default in CLIP_ONLY.items() if getattr(args, name) != default]
-    if given:
+    if given := clip_options_given(args):
         raise TrafficSignsError(f"{', '.join(given)}: only for clips (.mp4 .m4v .mov .mkv .webm .avi, or a folder "
                                 "with --video), and these paths are pictures")
 

@@ -27,15 +27,25 @@ from typing import Any
 def add_video_arguments(parser: argparse.ArgumentParser) -> None:
     group = parser.add_argument_group("clips (.mp4 .m4v .mov .mkv .webm .avi, or a folder with --video)")
     group.add_argument("--video", action="store_true", help="read every path as a clip (a folder: its pictures)")
-    group.add_argument("--stride", type=int, default=1, metavar="K", help="read every K-th frame (default 1)")
-    group.add_argument("--realtime", action="store_true",
-                       help="pace frames at the clip's own rate and drop those that arrive while busy")
-    group.add_argument("--frames-jsonl", type=Path, default=None, metavar="FILE",
-                       help="write the boxes of every processed frame, one JSON line each")
-    group.add_argument("--max-seconds", type=float, default=None, metavar="S",
-                       help="read at most the first S seconds of each clip (default 3600)")
-    group.add_argument("--max-frames", type=int, default=None, metavar="N", help="read at most N frames of each clip")
-    group.add_argument("--fps", type=float, default=None, help="frame rate of a folder of pictures (default 30)")
+    clip_only = [
+        group.add_argument("--stride", type=int, default=1, metavar="K", help="read every K-th frame (default 1)"),
+        group.add_argument("--realtime", action="store_true",
+                           help="pace frames at the clip's own rate and drop those that arrive while busy"),
+        group.add_argument("--frames-jsonl", type=Path, default=None, metavar="FILE",
+                           help="write the boxes of every processed frame, one JSON line each"),
+        group.add_argument("--max-seconds", type=float, default=None, metavar="S",
+                           help="read at most the first S seconds of each clip (default 3600)"),
+        group.add_argument("--max-frames", type=int, default=None, metavar="N",
+                           help="read at most N frames of each clip"),
+        group.add_argument("--fps", type=float, default=None, help="frame rate of a folder of pictures (default 30)"),
+    ]
+    # what a run over pictures would ignore, with the defaults declared above (see ``clip_options_given``)
+    parser.set_defaults(clip_only=[(action.option_strings[0], action.dest, action.default) for action in clip_only])
+
+
+def clip_options_given(args: argparse.Namespace) -> list[str]:
+    """The options only clips use that were given a value other than their default."""
+    return [flag for flag, dest, default in args.clip_only if getattr(args, dest) != default]
 
 
 def is_video_run(args: argparse.Namespace) -> bool:

@@ -238,9 +238,8 @@ def teacher_answers(run: Run, batch: Batch) -> torch.Tensor:
     flipped[: len(batch.mirrored)] = batch.mirrored
     taught = torch.where(flipped[:, None, None, None], taught.flip(-1), taught)
     logits = run.teacher(taught).float()
-    mirrored_logits = torch.empty_like(logits)
-    mirrored_logits[:, MIRROR.to(logits.device)] = logits  # class c of the sign is class MIRROR[c] mirrored
-    return torch.where(flipped[:, None], mirrored_logits, logits)
+    # class c of the sign is class MIRROR[c] mirrored; MIRROR is its own inverse (pairs and fixed points)
+    return torch.where(flipped[:, None], logits[:, MIRROR.to(logits.device)], logits)
 
 
 def learning_rate(cfg: TrainConfig, step: int, total_steps: int) -> float:
