@@ -16,6 +16,8 @@ from PIL import Image
 
 from traffic_signs import Classifier
 from traffic_signs.cli import main
+from traffic_signs.data.scenes import find_background_photos, load_photos
+from traffic_signs.prediction import decide as rules
 from traffic_signs.prediction.detect import box_iou
 from traffic_signs.prediction.results import Sign
 
@@ -110,6 +112,23 @@ def test_no_sign_no_box(classifier, kind):
     prediction = classifier.predict(image)
     assert prediction.unknown and prediction.box is None
     assert all(s.unknown for s in prediction.signs)
+
+
+@pytest.mark.skipif(not find_background_photos(), reason="no background photographs "
+                    "(scripts/install_backgrounds.sh)")
+def test_a_box_nobody_can_name_is_a_sign_only_where_the_detector_holds_it_one(classifier):
+    """On sign-free photographs the detector finds faint boxes (a tree, a window) that the
+    classifier cannot name either: they are not reported; every other box is."""
+    faint = 0
+    for photo in load_photos(find_background_photos(), long_side=800):
+        picture, evidence = classifier.look(Image.fromarray(photo))  # a PIL image: boxes stay in its pixels
+        reported = {s.box for s in classifier.decide(picture, evidence).signs}
+        for box in evidence.boxes:
+            probs = evidence.whole.probs if rules.is_picture_sign(box.box, picture.image.size) else box.probs
+            unnamed_and_faint = probs.max() < classifier.threshold and box.score < rules.UNNAMED_MIN_SCORE
+            faint += unnamed_and_faint
+            assert (box.box in reported) != unnamed_and_faint, (box.box, box.score, probs.max())
+    assert faint >= 3, "the photographs gave too few faint boxes to check the rule on"
 
 
 def test_json_lists_every_sign_most_confident_first_and_describes_the_main_one(capsys):

@@ -72,8 +72,9 @@ class Classifier:
     def look(self, image: Source, search: bool | None = None, name: str | None = None) -> tuple[Decoded, Evidence]:
         """The stages before the decision: decode, find, frame, classify."""
         picture = self.decode(image, name)
-        boxes = self.find(picture.image, search)
-        return picture, self.classify(frame(picture.image, boxes, self.model.input_size))
+        detections = self.find(picture.image, search)
+        crops = frame(picture.image, [d.box for d in detections], self.model.input_size)
+        return picture, self.classify(crops, [d.score for d in detections])
 
     def decide(self, picture: Decoded, evidence: Evidence, threshold: float | None = None, top_k: int = 5,
                file: str | None = None) -> Result:
@@ -86,19 +87,20 @@ class Classifier:
         reduce_to = None if isinstance(image, Image.Image) else SERVING_SHORT_SIDE
         return decode(image, self._label(image, name), serving_max_pixels(), reduce_to)
 
-    def find(self, picture: Image.Image, search: bool | None = None) -> list[tuple[int, int, int, int]]:
+    def find(self, picture: Image.Image, search: bool | None = None) -> list[Detection]:
         """The detector's boxes, unless told not to search or the picture is a crop (``CROP_FACTOR``)."""
         wanted = search if search is not None else min(picture.size) > CROP_FACTOR * self.model.input_size
-        detections: list[Detection] = self.detector.detect(picture) if wanted and self.detector else []
-        return [d.box for d in detections]
+        return self.detector.detect(picture) if wanted and self.detector else []
 
-    def classify(self, crops: Crops) -> Evidence:
-        """One classifier call for the whole picture, one for all boxes at all framings (averaged)."""
+    def classify(self, crops: Crops, scores: list[float]) -> Evidence:
+        """One classifier call for the whole picture, one for all boxes at all framings (averaged);
+        ``scores`` are the detector's, one a box."""
         whole = Candidate(crops.whole_box, self.model.probabilities(crops.whole)[0])
         if not crops.boxes:
             return Evidence(whole, [])
         probs = self.model.probabilities(crops.of_boxes).reshape(len(crops.boxes), len(FRAMINGS), -1).mean(axis=1)
-        return Evidence(whole, [Candidate(box, p) for box, p in zip(crops.boxes, probs, strict=True)])
+        return Evidence(whole, [Candidate(box, p, score)
+                                for box, p, score in zip(crops.boxes, probs, scores, strict=True)])
 
     def track(self, source: str | Path, **options) -> ClipTracks:
         """Every sign in a clip, tracked and named once: an iterable of ``Track`` (see
