@@ -62,7 +62,7 @@ class ResultJSON(TypedDict):
     box: NotRequired[list[int]]
     """x0, y0, x1, y1 of the main sign; absent when no sign was found"""
     signs: list[SignJSON]
-    """every sign found, most confident first, unknown ones included"""
+    """every sign found, most confident first; unknown ones where the detector holds them likelier signs than not"""
 
 
 class FileErrorJSON(TypedDict):
