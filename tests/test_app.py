@@ -103,8 +103,10 @@ def test_no_model_box_unless_the_operator_allows_models():
     assert "not available" in message and "Traceback" not in message and "/work" not in message
 
 
-def test_every_spelling_of_a_model_shares_one_cache_entry():
+def test_every_spelling_of_a_model_shares_one_cache_entry(monkeypatch, tmp_path):
     from traffic_signs.serving.app import resolved_classifier
+
+    monkeypatch.chdir(tmp_path)  # a name means runs/NAME where such a run exists: none here, so the shipped file
 
     shipped = Path(traffic_signs.__file__).parent / "shipped" / f"{DEFAULT_MODEL}.json"
     spellings = [DEFAULT_MODEL, str(shipped), str(shipped.parent / "." / "." / shipped.name)]
