@@ -53,6 +53,7 @@ from traffic_signs.errors import ImageError
 from traffic_signs.evaluation import crossval
 from traffic_signs.evaluation.metrics import wilson_interval
 from traffic_signs.prediction.detect import box_iou as overlap
+from traffic_signs.prediction.detect import share_inside
 
 if TYPE_CHECKING:
     from traffic_signs.prediction.results import Result
@@ -105,18 +106,26 @@ def judged(result: Result, row: dict[str, str], seconds: float) -> dict[str, Any
         outcome = "unknown"
     size = result.image_size
     box = result.box or (0, 0, size[0], size[1])
-    box_iou = None
+    box_iou, unknown_off_sign = None, None
     if row.get("box"):
         x0, y0, x1, y1 = (float(v) for v in row["box"].split())
-        box_iou = overlap(box, (x0 * size[0], y0 * size[1], x1 * size[0], y1 * size[1]))
+        labelled = (x0 * size[0], y0 * size[1], x1 * size[0], y1 * size[1])
+        box_iou = overlap(box, labelled)
+        unknown_off_sign = sum(s.unknown and not on_sign(s.box, labelled) for s in result.signs)
     return {
         "file": row["file"], "set": row["set"], "framing": row["framing"], "class_id": truth,
         "answer": answer, "confidence": round(result.confidence, 4), "outcome": outcome,
         "top1": result.top_k[0]["class_id"] == truth if truth >= 0 else None,
         "iou": None if box_iou is None else round(box_iou, 3), "signs": len(result.signs),
+        "unknown_off_sign": unknown_off_sign,
         "any_sign_right": any(s.class_id == truth for s in result.signs) if truth >= 0 else None,
         "seconds": round(seconds, 5),
     }
+
+
+def on_sign(box: tuple[float, ...], labelled: tuple[float, ...]) -> bool:
+    """Whether a reported box is the labelled sign: overlapping it (IoU >= 0.3) or a part of it."""
+    return overlap(box, labelled) >= 0.3 or share_inside(box, labelled) >= 0.9
 
 
 def interval(successes: int, total: int) -> list[float]:
@@ -145,6 +154,9 @@ def summarise(outcomes: list[dict[str, Any]]) -> dict[str, Any]:
         if boxed:
             out["box_iou_0.5"] = round(sum(r["iou"] >= 0.5 for r in boxed) / len(boxed), 4)
             out["boxes"] = len(boxed)
+        off_sign = [r["unknown_off_sign"] for r in rows if r["unknown_off_sign"] is not None]
+        out["unknown_boxes_off_sign"] = sum(off_sign)  # "unknown sign" boxes that are not the labelled sign
+        out["photos_with_unknown_off_sign"] = sum(n > 0 for n in off_sign)
         return out
 
     groups: dict[str, list[dict[str, Any]]] = defaultdict(list)
@@ -182,6 +194,9 @@ def print_table(summary: dict[str, Any]) -> None:
                 low, high = s["no_class_flagged_ci95"]
                 print(f", flagged {100 * s['no_class_flagged']:.1f}% ({100 * low:.1f}-{100 * high:.1f}%)", end="")
             print()
+    every = summary["all"]
+    print(f"\"unknown sign\" boxes off the labelled sign: {every['unknown_boxes_off_sign']}, in "
+          f"{every['photos_with_unknown_off_sign']} photos")
     lat = summary["latency_ms"]
     print(f"latency per photo: p50 {lat['p50']} ms, p99 {lat['p99']} ms, max {lat['max']} ms, total {lat['total_s']} s")
 
