@@ -302,6 +302,54 @@ def test_a_student_learns_its_teachers_answers(tmp_path, gtsrb_dir, decoded_cach
     assert code != 0 and "its answers cannot be learnt" in capsys.readouterr().err
 
 
+def test_teach_on_photos_asks_the_teacher_only_on_photo_views_and_outliers():
+    """With --teach-on photos the plain signs of the clean view get the --init copy's answers and the
+    photo-framed signs and outliers the teacher's, each mirrored sign shown to either model as it was."""
+    from types import SimpleNamespace
+
+    from traffic_signs.data.augment import MIRROR
+    from traffic_signs.models.catalog import get_entry
+    from traffic_signs.training.batches import Batch
+    from traffic_signs.training.loop import frozen_copy, teacher_answers
+    from traffic_signs.training.recipe import TrainConfig
+
+    torch.manual_seed(0)
+    teacher, keeper = (frozen_copy(get_entry("lenet5").build(43)) for _ in range(2))
+    inputs = torch.rand(8, 3, 32, 32)
+    mirrored = torch.tensor([False, True, False, True, False, False])
+    framed = torch.tensor([True, True, False, False, True, False])
+    batch = Batch(inputs, torch.zeros(6, dtype=torch.long), {"clean": 6, "outliers": 2}, mirrored, framed)
+    cfg = TrainConfig(model="lenet5", distill=1, teacher="t.json", init="i.json", teach_on="photos")
+    with torch.no_grad():
+        got = teacher_answers(SimpleNamespace(cfg=cfg, teacher=teacher, keeper=keeper), batch)
+        shown = torch.where(torch.cat([mirrored, torch.zeros(2, dtype=torch.bool)])[:, None, None, None],
+                            inputs.flip(-1), inputs)
+        by_teacher, by_keeper = teacher(shown), keeper(shown)
+    expected = torch.where(torch.cat([framed, torch.ones(2, dtype=torch.bool)])[:, None], by_teacher, by_keeper)
+    expected[:6][mirrored] = expected[:6][mirrored][:, MIRROR]
+    torch.testing.assert_close(got, expected)
+    everywhere = teacher_answers(SimpleNamespace(cfg=dataclasses.replace(cfg, teach_on="all"), teacher=teacher,
+                                                 keeper=None), batch)
+    clean, teacher_kept = everywhere[:6], got[:6]
+    assert torch.allclose(clean[framed], teacher_kept[framed]) and torch.allclose(everywhere[6:], got[6:])
+    assert not torch.allclose(clean[~framed], teacher_kept[~framed]), "the plain signs are the keeper's"
+
+
+def test_teach_on_photos_is_recorded_and_needs_both_models(tmp_path, gtsrb_dir, decoded_cache_dir, capsys):
+    """A run taught on photos only names --teach-on photos in its command; without --init it is refused."""
+    data = ["--data-dir", str(gtsrb_dir), "--cache-dir", str(decoded_cache_dir), *SUBSET]
+    start = tmp_path / "start"
+    _train(start, gtsrb_dir, decoded_cache_dir, "--model", "lenet5", "--epochs", "1", "--limit-train", "1000")
+    taught = ["--model", "lenet5", "--epochs", "1", "--limit-train", "1000", "--photo-framing", "0.5",
+              "--outlier-weight", "1", "--outliers", "upside_down,background",
+              "--teacher", str(start / "last.json"), "--distill", "1", "--teach-on", "photos"]
+    _train(tmp_path / "taught", gtsrb_dir, decoded_cache_dir, *taught, "--init", str(start / "last.json"))
+    assert "--teacher {} --teach-on photos".format(start / "last.json") in training_command(
+        load_model(tmp_path / "taught" / "last.json")[1])
+    assert main(["train", *taught, "--out", str(tmp_path / "refused"), *data]) != 0
+    assert "give both" in capsys.readouterr().err
+
+
 def test_soup_averages_runs_fine_tuned_from_one_start_and_names_them_in_its_command(
         tmp_path, gtsrb_dir, decoded_cache_dir, capsys):
     """Two fine-tunes of one run make a soup whose weights are their mean and whose command

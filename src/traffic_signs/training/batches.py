@@ -36,6 +36,7 @@ class Batch:
     labels: torch.Tensor  # of the "clean" view
     views: dict[str, int]  # view name -> its images in ``inputs``, in order: clean, [outliers], [harsh]
     mirrored: torch.Tensor | None = None  # which clean images were mirrored (``mirror_prob``), if any
+    framed: torch.Tensor | None = None  # which clean images were re-framed as photos (``photo_framing``), if any
 
     def split(self, logits: torch.Tensor) -> dict[str, torch.Tensor]:
         """The model's output on ``inputs``, view by view."""
@@ -66,8 +67,9 @@ class TrainingBatches:
     def _batch(self, picked: torch.Tensor, generator: torch.Generator) -> Batch:
         cfg, mine = self.cfg, slice(self.ddp.rank, None, self.ddp.world)  # each rank trains on its slice
         images, labels = to_float(self.images[picked]), self.labels[picked]
+        framed = None
         if cfg.photo_framing > 0:
-            framed = torch.nonzero(torch.rand(len(picked), generator=generator) < cfg.photo_framing).flatten()
+            framed = torch.rand(len(picked), generator=generator) < cfg.photo_framing
             images[framed], labels[framed] = self.photo_views.photo_framed(images[framed], labels[framed], generator)
         mirrored = None
         if cfg.augment.mirror_prob > 0:
@@ -82,7 +84,11 @@ class TrainingBatches:
         inputs = torch.cat([view[mine] for view in views.values()]).to(self.device)
         return Batch(inputs.contiguous(memory_format=torch.channels_last), labels[mine].to(self.device),
                      {name: len(view[mine]) for name, view in views.items()},
-                     mirrored[mine].to(self.device) if mirrored is not None else None)
+                     self._mine(mirrored, mine), self._mine(framed, mine))
+
+    def _mine(self, mask: torch.Tensor | None, mine: slice) -> torch.Tensor | None:
+        """This rank's share of a per-image mask of the clean view, on the device."""
+        return mask[mine].to(self.device) if mask is not None else None
 
     def _outliers(self, generator: torch.Generator) -> torch.Tensor:
         if self.photo_views is None:  # upside-down signs only: no photographs needed

@@ -15,7 +15,7 @@ from pathlib import Path
 
 from traffic_signs.data.augment_config import DRAWN_DESIGNS, HARSH, OUTLIER_KINDS, WEB_EFFECTS
 from traffic_signs.data.options import add_data_arguments
-from traffic_signs.training.recipe import PRECISIONS, TrainConfig, augment_config, default
+from traffic_signs.training.recipe import PRECISIONS, TEACH_ON, TrainConfig, augment_config, default
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -66,6 +66,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                              "same classes and input size) whose answers on every picture of each batch (signs, "
                              "photo views, outliers) the model learns with loss weight W (distillation); "
                              "with or without --init")
+    parser.add_argument("--teach-on", choices=TEACH_ON, default=default("teach_on"),
+                        help="with --teacher and --init: where the teacher's answers are learnt: on every "
+                             "picture (all), or on the photo-framed signs and the outliers only (photos), the "
+                             "plain signs keeping the --init weights' answers, so that a teacher that reads "
+                             "GTSRB's own signs less well than the model does not teach it its mistakes there")
     parser.add_argument("--distill-temperature", type=float, default=default("distill_temperature"), metavar="T",
                         help="divide both models' logits by T before comparing their answers, and scale the "
                              "loss by T^2 (Hinton et al. 2015; default 1: the answers as they are)")
@@ -118,6 +123,7 @@ def run(args: argparse.Namespace) -> int:
                       outlier_weight=args.outlier_weight, outliers=args.outliers,
                       photo_framing=args.photo_framing, drawn_designs=args.drawn_designs, init=args.init,
                       consistency=args.consistency, distill=args.distill, teacher=args.teacher,
+                      teach_on=args.teach_on,
                       distill_temperature=args.distill_temperature, freeze_blocks=args.freeze_blocks,
                       harsh=augment_config(args.harsh, base=HARSH, flag="--harsh"))
     run_dir = args.out or Path("runs") / args.model

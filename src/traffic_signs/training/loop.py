@@ -60,6 +60,7 @@ class Run:
     precision: str  # "fp32" or "bf16"
     model_file: ModelFile  # what every checkpoint of this run records, before its epoch's figures
     teacher: nn.Module | None = None  # the frozen --init copy or --teacher model whose answers ``distill`` asks for
+    keeper: nn.Module | None = None  # with --teach-on photos: the frozen --init copy, whose answers plain signs keep
 
 
 @dataclass
@@ -118,6 +119,9 @@ def start(cfg: TrainConfig, run_dir: Path, progress_bar: bool) -> Run:
                                 "give --init too, or --teacher")
     if cfg.teacher and cfg.distill <= 0:
         raise TrafficSignsError("--teacher: its answers are learnt with --distill W; give a weight W > 0")
+    if cfg.teach_on != "all" and not (cfg.teacher and cfg.init):
+        raise TrafficSignsError(f"--teach-on {cfg.teach_on}: the plain signs keep the --init weights' answers "
+                                "and the photos learn the --teacher's; give both")
     if not cfg.distill_temperature > 0:
         raise TrafficSignsError(f"--distill-temperature {cfg.distill_temperature}: must be above 0")
     ddp, device = setup_distributed()
@@ -137,9 +141,14 @@ def start(cfg: TrainConfig, run_dir: Path, progress_bar: bool) -> Run:
     trainer = nn.parallel.DistributedDataParallel(model) if ddp.world > 1 else model
     if cfg.distill > 0 and teacher is None:
         teacher = frozen_copy(model)
+    keeper = frozen_copy(model) if cfg.teach_on == "photos" else None
     return Run(cfg, run_dir, ddp, TrainingBatches(data.subset(train_index), cfg, ddp, device), data.subset(val_index),
                model, trainer, optimizer, resolve_precision(cfg.precision, device), model_file,
-               teacher.to(device).to(memory_format=torch.channels_last) if teacher is not None else None)
+               *(on_device(frozen, device) for frozen in (teacher, keeper)))
+
+
+def on_device(model: nn.Module | None, device: torch.device) -> nn.Module | None:
+    return model.to(device).to(memory_format=torch.channels_last) if model is not None else None
 
 
 def starting_model(cfg: TrainConfig, entry: ModelEntry, data_checksum: str) -> nn.Module:
@@ -229,15 +238,29 @@ def train_step(run: Run, batch: Batch) -> tuple[torch.Tensor, torch.Tensor]:
 
 def teacher_answers(run: Run, batch: Batch) -> torch.Tensor:
     """The teacher's logits on every view (a ``--teacher``) or on the clean one (the ``--init``
-    copy). A mirrored sign is shown to the teacher as it was and its answer mirrored (``MIRROR``):
-    a teacher that knows a sign in one handing only would otherwise teach the wrong class."""
+    copy). With ``--teach-on photos`` the clean view's plain signs (not photo-framed) get the
+    ``--init`` copy's answers instead: the teacher is asked only where it knows more."""
     taught = batch.inputs if run.cfg.teacher else batch.inputs[: batch.views["clean"]]
-    if batch.mirrored is None or not batch.mirrored.any():
-        return run.teacher(taught).float()
+    logits = answers(run.teacher, taught, batch.mirrored)
+    if run.keeper is not None:
+        plain = torch.ones(len(batch.labels), dtype=torch.bool, device=taught.device)
+        if batch.framed is not None:
+            plain = ~batch.framed
+        mirrored = batch.mirrored[plain] if batch.mirrored is not None else None
+        logits[: len(plain)][plain] = answers(run.keeper, taught[: len(plain)][plain], mirrored)
+    return logits
+
+
+def answers(model: nn.Module, taught: torch.Tensor, mirrored: torch.Tensor | None) -> torch.Tensor:
+    """A frozen model's logits on ``taught``, whose first images may be mirrored signs. A mirrored
+    sign is shown to it as it was and its answer mirrored (``MIRROR``): a teacher that knows a sign
+    in one handing only would otherwise teach the wrong class."""
+    if mirrored is None or not mirrored.any():
+        return model(taught).float()
     flipped = torch.zeros(len(taught), dtype=torch.bool, device=taught.device)
-    flipped[: len(batch.mirrored)] = batch.mirrored
+    flipped[: len(mirrored)] = mirrored
     taught = torch.where(flipped[:, None, None, None], taught.flip(-1), taught)
-    logits = run.teacher(taught).float()
+    logits = model(taught).float()
     # class c of the sign is class MIRROR[c] mirrored; MIRROR is its own inverse (pairs and fixed points)
     return torch.where(flipped[:, None], logits[:, MIRROR.to(logits.device)], logits)
 

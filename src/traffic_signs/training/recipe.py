@@ -18,6 +18,7 @@ from traffic_signs.errors import TrafficSignsError
 from traffic_signs.models.model_file import Member, ModelFile
 
 PRECISIONS = ("auto", "fp32", "bf16")
+TEACH_ON = ("all", "photos")  # where a --teacher's answers are learnt (see training.losses)
 
 
 @dataclass
@@ -47,6 +48,7 @@ class TrainConfig:
     consistency: float = 0.0  # weight of the same-answer loss on a corrupted copy (0: none drawn)
     distill: float = 0.0  # weight of the loss keeping the --init model's answers on the signs (0: off)
     teacher: str | None = None  # with distill: learn this model file's answers on every picture instead
+    teach_on: str = "all"  # the teacher's answers on "all" pictures, or on the "photos" views and outliers only
     distill_temperature: float = 1.0  # softens both answers before comparing them (Hinton et al. 2015)
     freeze_blocks: int = 0  # keep the stem and this many first blocks of a pretrained backbone as they are
     harsh: AugmentConfig = field(default_factory=lambda: HARSH)  # corruptions of that copy
@@ -116,6 +118,8 @@ def changed_settings(cfg: Mapping[str, Any]) -> list[str]:
         flags.append(f"--init {cfg['init']}")
     if cfg.get("teacher"):
         flags.append(f"--teacher {cfg['teacher']}")
+    if cfg.get("teach_on", default("teach_on")) != default("teach_on"):
+        flags.append(f"--teach-on {cfg['teach_on']}")
     if cfg.get("outlier_weight") and tuple(cfg.get("outliers", default("outliers"))) != default("outliers"):
         flags.append("--outliers " + ",".join(cfg["outliers"]))
     views = [("augment", AugmentConfig())] + ([("harsh", HARSH)] if cfg.get("consistency") else [])
