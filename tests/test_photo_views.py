@@ -220,6 +220,10 @@ def test_model_card_names_the_views_a_recipe_used():
     assert [line.split("`")[1] for line in lines] == ["--init FILE:K", "--photo-framing F",
                                                       "--outlier-weight W --outliers background,drawn"]
     assert "upside down" not in lines[2] and "Zone plates" in lines[2]
+    for teach_on, named in (("all", "--teacher FILE --distill W"),
+                            ("photos", "--teacher FILE --distill W --teach-on photos")):
+        taught = TrainConfig(model="signnet-stn", distill=1.0, teacher="t.json", teach_on=teach_on).to_dict()
+        assert [line.split("`")[1] for line in _photo_lines(SimpleNamespace(members=None), taught)] == [named]
 
 
 def test_model_card_names_mirroring_where_a_member_used_it():

@@ -278,11 +278,18 @@ def _photo_lines(model_file: ModelFile, cfg: dict[str, Any]) -> list[str]:
         lines.append("- `soup --init-share A`: the soup's (or the one run's) weights were then moved a share A of "
                      "the way back to the starting weights (WiSE-FT, Wortsman et al. 2022), which wins back accuracy "
                      "on GTSRB's own crops that fine-tuning had cost, and keeps most of the real-photo gain.")
-    if any(c.get("distill") and c.get("teacher") for c in configs):
+    if any(c.get("distill") and c.get("teacher") and c.get("teach_on", "all") == "all" for c in configs):
         lines.append("- `--teacher FILE --distill W`: the run also learnt the answers of the trained model FILE (the "
                      "teacher) on every picture of each batch, signs, photo views and outliers alike: the loss adds W "
                      "times the KL divergence from the teacher's answer to the member's (knowledge distillation, "
                      "Hinton et al. 2015; `--distill-temperature T` softens both answers first).")
+    if any(c.get("distill") and c.get("teacher") and c.get("teach_on") == "photos" for c in configs):
+        lines.append("- `--teacher FILE --distill W --teach-on photos`: the run learnt the answers of the trained "
+                     "model FILE (the teacher) on the photo-framed signs and the outliers of each batch, and kept "
+                     "its starting weights' answers on the plain GTSRB signs: the loss adds W times the KL divergence "
+                     "from those answers to the member's (knowledge distillation, Hinton et al. 2015, asked only "
+                     "where the teacher reads real photos better than the member; learning without forgetting on "
+                     "the signs it already reads).")
     if any(c.get("distill") and not c.get("teacher") for c in configs):
         lines.append("- `--distill W`: the fine-tune also kept the answers of its starting weights on every batch's "
                      "signs: the loss adds W times the KL divergence from their answer to the member's (learning "
