@@ -304,13 +304,15 @@ def test_a_student_learns_its_teachers_answers(tmp_path, gtsrb_dir, decoded_cach
 
 def test_teach_on_photos_asks_the_teacher_only_on_photo_views_and_outliers():
     """With --teach-on photos the plain signs of the clean view get the --init copy's answers and the
-    photo-framed signs and outliers the teacher's, each mirrored sign shown to either model as it was."""
+    photo-framed signs and outliers the teacher's, each mirrored sign shown to either model as it was;
+    a place to teach that is not one is refused."""
     from types import SimpleNamespace
 
     from traffic_signs.data.augment import MIRROR
+    from traffic_signs.errors import TrafficSignsError
     from traffic_signs.models.catalog import get_entry
     from traffic_signs.training.batches import Batch
-    from traffic_signs.training.loop import frozen_copy, teacher_answers
+    from traffic_signs.training.loop import frozen_copy, start, teacher_answers
     from traffic_signs.training.recipe import TrainConfig
 
     torch.manual_seed(0)
@@ -333,6 +335,8 @@ def test_teach_on_photos_asks_the_teacher_only_on_photo_views_and_outliers():
     clean, teacher_kept = everywhere[:6], got[:6]
     assert torch.allclose(clean[framed], teacher_kept[framed]) and torch.allclose(everywhere[6:], got[6:])
     assert not torch.allclose(clean[~framed], teacher_kept[~framed]), "the plain signs are the keeper's"
+    with pytest.raises(TrafficSignsError, match="choose one of all, photos"):
+        start(dataclasses.replace(cfg, teach_on="outliers"), Path("unused"), progress_bar=False)
 
 
 def test_teach_on_photos_is_recorded_and_needs_both_models(tmp_path, gtsrb_dir, decoded_cache_dir, capsys):

@@ -42,7 +42,7 @@ from traffic_signs.training.checkpoint import Progress
 from traffic_signs.training.devices import Distributed, resolve_precision, setup_distributed
 from traffic_signs.training.losses import training_loss
 from traffic_signs.training.plots import plot_history
-from traffic_signs.training.recipe import TrainConfig
+from traffic_signs.training.recipe import TEACH_ON, TrainConfig
 
 
 @dataclass
@@ -119,6 +119,8 @@ def start(cfg: TrainConfig, run_dir: Path, progress_bar: bool) -> Run:
                                 "give --init too, or --teacher")
     if cfg.teacher and cfg.distill <= 0:
         raise TrafficSignsError("--teacher: its answers are learnt with --distill W; give a weight W > 0")
+    if cfg.teach_on not in TEACH_ON:
+        raise TrafficSignsError(f"--teach-on {cfg.teach_on}: choose one of {', '.join(TEACH_ON)}")
     if cfg.teach_on != "all" and not (cfg.teacher and cfg.init):
         raise TrafficSignsError(f"--teach-on {cfg.teach_on}: the plain signs keep the --init weights' answers "
                                 "and the photos learn the --teacher's; give both")

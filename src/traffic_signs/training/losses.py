@@ -12,7 +12,9 @@ forgetting, Li & Hoiem 2016): a fine-tune that learns new outliers then moves wh
 knew as little as it can. With a ``teacher`` (another trained model, typically a larger
 pretrained one) ``distill`` instead asks for the teacher's answers on every picture of the batch,
 outliers and photo views included (knowledge distillation, Hinton et al. 2015): that is where a
-pretrained teacher knows more than the model about real photos and unknown signs.
+pretrained teacher knows more than the model about real photos and unknown signs. With
+``teach_on="photos"`` the plain signs' targets are the ``--init`` model's answers instead, so a
+teacher weaker on GTSRB's own signs teaches only where it reads better (``loop.teacher_answers``).
 """
 
 from __future__ import annotations
