@@ -430,9 +430,10 @@ def test_a_mirrored_sign_is_shown_to_the_teacher_as_it_was_and_its_answer_mirror
                   mirrored)
     with torch.no_grad():
         before = teacher(signs)
-        answers = teacher_answers(SimpleNamespace(teacher=teacher, cfg=TrainConfig(model="lenet5")), batch)
-        every_view = teacher_answers(SimpleNamespace(teacher=teacher, cfg=TrainConfig(model="lenet5",
-                                                                                     teacher="t.json")), batch)
+        answers = teacher_answers(SimpleNamespace(teacher=teacher, keeper=None, cfg=TrainConfig(model="lenet5")),
+                                  batch)
+        every_view = teacher_answers(SimpleNamespace(teacher=teacher, keeper=None,
+                                                     cfg=TrainConfig(model="lenet5", teacher="t.json")), batch)
     assert answers.shape == (4, 43) and every_view.shape == (6, 43)
     torch.testing.assert_close(answers[~mirrored], before[~mirrored])
     torch.testing.assert_close(answers[mirrored][:, MIRROR], before[mirrored])
