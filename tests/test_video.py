@@ -214,25 +214,6 @@ def test_a_piece_of_a_sign_boxed_before_the_whole_sign_is_not_a_sign_of_its_own(
     assert reported(whole_read=False) == [17, 33]
 
 
-def test_a_sign_boxed_tight_and_loose_at_once_is_one_sign():
-    """The detector boxes a large sign twice, tightly and with a margin around it, in the same frames:
-    two boxes that first overlapped only in part (two tracks) and then nest, the loose one about
-    twice the tight one's area. The tight track is a part of the loose one: one sign is reported."""
-    from traffic_signs.prediction.video_signs import name_track, reported_signs
-
-    probs = np.full(43, 0.01 / 42)
-    probs[17] = 0.99
-    tracker, ids, signs = SignTracker(), set(), []
-    for frame in range(30):
-        tight = Detection((400, 160, 700, 460), 0.6)
-        loose = Detection((430, 70, 710, 350) if frame < 5 else (280, 80, 740, 530), 0.4)
-        for live, detection in tracker.update([tight, loose], frame, frame / FPS):
-            live.add_crop(probs, np.zeros((32, 32, 3), np.uint8), detection.box)
-    tracker.finish()
-    signs = reported_signs(tracker.take_ended(), lambda live: name_track(live, 0.95, [str(c) for c in range(43)]), ids)
-    assert len(ids) == 1 and [sign.class_id for sign in signs] == [17]
-
-
 def test_a_one_frame_detection_is_no_track():
     tracker = SignTracker()
     tracker.update([Detection((10, 10, 40, 40), 0.9)], 0, 0.0)

@@ -11,10 +11,9 @@ scale. A track becomes public (gets an id) after ``MIN_HITS`` detections, which 
 detector's one-frame mistake out of the answer, and ends after ``MAX_GAP_S`` seconds unseen.
 A detection left over that holds, or lies inside, a followed sign's box (the sign with its
 plate, its symbol alone) starts no track: it is the same sign boxed twice.
-A track whose box (predicted, once unseen) comes to lie inside a sign seen with 1.5 times its
+A track whose box (predicted, once unseen) comes to lie inside a sign seen with four times its
 area was a piece of that sign: a large sign that enters the picture cut by its edge is boxed in
-pieces before it is boxed whole, and a large sign is often boxed twice at once, tightly and with a
-margin. It waits until that sign ends and is not reported if it is.
+pieces before it is boxed whole. It waits until that sign ends and is not reported if it is.
 
 Why not an off-the-shelf tracker: ``norfair`` requires numpy < 2 (the project is on 2.x);
 ``supervision`` dropped its ByteTrack for the ``trackers`` package, which pulls OpenCV's GUI
@@ -56,7 +55,7 @@ SCALE_RATIO = 1.8  # ...at a size within this factor
 VELOCITY_MEMORY = 0.5  # weight of the newest step in the smoothed velocity
 SHARP_PIXELS = 64  # a crop's side counts up to this (two 32-px model inputs)
 LOG_FLOOR = 1e-6  # a crop's probability below this counts as this (one crop cannot veto a class)
-PART_AREA = 1.5  # a sign seen with at least this many times a track's area (a loose box is ~2x a tight one)...
+PART_AREA = 4.0  # a sign seen with at least this many times a track's area...
 PART_INSIDE = 0.9  # ...around at least this share of the track's box makes the track a part of it
 
 
