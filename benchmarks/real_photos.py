@@ -53,7 +53,7 @@ from traffic_signs.errors import ImageError
 from traffic_signs.evaluation import crossval
 from traffic_signs.evaluation.metrics import wilson_interval
 from traffic_signs.prediction.detect import box_iou as overlap
-from traffic_signs.prediction.detect import share_inside
+from traffic_signs.prediction.detect import on_labelled_sign
 
 if TYPE_CHECKING:
     from traffic_signs.prediction.results import Result
@@ -111,7 +111,7 @@ def judged(result: Result, row: dict[str, str], seconds: float) -> dict[str, Any
         x0, y0, x1, y1 = (float(v) for v in row["box"].split())
         labelled = (x0 * size[0], y0 * size[1], x1 * size[0], y1 * size[1])
         box_iou = overlap(box, labelled)
-        unknown_off_sign = sum(s.unknown and not on_sign(s.box, labelled) for s in result.signs)
+        unknown_off_sign = sum(s.unknown and not on_labelled_sign(s.box, labelled) for s in result.signs)
     return {
         "file": row["file"], "set": row["set"], "framing": row["framing"], "class_id": truth,
         "answer": answer, "confidence": round(result.confidence, 4), "outcome": outcome,
@@ -121,11 +121,6 @@ def judged(result: Result, row: dict[str, str], seconds: float) -> dict[str, Any
         "any_sign_right": any(s.class_id == truth for s in result.signs) if truth >= 0 else None,
         "seconds": round(seconds, 5),
     }
-
-
-def on_sign(box: tuple[float, ...], labelled: tuple[float, ...]) -> bool:
-    """Whether a reported box is the labelled sign: overlapping it (IoU >= 0.3) or a part of it."""
-    return overlap(box, labelled) >= 0.3 or share_inside(box, labelled) >= 0.9
 
 
 def interval(successes: int, total: int) -> list[float]:

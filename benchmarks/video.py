@@ -51,7 +51,7 @@ from PIL import Image, ImageFilter
 from traffic_signs import Classifier
 from traffic_signs.benchmarking import cpu_name, real_photo_folder
 from traffic_signs.data.scenes import SIGN_INSET, background_photos, shape_extent, shape_mask, sign_shape
-from traffic_signs.prediction.detect import box_iou, share_inside
+from traffic_signs.prediction.detect import box_iou, on_labelled_sign
 from traffic_signs.prediction.video_signs import track
 
 RESULTS = Path(__file__).parent / "results"
@@ -347,7 +347,7 @@ def on_sign(box: list[int], truth: tuple[float, ...]) -> bool:
     """Whether a tracked box is on the sign: IoU >= 0.3; or (the detector's box on a sign of a few
     pixels is several times too big) the sign's centre inside it and the box at most 6x its side;
     or (a large sign boxed in pieces, the letters of STOP) the box lies 90% inside the sign's."""
-    if box_iou(box, truth) >= 0.3 or share_inside(box, truth) >= 0.9:
+    if on_labelled_sign(box, truth):
         return True
     cx, cy = (truth[0] + truth[2]) / 2, (truth[1] + truth[3]) / 2
     inside = box[0] <= cx <= box[2] and box[1] <= cy <= box[3]

@@ -41,6 +41,13 @@ def same_sign(box: tuple[float, ...], stronger: tuple[float, ...]) -> bool:
     return box_iou(box, stronger) > OVERLAP or share_inside(box, stronger) > INSIDE
 
 
+def on_labelled_sign(box: tuple[float, ...], sign: tuple[float, ...]) -> bool:
+    """Whether a box found in a picture is a sign someone labelled there, as the benchmarks score
+    it: overlapping it (IoU >= 0.3), or a part of it (lying 90% inside it: a large sign boxed in
+    pieces, the letters of STOP)."""
+    return box_iou(box, sign) >= 0.3 or share_inside(box, sign) >= 0.9
+
+
 def share_inside(box: tuple[float, ...], outer: tuple[float, ...]) -> float:
     """The share of ``box`` that lies inside ``outer``."""
     w = max(0.0, min(box[2], outer[2]) - max(box[0], outer[0]))

@@ -241,15 +241,19 @@ def train_step(run: Run, batch: Batch) -> tuple[torch.Tensor, torch.Tensor]:
 def teacher_answers(run: Run, batch: Batch) -> torch.Tensor:
     """The teacher's logits on every view (a ``--teacher``) or on the clean one (the ``--init``
     copy). With ``--teach-on photos`` the clean view's plain signs (not photo-framed) get the
-    ``--init`` copy's answers instead: the teacher is asked only where it knows more."""
+    ``--init`` copy's answers instead: the teacher is asked only where it knows more, and sees only
+    those images (a teacher committee costs several students a forward pass)."""
     taught = batch.inputs if run.cfg.teacher else batch.inputs[: batch.views["clean"]]
-    logits = answers(run.teacher, taught, batch.mirrored)
-    if run.keeper is not None:
-        plain = torch.ones(len(batch.labels), dtype=torch.bool, device=taught.device)
-        if batch.framed is not None:
-            plain = ~batch.framed
-        mirrored = batch.mirrored[plain] if batch.mirrored is not None else None
-        logits[: len(plain)][plain] = answers(run.keeper, taught[: len(plain)][plain], mirrored)
+    if run.keeper is None:
+        return answers(run.teacher, taught, batch.mirrored)
+    clean, device = len(batch.labels), taught.device
+    framed = batch.framed if batch.framed is not None else torch.zeros(clean, dtype=torch.bool, device=device)
+    asked = torch.cat([framed, torch.ones(len(taught) - clean, dtype=torch.bool, device=device)])
+    logits = torch.empty(len(taught), NUM_CLASSES, device=device)
+    for model, rows, signs in ((run.teacher, asked, framed), (run.keeper, ~asked, ~framed)):
+        if rows.any():  # each image goes through the one model whose answer it learns
+            mirrored = batch.mirrored[signs] if batch.mirrored is not None else None
+            logits[rows] = answers(model, taught[rows], mirrored)
     return logits
 
 
