@@ -191,7 +191,7 @@ def test_a_piece_of_a_sign_boxed_before_the_whole_sign_is_not_a_sign_of_its_own(
         return probs
 
     def reported(whole_read: bool) -> list[int]:
-        tracker, ids, signs = SignTracker(), set(), []
+        tracker, ids, signs = SignTracker(), {}, []
 
         def name(live):
             return name_track(live, 0.95, [str(c) for c in range(43)])
@@ -212,6 +212,45 @@ def test_a_piece_of_a_sign_boxed_before_the_whole_sign_is_not_a_sign_of_its_own(
 
     assert reported(whole_read=True) == [14, 33]
     assert reported(whole_read=False) == [17, 33]
+
+
+def test_a_sign_boxed_tightly_and_loosely_is_one_sign_unless_the_loose_box_reads_as_another():
+    """The detector boxes a large sign tightly and with a margin (twice the area) in the same
+    frames; the loose box first overlaps the tight one in part, so both start tracks. Read alike
+    (or the tight one unread), they are one sign; the loose box read as another sign (a false box on
+    the sign's pole and the wall behind it) keeps the sign inside it a sign of its own."""
+    from traffic_signs.prediction.video_signs import name_track, reported_signs
+
+    def read_as(class_id):
+        probs = np.full(43, 1 / 43) if class_id is None else np.full(43, 0.01 / 42)
+        if class_id is not None:
+            probs[class_id] = 0.99
+        return probs
+
+    def reported(tight_reads, loose_reads) -> list:
+        tracker, ids, signs = SignTracker(), {}, []
+
+        def name(live):
+            return name_track(live, 0.95, [str(c) for c in range(43)])
+
+        for frame in range(30):
+            side = 80 + 4 * frame
+            drop = max(0.0, 0.65 - 0.05 * frame) * side  # the loose box slides onto the sign
+            tight = Detection((400, 100, 400 + side, 100 + side), 0.9)
+            loose = Detection((round(400 - 0.2 * side), round(100 - 0.2 * side + drop),
+                               round(400 + 1.2 * side), round(100 + 1.2 * side + drop)), 0.9)
+            for live, detection in tracker.update([tight, loose], frame, frame / FPS):
+                reads = tight_reads if detection is tight else loose_reads
+                live.add_crop(read_as(reads), np.zeros((32, 32, 3), np.uint8), detection.box)
+            signs += reported_signs(tracker.take_ended(), name, ids)
+        tracker.finish()
+        signs += reported_signs(tracker.take_ended(), name, ids)
+        return sorted(sign.class_id if sign.class_id is not None else -1 for sign in signs)
+
+    assert reported(14, 14) == [14]
+    assert reported(None, 14) == [14]
+    assert reported(14, 17) == [14, 17]
+    assert reported(14, None) == [-1, 14]
 
 
 def test_a_one_frame_detection_is_no_track():

@@ -14,6 +14,11 @@ plate, its symbol alone) starts no track: it is the same sign boxed twice.
 A track whose box (predicted, once unseen) comes to lie inside a sign seen with four times its
 area was a piece of that sign: a large sign that enters the picture cut by its edge is boxed in
 pieces before it is boxed whole. It waits until that sign ends and is not reported if it is.
+A track inside a sign seen with 1.5 to 4 times its area is its twin: the detector boxes a large
+sign tightly and with a margin in the same frames, and until the two overlap enough both start
+tracks. Area alone cannot tell a twin from a sign inside a larger false box (a Stop sign inside
+a box on its pole and the wall behind, read as No entry), so a twin is dropped only when it reads
+as its larger box does (or reads nothing), which is decided when they end (``reported_signs``).
 
 Why not an off-the-shelf tracker: ``norfair`` requires numpy < 2 (the project is on 2.x);
 ``supervision`` dropped its ByteTrack for the ``trackers`` package, which pulls OpenCV's GUI
@@ -57,6 +62,7 @@ SHARP_PIXELS = 64  # a crop's side counts up to this (two 32-px model inputs)
 LOG_FLOOR = 1e-6  # a crop's probability below this counts as this (one crop cannot veto a class)
 PART_AREA = 4.0  # a sign seen with at least this many times a track's area...
 PART_INSIDE = 0.9  # ...around at least this share of the track's box makes the track a part of it
+TWIN_AREA = 1.5  # a sign seen with 1.5 to PART_AREA times a track's area around it makes the track its twin
 
 
 class TrackJSON(TypedDict):
@@ -163,6 +169,7 @@ class LiveTrack:
     score_sum: float = 0.0  # the detector's scores over the track's detections
     peak_score: float = 0.0  # the detector's best score on the track
     part_of: int | None = None  # the id of a larger sign this track turned out to be a piece of
+    twin_of: int | None = None  # the id of a sign boxed loosely around this track's sign in the same frames
 
     def __post_init__(self):
         self.score_sum = self.peak_score = self.score
@@ -289,18 +296,24 @@ class SignTracker:
         """A confirmed track whose box (where it is predicted, if unseen now) lies inside a sign
         seen in this frame with ``PART_AREA`` times its area was a piece of that sign: a large sign
         that enters the picture cut by its edge is boxed in pieces (the letters of STOP) before it
-        is boxed whole, and a piece read alone can look like another sign (No entry). Which of
-        them is reported is decided when they end (``take_ended``, ``reported_signs``)."""
+        is boxed whole, and a piece read alone can look like another sign (No entry). Inside a sign
+        seen with ``TWIN_AREA`` to ``PART_AREA`` times its area it is that sign's twin, the same sign
+        boxed tightly beside a loose box. Which of them is reported is decided when they end
+        (``take_ended``, ``reported_signs``)."""
         seen = [t for t in self.live if t.track_id is not None and t.time_s == time_s]
         for track in self.live:
             if track.track_id is None or track.part_of is not None:
                 continue
             box = track.box if track.time_s == time_s else track.predicted(time_s)
             for whole in seen:
-                if whole is not track and _area(whole.box) >= PART_AREA * _area(box) \
-                        and share_inside(box, whole.box) >= PART_INSIDE:
+                if whole is track or share_inside(box, whole.box) < PART_INSIDE:
+                    continue
+                if _area(whole.box) >= PART_AREA * _area(box):
                     track.part_of = whole.track_id
                     break
+                if track.twin_of is None and whole.twin_of != track.track_id \
+                        and _area(whole.box) >= TWIN_AREA * _area(box):
+                    track.twin_of = whole.track_id
 
     def _end_stale(self, time_s: float) -> None:
         stale = [t for t in self.live if time_s - t.time_s > self.max_gap_s]
@@ -313,8 +326,12 @@ class SignTracker:
         self.live = []
 
     def take_ended(self) -> list[LiveTrack]:
-        """The tracks that ended, by id; a part of a sign still followed waits until that sign ends."""
+        """The tracks that ended, by id; a piece or a twin of a sign still followed waits until that sign ends."""
         followed = {t.track_id for t in self.live if t.track_id is not None}
-        ended = [t for t in self.ended if t.part_of is None or t.part_of not in followed]
-        self.ended = [t for t in self.ended if t.part_of is not None and t.part_of in followed]
+
+        def waits(track: LiveTrack) -> bool:
+            return track.part_of in followed or track.twin_of in followed
+
+        ended = [t for t in self.ended if not waits(t)]
+        self.ended = [t for t in self.ended if waits(t)]
         return sorted(ended, key=lambda t: t.track_id)

@@ -179,7 +179,7 @@ class ClipTracks:
     def __iter__(self) -> Iterator[Track]:
         reader = SignReader(self.classifier)
         tracker = self.tracker()
-        reported: set[int] = set()
+        reported: dict[int, int | None] = {}
         started = time.perf_counter()
         with open_clip(self.source, sequence=self.sequence, max_seconds=self.max_seconds, max_frames=self.max_frames,
                        fps=self.fps) as clip:
@@ -237,7 +237,7 @@ class ClipTracks:
     def _record(self, frame: ClipFrame, followed: list[tuple[LiveTrack, Detection]]) -> FrameRecord:
         return frame_record(frame, followed, self._named)
 
-    def _reported(self, ended: list[LiveTrack], reported: set[int]) -> Iterator[Track]:
+    def _reported(self, ended: list[LiveTrack], reported: dict[int, int | None]) -> Iterator[Track]:
         yield from reported_signs(ended, self._named, reported, self.unknown_min_score, self.named_min_peak)
 
     def _named(self, live: LiveTrack) -> Track:
@@ -256,7 +256,7 @@ class LiveTracks:
         self.class_names = classifier.class_names
         self.frames = 0
         self.named: list[Track] = []
-        self._reported: set[int] = set()
+        self._reported: dict[int, int | None] = {}
 
     def push(self, picture: Image.Image, time_s: float) -> FrameRecord:
         """One camera frame (RGB, any size up to 720p) at ``time_s`` seconds since the camera started."""
@@ -312,17 +312,23 @@ def read_frame(reader: SignReader, tracker: SignTracker, frame: ClipFrame) -> li
     return followed
 
 
-def reported_signs(ended: list[LiveTrack], name: Callable[[LiveTrack], Track], reported: set[int],
+def reported_signs(ended: list[LiveTrack], name: Callable[[LiveTrack], Track], reported: dict[int, int | None],
                    unknown_min_score: float = UNKNOWN_MIN_SCORE, named_min_peak: float = NAMED_MIN_PEAK) -> list[Track]:
-    """The ended tracks that are signs of the clip, by id (``reported`` collects their ids over
-    the clip): each is an answer (``is_answer``), and a piece of a larger sign (``part_of``) is
-    not one when that sign was reported; a piece of a sign that was not stays a sign of its own."""
+    """The ended tracks that are signs of the clip, by id (``reported`` collects their ids and
+    classes over the clip): each is an answer (``is_answer``), and a piece of a larger sign
+    (``part_of``) is not one when that sign was reported; a piece of a sign that was not stays a
+    sign of its own. A twin (``twin_of``: the same sign boxed tightly inside a loose box) is not
+    one when its loose box was reported with its answer, or when it names nothing: read as
+    another sign, it may be the sign inside a loose box on something else."""
     answers: list[Track] = []
-    for live in sorted(ended, key=lambda t: t.part_of is not None):  # whole signs before their pieces
+    for live in sorted(ended, key=lambda t: t.part_of is not None or t.twin_of is not None):  # whole signs first
         named = name(live)
-        if is_answer(live, named, unknown_min_score, named_min_peak) and live.part_of not in reported:
-            reported.add(live.track_id)
-            answers.append(named)
+        if not is_answer(live, named, unknown_min_score, named_min_peak) or live.part_of in reported:
+            continue
+        if live.twin_of in reported and (named.unknown or reported[live.twin_of] == named.class_id):
+            continue
+        reported[live.track_id] = named.class_id
+        answers.append(named)
     return sorted(answers, key=lambda t: t.track_id)
 
 
