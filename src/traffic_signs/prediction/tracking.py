@@ -311,8 +311,7 @@ class SignTracker:
                 if _area(whole.box) >= PART_AREA * _area(box):
                     track.part_of = whole.track_id
                     break
-                if track.twin_of is None and whole.twin_of != track.track_id \
-                        and _area(whole.box) >= TWIN_AREA * _area(box):
+                if track.twin_of is None and _area(whole.box) >= TWIN_AREA * _area(box):
                     track.twin_of = whole.track_id
 
     def _end_stale(self, time_s: float) -> None:
