@@ -178,40 +178,58 @@ def test_a_faint_small_named_track_is_no_answer_but_a_sure_or_large_one_is():
     assert is_answer(*ended(large, [0.35, 0.4, 0.45]))
 
 
+def read_as(class_id: int | None) -> np.ndarray:
+    """A crop's probabilities when it is read as ``class_id`` (at 0.99), or as nothing (None)."""
+    if class_id is None:
+        return np.full(43, 1 / 43)
+    probs = np.full(43, 0.01 / 42)
+    probs[class_id] = 0.99
+    return probs
+
+
+def reported_classes(frames: list[list[Detection]], reads) -> list[int]:
+    """The classes the real tracker and reporting rule give a clip whose frames hold these
+    detections; ``reads(detection)`` is a crop's probabilities, or None where no crop is read.
+    An unknown sign is -1."""
+    from traffic_signs.prediction.video_signs import name_track, reported_signs
+
+    tracker, ids, signs = SignTracker(), {}, []
+
+    def name(live):
+        return name_track(live, 0.95, [str(c) for c in range(43)])
+
+    for frame, detections in enumerate(frames):
+        for live, detection in tracker.update(detections, frame, frame / FPS):
+            probs = reads(detection)
+            if probs is not None:
+                live.add_crop(probs, np.zeros((32, 32, 3), np.uint8), detection.box)
+        signs += reported_signs(tracker.take_ended(), name, ids)
+    tracker.finish()
+    signs += reported_signs(tracker.take_ended(), name, ids)
+    return sorted(-1 if sign.class_id is None else sign.class_id for sign in signs)
+
+
 def test_a_piece_of_a_sign_boxed_before_the_whole_sign_is_not_a_sign_of_its_own():
     """A large sign that enters cut by the frame's top edge is boxed in pieces (the letters of
     STOP) before it is boxed whole; a piece read alone (as No entry) and lost from sight just
     before the growing box of the sign comes to hold it is a part of that sign, not reported.
     A sign beside it stays a sign, and so does the piece when the whole sign is never read."""
-    from traffic_signs.prediction.video_signs import name_track, reported_signs
+    beside, other_piece = Detection((900, 300, 940, 340), 0.8), Detection((560, 0, 640, 60), 0.6)
+    frames = []
+    for frame in range(40):
+        side = min(280, 60 * 1.15 ** max(0, frame - 14))
+        grows = Detection((440, 0, 440 + round(side), round(side)), 0.9)  # a piece, then the whole sign
+        frames.append([grows, other_piece, beside] if frame < 15 else [grows, beside])
 
-    def read_as(class_id):
-        probs = np.full(43, 0.01 / 42)
-        probs[class_id] = 0.99
-        return probs
+    def reads(whole_read: bool):
+        def read(detection):
+            if detection is beside or detection is other_piece:
+                return read_as(33 if detection is beside else 17)
+            return read_as(14) if whole_read and detection.box[2] - detection.box[0] >= 200 else None
+        return read
 
-    def reported(whole_read: bool) -> list[int]:
-        tracker, ids, signs = SignTracker(), {}, []
-
-        def name(live):
-            return name_track(live, 0.95, [str(c) for c in range(43)])
-
-        for frame in range(40):
-            side = min(280, 60 * 1.15 ** max(0, frame - 14))
-            grows = Detection((440, 0, 440 + round(side), round(side)), 0.9)  # a piece, then the whole sign
-            other_piece = [Detection((560, 0, 640, 60), 0.6)] if frame < 15 else []
-            beside = Detection((900, 300, 940, 340), 0.8)
-            for live, detection in tracker.update([grows, *other_piece, beside], frame, frame / FPS):
-                if detection is beside or detection in other_piece or (whole_read and side >= 200):
-                    class_id = 33 if detection is beside else 17 if detection in other_piece else 14
-                    live.add_crop(read_as(class_id), np.zeros((32, 32, 3), np.uint8), detection.box)
-            signs += reported_signs(tracker.take_ended(), name, ids)
-        tracker.finish()
-        signs += reported_signs(tracker.take_ended(), name, ids)
-        return sorted(sign.class_id for sign in signs)
-
-    assert reported(whole_read=True) == [14, 33]
-    assert reported(whole_read=False) == [17, 33]
+    assert reported_classes(frames, reads(whole_read=True)) == [14, 33]
+    assert reported_classes(frames, reads(whole_read=False)) == [17, 33]
 
 
 def test_a_sign_boxed_tightly_and_loosely_is_one_sign_unless_the_loose_box_reads_as_another():
@@ -219,33 +237,17 @@ def test_a_sign_boxed_tightly_and_loosely_is_one_sign_unless_the_loose_box_reads
     frames; the loose box first overlaps the tight one in part, so both start tracks. Read alike
     (or the tight one unread), they are one sign; the loose box read as another sign (a false box on
     the sign's pole and the wall behind it) keeps the sign inside it a sign of its own."""
-    from traffic_signs.prediction.video_signs import name_track, reported_signs
+    frames = []
+    for frame in range(30):
+        side = 80 + 4 * frame
+        drop = max(0.0, 0.65 - 0.05 * frame) * side  # the loose box slides onto the sign
+        tight = Detection((400, 100, 400 + side, 100 + side), 0.9)
+        loose = Detection((round(400 - 0.2 * side), round(100 - 0.2 * side + drop),
+                           round(400 + 1.2 * side), round(100 + 1.2 * side + drop)), 0.9)
+        frames.append([tight, loose])
 
-    def read_as(class_id):
-        probs = np.full(43, 1 / 43) if class_id is None else np.full(43, 0.01 / 42)
-        if class_id is not None:
-            probs[class_id] = 0.99
-        return probs
-
-    def reported(tight_reads, loose_reads) -> list:
-        tracker, ids, signs = SignTracker(), {}, []
-
-        def name(live):
-            return name_track(live, 0.95, [str(c) for c in range(43)])
-
-        for frame in range(30):
-            side = 80 + 4 * frame
-            drop = max(0.0, 0.65 - 0.05 * frame) * side  # the loose box slides onto the sign
-            tight = Detection((400, 100, 400 + side, 100 + side), 0.9)
-            loose = Detection((round(400 - 0.2 * side), round(100 - 0.2 * side + drop),
-                               round(400 + 1.2 * side), round(100 + 1.2 * side + drop)), 0.9)
-            for live, detection in tracker.update([tight, loose], frame, frame / FPS):
-                reads = tight_reads if detection is tight else loose_reads
-                live.add_crop(read_as(reads), np.zeros((32, 32, 3), np.uint8), detection.box)
-            signs += reported_signs(tracker.take_ended(), name, ids)
-        tracker.finish()
-        signs += reported_signs(tracker.take_ended(), name, ids)
-        return sorted(sign.class_id if sign.class_id is not None else -1 for sign in signs)
+    def reported(tight_reads: int | None, loose_reads: int | None) -> list[int]:
+        return reported_classes(frames, lambda d: read_as(tight_reads if d.box[0] == 400 else loose_reads))
 
     assert reported(14, 14) == [14]
     assert reported(None, 14) == [14]
